@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+
+/// The `writ` command-line tool.
+///
+/// Style: commands that act on a token are top-level verbs (`writ mint`, `writ verify`, …); everything else is
+/// `writ <noun> <verb>` (`writ audit verify`, `writ policy eval`, `writ ttl advise`).
+/// Exit codes: 0 success, 1 rejected or check failed, 2 usage error or unreadable input.
+struct WritCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "writ",
+        abstract: "Short-lived, scoped, revocable credentials for AI agents.",
+        discussion: """
+            Exit codes: 0 success · 1 rejected / check failed · 2 usage error or unreadable input.
+            Errors are printed as one line on standard error.
+            """,
+        subcommands: [
+            DemoCommand.self,
+            KeygenCommand.self, MintCommand.self, DelegateCommand.self, InspectCommand.self,
+            ProveCommand.self, VerifyCommand.self,
+            PolicyCommand.self,
+            AuditCommand.self,
+        ]
+    )
+}
+
+@main
+enum Main {
+    static func main() async {
+        let exitCode: Int32
+        do {
+            var command = try WritCommand.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exitCode = 0
+        } catch let error as CLIError {
+            printError(error.message)
+            exitCode = error.exitCode
+        } catch {
+            exitCode = handleParserError(error)
+        }
+        exit(exitCode)
+    }
+
+    /// Help and version requests exit 0; any other parser error is a usage error (exit 2) on one line.
+    static func handleParserError(_ error: any Error) -> Int32 {
+        let code = WritCommand.exitCode(for: error)
+        if code == .success {
+            print(WritCommand.fullMessage(for: error))
+            return 0
+        }
+        if error is ExitCode { return code.rawValue }
+        let message = WritCommand.message(for: error)
+        printError(message.isEmpty ? String(describing: error) : message)
+        if code == .validationFailure || error is ValidationError { return 2 }
+        return 2
+    }
+}
