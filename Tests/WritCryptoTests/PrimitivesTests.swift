@@ -89,3 +89,15 @@ struct PrimitivesTests {
         #expect(Timestamp(secondsSinceEpoch: 10).advanced(by: .seconds(5)) == Timestamp(secondsSinceEpoch: 15))
     }
 }
+
+@Suite("Revocation ids")
+struct RevocationIDTests {
+    @Test("bytes and hex round trip; wrong length rejected")
+    func roundTrip() throws {
+        let bytes = Array(UInt8(1)...UInt8(16))
+        let id = try RevocationID(bytes: bytes)
+        #expect(id.bytes == bytes)
+        #expect(RevocationID(hex: id.description) == id)
+        #expect(throws: CryptoError(.invalidLength, "")) { try RevocationID(bytes: bytes.prefix(15)) }
+    }
+}
