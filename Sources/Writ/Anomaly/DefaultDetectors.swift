@@ -1,0 +1,142 @@
+import WritCrypto
+
+/// Raises an anomaly when one token (or agent) collects too many denials in a short window — the signature of
+/// an agent probing for what it can reach, or of a hijacked goal.
+public struct DenialBurstDetector: AnomalyDetector {
+    public let name = "denial-burst"
+    private let threshold: Int
+    private let windows: SlidingWindows<Bool>
+
+    /// Creates the detector.
+    /// - Parameters:
+    ///   - threshold: denials within `window` that trigger (default 5).
+    ///   - window: the sliding window (default 60 s).
+    public init(threshold: Int = 5, window: Duration = .seconds(60)) {
+        self.threshold = threshold
+        windows = SlidingWindows(window: window)
+    }
+
+    public func observe(_ observation: RequestObservation) -> AnomalyReport? {
+        guard observation.outcome == .denied, let key = observation.tokenID ?? observation.agent else { return nil }
+        let (events, tripped) = windows.add(true, for: key, at: observation.time)
+        guard events.count >= threshold, !tripped else { return nil }
+        windows.markTripped(key)
+        return AnomalyReport(
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detail: "\(events.count) denials within the window (threshold \(threshold))", time: observation.time)
+    }
+}
+
+/// Raises an anomaly when a request's action or resource falls outside the usual set for the token's declared
+/// intent (a baseline the host supplies, e.g. intent `fix-bug` → actions `read`, `write` on `repo/*`).
+public struct IntentDeviationDetector: AnomalyDetector {
+    /// What an intent usually touches.
+    public struct Baseline: Sendable, Hashable {
+        /// Actions usual for the intent.
+        public var actions: Set<String>
+        /// Resource prefixes usual for the intent (a resource matches when it starts with one of them).
+        public var resourcePrefixes: [String]
+
+        /// Creates a baseline.
+        public init(actions: Set<String>, resourcePrefixes: [String] = [""]) {
+            self.actions = actions
+            self.resourcePrefixes = resourcePrefixes
+        }
+    }
+
+    public let name = "intent-deviation"
+    private let baselines: [String: Baseline]
+
+    /// Creates the detector from baselines keyed by intent. Intents without a baseline are not judged.
+    public init(baselines: [String: Baseline]) { self.baselines = baselines }
+
+    public func observe(_ observation: RequestObservation) -> AnomalyReport? {
+        guard let intent = observation.intent, let baseline = baselines[intent] else { return nil }
+        let actionUsual = baseline.actions.contains(observation.action)
+        let resourceUsual = baseline.resourcePrefixes.contains { observation.resource.hasPrefix($0) }
+        guard !(actionUsual && resourceUsual) else { return nil }
+        let what = actionUsual ? "resource '\(observation.resource)'" : "action '\(observation.action)'"
+        return AnomalyReport(
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detail: "\(what) is outside the usual set for intent '\(intent)'", time: observation.time)
+    }
+}
+
+/// Raises an anomaly when one token (or agent) makes more requests in a window than its class plausibly needs.
+public struct RateSpikeDetector: AnomalyDetector {
+    public let name = "rate-spike"
+    private let limit: Int
+    private let windows: SlidingWindows<Bool>
+
+    /// Creates the detector.
+    /// - Parameters:
+    ///   - limit: requests within `window` above which it triggers (default 100).
+    ///   - window: the sliding window (default 10 s).
+    public init(limit: Int = 100, window: Duration = .seconds(10)) {
+        self.limit = limit
+        windows = SlidingWindows(window: window, maximumEventsPerKey: limit + 1)
+    }
+
+    public func observe(_ observation: RequestObservation) -> AnomalyReport? {
+        guard let key = observation.tokenID ?? observation.agent else { return nil }
+        let (events, tripped) = windows.add(true, for: key, at: observation.time)
+        guard events.count > limit, !tripped else { return nil }
+        windows.markTripped(key)
+        return AnomalyReport(
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detail: "more than \(limit) requests within the window", time: observation.time)
+    }
+}
+
+/// Raises an anomaly when a token is presented after its task was completed, handed off or timed out: a
+/// credential outliving its task is exactly what Writ exists to catch.
+public struct UseAfterCloseDetector: AnomalyDetector {
+    public let name = "use-after-close"
+    private static let closingReasons: Set<String> = ["completed", "handed-off", "timeout"]
+
+    /// Creates the detector.
+    public init() {}
+
+    public func observe(_ observation: RequestObservation) -> AnomalyReport? {
+        guard let reason = observation.revocationReason, Self.closingReasons.contains(reason) else { return nil }
+        return AnomalyReport(
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detail: "token used after its task ended (\(reason))", time: observation.time)
+    }
+}
+
+/// Raises an anomaly when one token touches many distinct resources in a short window (enumeration).
+public struct ResourceProbeDetector: AnomalyDetector {
+    public let name = "resource-probe"
+    private let threshold: Int
+    private let windows: SlidingWindows<String>
+
+    /// Creates the detector.
+    /// - Parameters:
+    ///   - threshold: distinct resources within `window` that trigger (default 20).
+    ///   - window: the sliding window (default 60 s).
+    public init(threshold: Int = 20, window: Duration = .seconds(60)) {
+        self.threshold = threshold
+        windows = SlidingWindows(window: window)
+    }
+
+    public func observe(_ observation: RequestObservation) -> AnomalyReport? {
+        guard let key = observation.tokenID ?? observation.agent else { return nil }
+        let (resources, tripped) = windows.add(observation.resource, for: key, at: observation.time)
+        let distinct = Set(resources).count
+        guard distinct >= threshold, !tripped else { return nil }
+        windows.markTripped(key)
+        return AnomalyReport(
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detail: "\(distinct) distinct resources within the window (threshold \(threshold))", time: observation.time)
+    }
+}
+
+/// Ready-made detector sets.
+public enum AnomalyDetectors {
+    /// Denial bursts, rate spikes, resource probes and use after close, with their default thresholds.
+    /// Add an ``IntentDeviationDetector`` with your own baselines.
+    public static func defaults() -> [any AnomalyDetector] {
+        [DenialBurstDetector(), RateSpikeDetector(), ResourceProbeDetector(), UseAfterCloseDetector()]
+    }
+}
