@@ -1,0 +1,296 @@
+public import WritCrypto
+import Synchronization
+
+/// An append-only, hash-chained audit log over an ``AuditStore``, with an RFC 6962 Merkle tree over its entries
+/// and Ed25519-signed checkpoints.
+///
+/// ``record(_:)`` stamps the event with the log's clock and service name, hashes sensitive values with the log's
+/// salt, links the entry to its predecessor, adds it to the tree, and returns its index once the store has made it
+/// durable. Appends are group-committed: while one caller (the leader) waits for the store, later appends queue
+/// up and go to the store together in the next batch, so a file store pays one `fsync` per batch, not per entry.
+///
+/// Fail closed: once the store fails, the log refuses every further append (``AuditError/Code/closed``) because
+/// its in-memory tree can no longer be trusted to match the store. Reopen it to continue.
+public final class AuditLog: AuditSink {
+    /// The service that owns the log; the checkpoint origin and the key name of its signatures.
+    public let service: String
+    private let store: any AuditStore
+    private let signingKey: Ed25519.PrivateKey
+    private let salt: AuditSalt
+    private let clock: any WallClock
+    private let state: Mutex<State>
+
+    private enum Turn: Sendable {
+        case durable
+        case lead
+    }
+
+    private struct Waiter {
+        let index: UInt64
+        let continuation: CheckedContinuation<Turn, any Error>
+    }
+
+    private struct State {
+        var tree = MerkleTree()
+        var lastLeafHash = AuditEntry.genesisHash
+        var pending: [[UInt8]] = []
+        var durable: UInt64 = 0
+        var flushing = false
+        var waiters: [Waiter] = []
+        var failure: AuditError?
+        var witnessed: [String: (size: UInt64, root: [UInt8])] = [:]
+    }
+
+    private init(store: any AuditStore, service: String, signingKey: Ed25519.PrivateKey, salt: AuditSalt,
+                 clock: any WallClock, state: State) {
+        self.store = store
+        self.service = service
+        self.signingKey = signingKey
+        self.salt = salt
+        self.clock = clock
+        self.state = Mutex(state)
+    }
+
+    /// Opens a log over `store`, rebuilding its chain and tree from the stored entries.
+    ///
+    /// - Parameters:
+    ///   - store: where entries live.
+    ///   - service: the owning service (one line, non-empty); stamped on every entry, the checkpoint origin.
+    ///   - signingKey: the log's checkpoint signing key.
+    ///   - salt: the per-log salt for sensitive values.
+    ///   - clock: the time source for entry times and cosignatures.
+    /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not form an unbroken chain (the log refuses
+    ///   to append to a broken record), or the store's error.
+    public static func open(
+        store: some AuditStore, service: String, signingKey: Ed25519.PrivateKey, salt: AuditSalt,
+        clock: any WallClock = SystemClock()
+    ) async throws -> AuditLog {
+        guard !service.isEmpty, !service.contains("\n") else {
+            throw AuditError(.invalidEncoding, "service name must be one non-empty line")
+        }
+        var state = State()
+        let total = try await store.count()
+        var start: UInt64 = 0
+        while start < total {
+            let end = min(total, start + 65_536)
+            for bytes in try await store.read(start..<end) {
+                let index = state.tree.size
+                let header = try EntryCodec.header(bytes)
+                guard header.index == index, header.previousHash.elementsEqual(state.lastLeafHash) else {
+                    throw AuditError(.tampered, "stored entry \(index) does not continue the chain; run the verifier")
+                }
+                let leaf = RFC6962.leafHash(bytes)
+                state.tree.append(leafHash: leaf)
+                state.lastLeafHash = leaf
+            }
+            start = end
+        }
+        state.durable = total
+        return AuditLog(store: store, service: service, signingKey: signingKey, salt: salt, clock: clock, state: state)
+    }
+
+    /// The log's public key, for verifiers and witnesses.
+    public var publicKey: Ed25519.PublicKey { signingKey.publicKey }
+
+    /// Number of entries appended (some may still be on their way to the store).
+    public var size: UInt64 { state.withLock { $0.tree.size } }
+
+    /// Number of entries the store has made durable.
+    public var durableSize: UInt64 { state.withLock { $0.durable } }
+
+    // MARK: Recording
+
+    /// Records `event`: stamps time (when absent) and service, hashes sensitive values, chains, and returns the
+    /// entry's index once it is durable.
+    ///
+    /// - Throws: ``AuditError/Code/closed`` after an earlier store failure; the store's error when this entry's
+    ///   batch failed; ``AuditError/Code/oversized`` or ``AuditError/Code/invalidEncoding`` for a bad event.
+    public func record(_ event: AuditEvent) async throws -> UInt64 {
+        var event = event
+        event.service = service
+        if event.time == nil { event.time = clock.now() }
+        if !event.sensitiveAttributes.isEmpty {
+            event.sensitiveAttributes = event.sensitiveAttributes.mapValues { $0.hashed(with: salt) }
+        }
+        // Encode outside the lock with a blank header; the index and link are patched in under the lock.
+        var bytes = try EntryCodec.encode(
+            AuditEntry(trustedIndex: 0, previousHash: AuditEntry.genesisHash, event: event))
+        let (index, lead) = try state.withLock { s -> (UInt64, Bool) in
+            if let failure = s.failure { throw AuditError(.closed, "log closed after a store failure: \(failure.context)") }
+            let index = s.tree.size
+            for k in 0..<8 { bytes[1 + k] = UInt8(truncatingIfNeeded: index >> UInt64(56 - 8 * k)) }
+            for k in 0..<32 { bytes[9 + k] = s.lastLeafHash[k] }
+            let leaf = RFC6962.leafHash(bytes)
+            s.tree.append(leafHash: leaf)
+            s.lastLeafHash = leaf
+            s.pending.append(bytes)
+            if s.flushing { return (index, false) }
+            s.flushing = true
+            return (index, true)
+        }
+        if lead {
+            try await flush(until: index)
+            return index
+        }
+        let turn = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Turn, any Error>) in
+            state.withLock { s in
+                if s.durable > index {
+                    c.resume(returning: .durable)
+                } else if let failure = s.failure {
+                    c.resume(throwing: failure)
+                } else if !s.flushing {
+                    s.flushing = true
+                    c.resume(returning: .lead)
+                } else {
+                    s.waiters.append(Waiter(index: index, continuation: c))
+                }
+            }
+        }
+        if turn == .lead { try await flush(until: index) }
+        return index
+    }
+
+    /// Runs the group-commit loop as leader until entry `index` is durable, then hands leadership on.
+    private func flush(until index: UInt64) async throws {
+        while true {
+            let (batch, first) = state.withLock { s -> ([[UInt8]], UInt64) in
+                let batch = s.pending
+                s.pending.removeAll(keepingCapacity: true)
+                return (batch, s.durable)
+            }
+            if !batch.isEmpty {
+                do {
+                    try await store.append(batch, firstIndex: first)
+                } catch {
+                    let failure = (error as? AuditError)
+                        ?? AuditError(.storeFailure, "store append failed: \(String(describing: error))")
+                    let waiters = state.withLock { s -> [Waiter] in
+                        s.failure = failure
+                        s.flushing = false
+                        defer { s.waiters.removeAll() }
+                        return s.waiters
+                    }
+                    for w in waiters { w.continuation.resume(throwing: failure) }
+                    throw failure
+                }
+            }
+            var ready: [Waiter] = []
+            var next: Waiter?
+            let done = state.withLock { s -> Bool in
+                s.durable = first + UInt64(batch.count)
+                let durable = s.durable
+                ready = s.waiters.filter { $0.index < durable }
+                s.waiters.removeAll { $0.index < durable }
+                guard durable > index else { return false }
+                if !s.pending.isEmpty, !s.waiters.isEmpty {
+                    next = s.waiters.removeFirst()  // it stays `flushing`: leadership passes to it
+                } else {
+                    s.flushing = false  // a queued appender that has not parked yet will take the lead itself
+                }
+                return true
+            }
+            for w in ready { w.continuation.resume(returning: .durable) }
+            if done {
+                next?.continuation.resume(returning: .lead)
+                return
+            }
+        }
+    }
+
+    // MARK: Reading and proofs
+
+    /// The entries at `range`, decoded.
+    ///
+    /// - Throws: ``AuditError/Code/outOfRange`` or a decoding error.
+    public func entries(_ range: Range<UInt64>) async throws -> [AuditEntry] {
+        try await store.read(range).map { try AuditEntry(decoding: $0) }
+    }
+
+    /// The Merkle root of the first `size` entries (all durable entries by default).
+    public func root(size: UInt64? = nil) throws -> [UInt8] {
+        try state.withLock { s in try s.tree.root(size: size ?? s.durable) }
+    }
+
+    /// The leaf hash of entry `index`.
+    public func leafHash(at index: UInt64) throws -> [UInt8] {
+        try state.withLock { s in
+            guard index < s.tree.size else { throw AuditError(.outOfRange, "no entry \(index)") }
+            return s.tree.leafHash(at: index)
+        }
+    }
+
+    /// The inclusion proof of entry `index` in the tree of the first `size` entries (durable size by default).
+    public func inclusionProof(index: UInt64, size: UInt64? = nil) throws -> [[UInt8]] {
+        try state.withLock { s in try s.tree.inclusionProof(index: index, size: size ?? s.durable) }
+    }
+
+    /// The consistency proof from the tree of `oldSize` entries to that of `newSize` (durable size by default).
+    public func consistencyProof(from oldSize: UInt64, to newSize: UInt64? = nil) throws -> [[UInt8]] {
+        try state.withLock { s in try s.tree.consistencyProof(from: oldSize, to: newSize ?? s.durable) }
+    }
+
+    // MARK: Checkpoints
+
+    /// A checkpoint of every durable entry, signed with the log's key (C2SP signed note).
+    public func checkpoint() throws -> SignedCheckpoint {
+        let (size, root) = try state.withLock { s in (s.durable, try s.tree.root(size: s.durable)) }
+        return SignedCheckpoint.sign(try Checkpoint(origin: service, size: size, rootHash: root), name: service,
+                                     key: signingKey)
+    }
+
+    /// Signs a checkpoint every `interval` and hands it to `publish` (to a witness, a file, a transparency
+    /// service), until the calling task is cancelled.
+    public func publishCheckpoints(
+        every interval: Duration, _ publish: @Sendable (SignedCheckpoint) async -> Void
+    ) async {
+        while !Task.isCancelled {
+            if let checkpoint = try? self.checkpoint() { await publish(checkpoint) }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Witnesses another log's checkpoint: checks its signature by `logKey` and that it is consistent with the
+    /// last checkpoint this log cosigned for the same origin, then adds this log's cosignature.
+    ///
+    /// Once a witness has cosigned size `n` with root `r`, the other log's owner cannot present a rewritten
+    /// history: a checkpoint that is smaller, has the same size but another root, or (when `consistencyProof` is
+    /// given) does not extend `r`, is refused.
+    ///
+    /// - Parameters:
+    ///   - checkpoint: the other log's signed checkpoint.
+    ///   - logKey: the other log's public key (key name = its origin).
+    ///   - consistencyProof: proof from the last cosigned size to this one; required when this witness has
+    ///     cosigned a smaller non-empty checkpoint of the same origin before.
+    /// - Throws: ``AuditError/Code/invalidSignature`` or ``AuditError/Code/inconsistent``.
+    public func cosign(
+        _ checkpoint: SignedCheckpoint, logKey: Ed25519.PublicKey, consistencyProof: [[UInt8]]? = nil
+    ) throws -> SignedCheckpoint {
+        let origin = checkpoint.checkpoint.origin
+        try checkpoint.verify(name: origin, key: logKey)
+        let size = checkpoint.checkpoint.size
+        let root = checkpoint.checkpoint.rootHash
+        try state.withLock { s in
+            if let seen = s.witnessed[origin] {
+                if size < seen.size {
+                    throw AuditError(.inconsistent, "'\(origin)' checkpoint size \(size) is smaller than witnessed \(seen.size)")
+                }
+                if size == seen.size, root != seen.root {
+                    throw AuditError(.inconsistent, "'\(origin)' presents two roots for size \(size)")
+                }
+                if size > seen.size, seen.size > 0 {
+                    guard let proof = consistencyProof else {
+                        throw AuditError(.inconsistent, "'\(origin)' grew from \(seen.size) to \(size) without a consistency proof")
+                    }
+                    do {
+                        try MerkleProof.verifyConsistency(oldSize: seen.size, newSize: size, oldRoot: seen.root,
+                                                          newRoot: root, proof: proof)
+                    } catch {
+                        throw AuditError(.inconsistent, "'\(origin)' size \(size) does not extend witnessed size \(seen.size)")
+                    }
+                }
+            }
+            s.witnessed[origin] = (size, root)
+        }
+        return checkpoint.cosigned(by: service, key: signingKey, at: clock.now())
+    }
+}

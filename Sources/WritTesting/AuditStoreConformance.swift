@@ -1,0 +1,143 @@
+public import WritAudit
+import WritCrypto
+
+/// The conformance suite every ``AuditStore`` implementation runs (in-memory, file, and later SQLite and
+/// PostgreSQL stores), in the manner of swift-configuration's `ProviderCompatTest`.
+///
+/// ```swift
+/// @Test func conformance() async throws {
+///     try await AuditStoreConformance(makeStore: { InMemoryAuditStore() }).run()
+/// }
+/// ```
+///
+/// ``run()`` throws an ``AuditStoreConformance/Failure`` naming the first check that failed. It needs no test
+/// framework, so any test target can call it.
+public struct AuditStoreConformance: Sendable {
+    /// A failed conformance check.
+    public struct Failure: Error, CustomStringConvertible {
+        /// Which check failed and how.
+        public let description: String
+    }
+
+    private let makeStore: @Sendable () async throws -> any AuditStore
+    private let reopenStore: (@Sendable () async throws -> any AuditStore)?
+
+    /// Creates the suite.
+    ///
+    /// - Parameters:
+    ///   - makeStore: returns a new, empty store each time it is called.
+    ///   - reopenStore: for a persistent store, reopens the store most recently made (after the suite has
+    ///     dropped every reference to it); `nil` for stores that do not persist.
+    public init(
+        makeStore: @escaping @Sendable () async throws -> any AuditStore,
+        reopenStore: (@Sendable () async throws -> any AuditStore)? = nil
+    ) {
+        self.makeStore = makeStore
+        self.reopenStore = reopenStore
+    }
+
+    /// Runs every check.
+    public func run() async throws {
+        try await emptyStore()
+        try await appendAndReadBack()
+        try await rejectsGapsAndOverlaps()
+        try await rejectsReadsBeyondEnd()
+        try await largeEntries()
+        try await logOverStore()
+    }
+
+    private func check(_ condition: Bool, _ what: @autoclosure () -> String) throws {
+        if !condition { throw Failure(description: what()) }
+    }
+
+    private func expectError(_ code: AuditError.Code, _ what: String, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as AuditError {
+            try check(error.code == code, "\(what): expected \(code), got \(error.code)")
+            return
+        }
+        throw Failure(description: "\(what): expected \(code), but it succeeded")
+    }
+
+    static func entry(_ i: Int, size: Int = 40) -> [UInt8] {
+        (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }
+    }
+
+    func emptyStore() async throws {
+        let store = try await makeStore()
+        try check(try await store.count() == 0, "a new store is empty")
+        try check(try await store.read(0..<0).isEmpty, "reading an empty range returns nothing")
+        try await store.append([], firstIndex: 0)
+        try check(try await store.count() == 0, "appending an empty batch changes nothing")
+    }
+
+    func appendAndReadBack() async throws {
+        let entries = (0..<25).map { Self.entry($0, size: 1 + $0 * 7) }
+        do {
+            let store = try await makeStore()
+            try await store.append(Array(entries[0..<1]), firstIndex: 0)
+            try await store.append(Array(entries[1..<10]), firstIndex: 1)
+            try await store.append(Array(entries[10...]), firstIndex: 10)
+            try check(try await store.count() == 25, "count after three batches")
+            try check(try await store.read(0..<25) == entries, "entries read back as appended")
+            try check(try await store.read(7..<13) == Array(entries[7..<13]), "a range across batches")
+            try check(try await store.readAll() == entries, "readAll")
+        }
+        if let reopenStore {
+            let store = try await reopenStore()
+            try check(try await store.count() == 25, "count after reopening")
+            try check(try await store.read(0..<25) == entries, "entries survive reopening")
+            try await store.append([Self.entry(99)], firstIndex: 25)
+            try check(try await store.read(25..<26) == [Self.entry(99)], "append after reopening")
+        }
+    }
+
+    func rejectsGapsAndOverlaps() async throws {
+        let store = try await makeStore()
+        try await store.append([Self.entry(0), Self.entry(1)], firstIndex: 0)
+        try await expectError(.conflict, "append leaving a gap") { try await store.append([Self.entry(5)], firstIndex: 5) }
+        try await expectError(.conflict, "append overwriting entry 1") { try await store.append([Self.entry(9)], firstIndex: 1) }
+        try check(try await store.read(0..<2) == [Self.entry(0), Self.entry(1)], "rejected appends change nothing")
+    }
+
+    func rejectsReadsBeyondEnd() async throws {
+        let store = try await makeStore()
+        try await store.append([Self.entry(0)], firstIndex: 0)
+        try await expectError(.outOfRange, "read beyond the end") { _ = try await store.read(0..<2) }
+    }
+
+    func largeEntries() async throws {
+        let store = try await makeStore()
+        let big = Self.entry(3, size: 65_536)
+        try await store.append([big, Self.entry(4, size: 1)], firstIndex: 0)
+        try check(try await store.read(0..<2) == [big, Self.entry(4, size: 1)], "a 64 KiB entry round-trips")
+    }
+
+    func logOverStore() async throws {
+        let key = Ed25519.PrivateKey()
+        let root: [UInt8]
+        do {
+            let store = try await makeStore()
+            let log = try await AuditLog.open(store: store, service: "conformance", signingKey: key, salt: AuditSalt())
+            let indices = try await withThrowingTaskGroup(of: UInt64.self) { group in
+                for i in 0..<64 {
+                    group.addTask { try await log.record(AuditEvent(.used, task: "t\(i % 4)", tokenID: "tok-\(i)")) }
+                }
+                var all: Set<UInt64> = []
+                for try await index in group { all.insert(index) }
+                return all
+            }
+            try check(indices == Set(0..<64), "64 concurrent records get indices 0..<64")
+            let report = try await AuditVerifier.verify(store: store, checkpoints: [try log.checkpoint()], logKey: key.publicKey)
+            try check(report.isValid, "a log over the store verifies: \(report)")
+            root = try log.root()
+        }
+        if let reopenStore {
+            let store = try await reopenStore()
+            let log = try await AuditLog.open(store: store, service: "conformance", signingKey: key, salt: AuditSalt())
+            try check(try log.root() == root, "a reopened log has the same root")
+            try check(try await log.record(AuditEvent(.taskClosed)) == 64, "appending continues after reopening")
+        }
+    }
+}
