@@ -1,0 +1,120 @@
+import Testing
+import WritCrypto
+import WritRevocation
+import WritTesting
+
+/// Run under ThreadSanitizer too: `swift test --sanitize=thread --scratch-path .build-tsan --filter WritRevocationTests`.
+@Suite("Revocation under concurrency")
+struct RevocationConcurrencyTests {
+    static let revokers = 4
+    static let perRevoker = 300
+    static let verifiers = 3
+
+    static func id(_ revoker: Int, _ n: Int) -> RevocationID {
+        RevocationID(high: UInt64(revoker + 1) << 32 | UInt64(n), low: UInt64(n) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    @Test("concurrent revokes, feed applies and lookups agree, and a revoked id never reads as unrevoked again")
+    func revokeApplyLookup() async throws {
+        let clock = ManualClock()
+        let store = InMemoryRevocationStore()
+        let followers = try (0..<Self.verifiers).map {
+            try RevocationFeedFollower(
+                verifier: "gw-\($0)", store: store, snapshot: RevocationSnapshot(maxStaleness: .seconds(3600)),
+                clock: clock, configuration: .init(pageSize: 64))
+        }
+        let flips = try await withThrowingTaskGroup(of: Int.self) { group in
+            for revoker in 0..<Self.revokers {
+                group.addTask {
+                    for n in 0..<Self.perRevoker {
+                        _ = try await store.revoke(
+                            .block(Self.id(revoker, n)), reason: .anomaly, at: clock.now(),
+                            coversUntil: clock.now().advanced(by: .seconds(600)))
+                        if n % 50 == 0 { await Task.yield() }
+                    }
+                    return 0
+                }
+            }
+            for follower in followers {
+                group.addTask {
+                    for _ in 0..<40 {
+                        try await follower.syncOnce()
+                        await Task.yield()
+                    }
+                    return 0
+                }
+                // Readers: once an id reads as revoked it must stay revoked (no lost or torn updates).
+                group.addTask {
+                    var seen = Set<RevocationID>()
+                    var flips = 0
+                    for round in 0..<60 {
+                        for revoker in 0..<Self.revokers {
+                            for n in stride(from: round % 7, to: Self.perRevoker, by: 7) {
+                                let id = Self.id(revoker, n)
+                                let revoked = follower.snapshot.contains(block: id)
+                                if revoked {
+                                    seen.insert(id)
+                                } else if seen.contains(id) {
+                                    flips += 1
+                                }
+                                _ = follower.snapshot.status(blocks: [Self.id(9, n), id], task: "t", now: clock.now())
+                            }
+                        }
+                        _ = follower.snapshot.watermark
+                        await Task.yield()
+                    }
+                    return flips
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(flips == 0)
+        let latest = try await store.latestSequence()
+        #expect(latest == UInt64(Self.revokers * Self.perRevoker))
+        for follower in followers {
+            try await follower.syncOnce()
+            #expect(follower.snapshot.watermark == latest)
+            #expect(follower.snapshot.statistics.blockCount == Self.revokers * Self.perRevoker)
+            for revoker in 0..<Self.revokers {
+                #expect((0..<Self.perRevoker).allSatisfy { follower.snapshot.contains(block: Self.id(revoker, $0)) })
+            }
+        }
+        #expect(try await store.isApplied(sequence: latest, byAll: followers.map(\.verifier)))
+    }
+
+    @Test("concurrent wake-ups and cancellation end run() cleanly")
+    func wakeStorm() async throws {
+        let store = InMemoryRevocationStore()
+        let follower = try RevocationFeedFollower(
+            verifier: "gw", store: store, snapshot: RevocationSnapshot(maxStaleness: .seconds(60)), clock: ManualClock(),
+            configuration: .init(pollInterval: .milliseconds(5)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await follower.run() }
+            for _ in 0..<4 {
+                group.addTask {
+                    for _ in 0..<200 {
+                        follower.wake()
+                        await Task.yield()
+                    }
+                }
+            }
+            group.addTask {
+                for n in 0..<100 {
+                    _ = try await store.revoke(
+                        .task("t-\(n)"), reason: .completed, at: .init(millisecondsSinceEpoch: 0),
+                        coversUntil: .init(millisecondsSinceEpoch: 1))
+                }
+            }
+            // Wait for the follower to catch up with everything, then stop it.
+            var rounds = 0
+            while follower.snapshot.watermark < 100 && rounds < 10_000 {
+                follower.wake()
+                try await Task.sleep(for: .milliseconds(1))
+                rounds += 1
+            }
+            #expect(follower.snapshot.watermark == 100)
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+    }
+}
