@@ -14,6 +14,8 @@ public enum RevocationReason: String, Hashable, Sendable, CaseIterable, CustomSt
     case manual
     /// The signing key that issued the credential is no longer trusted.
     case keyCompromised = "key-compromised"
+    /// A refresh replaced the credential: one live token per task step.
+    case superseded
 
     /// The stable text form, e.g. `handed-off`.
     public var description: String { rawValue }

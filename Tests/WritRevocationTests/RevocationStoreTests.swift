@@ -24,7 +24,7 @@ struct RevocationStoreTests {
     @Test("reasons have stable text forms")
     func reasonText() {
         #expect(RevocationReason.allCases.map(\.rawValue) == [
-            "completed", "timeout", "anomaly", "handed-off", "manual", "key-compromised",
+            "completed", "timeout", "anomaly", "handed-off", "manual", "key-compromised", "superseded",
         ])
     }
 
