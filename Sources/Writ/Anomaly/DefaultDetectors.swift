@@ -22,7 +22,8 @@ public struct DenialBurstDetector: AnomalyDetector {
         guard events.count >= threshold, !tripped else { return nil }
         windows.markTripped(key)
         return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
+            taskID: observation.taskID,
             detail: "\(events.count) denials within the window (threshold \(threshold))", time: observation.time)
     }
 }
@@ -57,7 +58,8 @@ public struct IntentDeviationDetector: AnomalyDetector {
         guard !(actionUsual && resourceUsual) else { return nil }
         let what = actionUsual ? "resource '\(observation.resource)'" : "action '\(observation.action)'"
         return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
+            taskID: observation.taskID,
             detail: "\(what) is outside the usual set for intent '\(intent)'", time: observation.time)
     }
 }
@@ -83,7 +85,8 @@ public struct RateSpikeDetector: AnomalyDetector {
         guard events.count > limit, !tripped else { return nil }
         windows.markTripped(key)
         return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
+            taskID: observation.taskID,
             detail: "more than \(limit) requests within the window", time: observation.time)
     }
 }
@@ -100,7 +103,8 @@ public struct UseAfterCloseDetector: AnomalyDetector {
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard let reason = observation.revocationReason, Self.closingReasons.contains(reason) else { return nil }
         return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
+            taskID: observation.taskID,
             detail: "token used after its task ended (\(reason))", time: observation.time)
     }
 }
@@ -127,7 +131,8 @@ public struct ResourceProbeDetector: AnomalyDetector {
         guard distinct >= threshold, !tripped else { return nil }
         windows.markTripped(key)
         return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, taskID: observation.taskID,
+            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
+            taskID: observation.taskID,
             detail: "\(distinct) distinct resources within the window (threshold \(threshold))", time: observation.time)
     }
 }

@@ -22,6 +22,8 @@ public struct RequestObservation: Sendable, Hashable {
     public var agent: String?
     /// The token id, if the token could be read.
     public var tokenID: String?
+    /// The revocation id of the presented token's last block (what an anomaly response revokes).
+    public var blockID: RevocationID?
     /// The task the token was minted for.
     public var taskID: String?
     /// The intent declared in the token.
@@ -38,9 +40,11 @@ public struct RequestObservation: Sendable, Hashable {
 
     /// Creates an observation.
     public init(
-        time: Timestamp, service: String, agent: String?, tokenID: String?, taskID: String?, intent: String?,
-        action: String, resource: String, outcome: Outcome, revocationReason: String? = nil
+        time: Timestamp, service: String, agent: String?, tokenID: String?, blockID: RevocationID? = nil,
+        taskID: String?, intent: String?, action: String, resource: String, outcome: Outcome,
+        revocationReason: String? = nil
     ) {
+        self.blockID = blockID
         self.time = time
         self.service = service
         self.agent = agent
@@ -62,6 +66,8 @@ public struct AnomalyReport: Sendable, Hashable, CustomStringConvertible {
     public var agent: String?
     /// The token concerned.
     public var tokenID: String?
+    /// The revocation id of the presented token's last block.
+    public var blockID: RevocationID?
     /// The task concerned.
     public var taskID: String?
     /// A one-line explanation with the numbers that crossed the threshold.
@@ -70,7 +76,11 @@ public struct AnomalyReport: Sendable, Hashable, CustomStringConvertible {
     public var time: Timestamp
 
     /// Creates a report.
-    public init(detector: String, agent: String?, tokenID: String?, taskID: String?, detail: String, time: Timestamp) {
+    public init(
+        detector: String, agent: String?, tokenID: String?, blockID: RevocationID? = nil, taskID: String?,
+        detail: String, time: Timestamp
+    ) {
+        self.blockID = blockID
         self.detector = detector
         self.agent = agent
         self.tokenID = tokenID

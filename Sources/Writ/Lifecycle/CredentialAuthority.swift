@@ -1,0 +1,487 @@
+public import WritAudit
+public import WritCrypto
+public import WritIdentity
+public import WritRevocation
+public import WritTokens
+
+/// The issuer side: registers agents, opens tasks, mints a narrow token per task step, refreshes within
+/// limits, and revokes — on completion, deadline, anomaly, hand-off or key compromise — recording every
+/// action in the audit log.
+///
+/// The authority is an actor. Methods that write to the revocation store or audit log first validate and build
+/// what they will do, then await the writes, then re-check the task and commit, so a token is never handed out
+/// unless its issuance was audited.
+public actor CredentialAuthority {
+    /// How the authority is set up.
+    public struct Configuration: Sendable {
+        /// The key that signs root token blocks. Verifiers trust its public key.
+        public var issuerKey: Ed25519.PrivateKey
+        /// The agent classes the authority knows (TTL caps, refresh limits, delegation).
+        public var agentClasses: [AgentClass]
+        /// What each class may be granted.
+        public var entitlements: any EntitlementPolicy
+        /// Where revocations are written; verifiers follow its feed.
+        public var revocations: any RevocationStore
+        /// Where the authority's audit events go.
+        public var audit: any AuditSink
+        /// The authority's clock.
+        public var clock: any WallClock
+        /// What an anomaly report revokes (default: the presented token's block and the agent).
+        public var anomalyResponse: Set<AnomalyResponse>
+
+        /// Creates a configuration.
+        public init(
+            issuerKey: Ed25519.PrivateKey, agentClasses: [AgentClass], entitlements: any EntitlementPolicy,
+            revocations: any RevocationStore, audit: any AuditSink, clock: any WallClock = SystemClock(),
+            anomalyResponse: Set<AnomalyResponse> = [.revokeToken, .revokeAgent]
+        ) {
+            self.issuerKey = issuerKey
+            self.agentClasses = agentClasses
+            self.entitlements = entitlements
+            self.revocations = revocations
+            self.audit = audit
+            self.clock = clock
+            self.anomalyResponse = anomalyResponse
+        }
+    }
+
+    /// What the authority revokes when an anomaly is reported.
+    public enum AnomalyResponse: String, Hashable, Sendable {
+        /// The presented token's last block (and so everything delegated from it).
+        case revokeToken = "token"
+        /// The agent that presented it: none of its tokens work any more.
+        case revokeAgent = "agent"
+        /// The whole task the token belongs to.
+        case revokeTask = "task"
+    }
+
+    /// A registered agent.
+    public struct Agent: Sendable, Hashable {
+        /// Its identity.
+        public let identity: AgentIdentity
+        /// The key its tokens are bound to.
+        public let publicKey: Ed25519.PublicKey
+        /// Its class.
+        public let agentClass: AgentClass
+        /// The supervising agent, for sub-agents.
+        public let supervisor: AgentIdentity?
+        /// Whether the agent has been revoked.
+        public fileprivate(set) var isRevoked: Bool
+    }
+
+    /// The state of a task.
+    public enum TaskState: String, Sendable, Hashable {
+        /// Steps may be minted and refreshed.
+        case open
+        /// Finished; its tokens are revoked.
+        case completed
+        /// Handed off to another objective; its tokens are revoked.
+        case handedOff = "handed-off"
+        /// Its deadline passed; its tokens are revoked.
+        case timedOut = "timed-out"
+        /// Revoked by an operator or an anomaly response.
+        case revoked
+    }
+
+    /// A task as the authority tracks it.
+    public struct TaskInfo: Sendable, Hashable {
+        /// The task id.
+        public let id: String
+        /// The agent it belongs to.
+        public let agent: AgentIdentity
+        /// What the task is for, in words.
+        public let objective: String
+        /// The declared intent carried in its tokens (e.g. `fix-bug`).
+        public let intent: String
+        /// When it must be done.
+        public let deadline: Timestamp
+        /// Its state.
+        public fileprivate(set) var state: TaskState
+        /// Its steps, by name.
+        public fileprivate(set) var steps: [String: StepInfo]
+        /// The task this one was handed off to, if any.
+        public fileprivate(set) var handedOffTo: String?
+    }
+
+    /// One step of a task.
+    public struct StepInfo: Sendable, Hashable {
+        /// What the step was granted.
+        public let grant: StepGrant
+        /// The step number carried in its tokens (1, 2, … in order of first issue).
+        public let number: UInt64
+        /// The live token, if any.
+        public fileprivate(set) var live: IssuedToken?
+        /// Refreshes so far.
+        public fileprivate(set) var refreshCount: Int
+    }
+
+    private let configuration: Configuration
+    private let classes: [String: AgentClass]
+    private var agents: [AgentIdentity: Agent] = [:]
+    private var tasks: [String: TaskInfo] = [:]
+
+    /// Creates an authority.
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+        var classes: [String: AgentClass] = [:]
+        for agentClass in configuration.agentClasses { classes[agentClass.name] = agentClass }
+        self.classes = classes
+    }
+
+    /// The issuer's public key, for verifiers' trust bundles.
+    public nonisolated var issuerPublicKey: Ed25519.PublicKey { configuration.issuerKey.publicKey }
+
+    /// The agent classes the authority knows.
+    public nonisolated var agentClasses: [AgentClass] { configuration.agentClasses }
+
+    // MARK: Agents
+
+    /// Registers an agent whose identity and key were established (for example by attestation).
+    ///
+    /// A sub-agent names its supervisor; it must have its own key, distinct from the supervisor's.
+    /// - Throws: ``AuthorityError`` for an unknown class or supervisor, or a key shared with the supervisor.
+    @discardableResult
+    public func register(
+        _ identity: AgentIdentity, publicKey: Ed25519.PublicKey, agentClass className: String,
+        supervisor: AgentIdentity? = nil
+    ) throws -> Agent {
+        guard let agentClass = classes[className] else {
+            throw AuthorityError(.unknownAgentClass, "agent class '\(className)' is not configured")
+        }
+        if let supervisor {
+            guard let parent = agents[supervisor] else {
+                throw AuthorityError(.unknownAgent, "supervisor \(supervisor) is not registered")
+            }
+            guard parent.publicKey != publicKey else {
+                throw AuthorityError(.delegationRefused, "sub-agent \(identity) must have its own key, not its supervisor's")
+            }
+        }
+        let agent = Agent(
+            identity: identity, publicKey: publicKey, agentClass: agentClass, supervisor: supervisor, isRevoked: false)
+        agents[identity] = agent
+        return agent
+    }
+
+    /// The registered agent with this identity.
+    public func agent(_ identity: AgentIdentity) -> Agent? { agents[identity] }
+
+    // MARK: Tasks
+
+    /// Opens a task for an agent.
+    ///
+    /// - Parameters:
+    ///   - agent: the agent doing the work.
+    ///   - objective: what the task is for, in words (audited).
+    ///   - intent: the declared intent carried in every token of the task.
+    ///   - deadline: how long the task may run; no token outlives it.
+    /// - Returns: the task id.
+    public func openTask(for agent: AgentIdentity, objective: String, intent: String, deadline: Duration) async throws
+        -> String
+    {
+        let registered = try liveAgent(agent)
+        let now = configuration.clock.now()
+        let id = "task-" + Hex.encode(SecureRandom.bytes(count: 6))
+        let info = TaskInfo(
+            id: id, agent: agent, objective: objective, intent: intent, deadline: now.advanced(by: deadline),
+            state: .open, steps: [:], handedOffTo: nil)
+        try await record(
+            AuditEvent(
+                .taskOpened, time: now, agent: agent.description, task: id, reason: objective,
+                attributes: ["intent": intent, "class": registered.agentClass.name, "deadline": info.deadline.description]))
+        tasks[id] = info
+        return id
+    }
+
+    /// The task with this id.
+    public func task(_ id: String) -> TaskInfo? { tasks[id] }
+
+    /// Mints the token for a task step: one audience, the step's actions and resources, a TTL of the step's
+    /// need capped by the class maximum and the task deadline.
+    ///
+    /// Issuing a step that already has a live token refreshes it (and counts against the refresh limit).
+    /// - Throws: ``AuthorityError`` when the task is closed or overdue, or no entitlement covers the grant.
+    public func issue(task taskID: String, step grant: StepGrant) async throws -> IssuedToken {
+        if tasks[taskID]?.steps[grant.name]?.live != nil {
+            return try await refresh(task: taskID, step: grant.name)
+        }
+        let now = configuration.clock.now()
+        let (task, agent) = try openTaskAndAgent(taskID, now: now)
+        let entitled = configuration.entitlements.entitlements(for: agent.identity, agentClass: agent.agentClass)
+        guard entitled.contains(where: { $0.covers(grant) }) else {
+            try? await record(
+                AuditEvent(
+                    .denied, time: now, agent: agent.identity.description, task: taskID, step: grant.name,
+                    audience: grant.audience, action: grant.actions.joined(separator: ","), decision: .deny,
+                    reason: "not entitled: \(grant)"))
+            throw AuthorityError(.notEntitled, "class '\(agent.agentClass.name)' is not entitled to \(grant)")
+        }
+        let number = UInt64(task.steps.count + 1)
+        let issued = try mint(task: task, agent: agent, grant: grant, stepNumber: number, now: now, refreshCount: 0)
+        try await record(issuedEvent(issued, kind: .issued, agent: agent, grant: grant, parent: nil))
+        // Re-check after the await: the task may have closed meanwhile.
+        guard tasks[taskID]?.state == .open else {
+            _ = try? await revoke(.block(issued.revocationID), reason: .completed, coversUntil: issued.expiresAt)
+            throw AuthorityError(.taskClosed, "task \(taskID) closed while its step was being issued")
+        }
+        tasks[taskID]?.steps[grant.name] = StepInfo(grant: grant, number: number, live: issued, refreshCount: 0)
+        return issued
+    }
+
+    /// Refreshes a step's token: only while the task is open, only up to the class's refresh limit, never past
+    /// the deadline. The old token's block is revoked before the new token is returned (one live token per
+    /// step), and the refresh is audited.
+    public func refresh(task taskID: String, step name: String) async throws -> IssuedToken {
+        let now = configuration.clock.now()
+        let (task, agent) = try openTaskAndAgent(taskID, now: now)
+        guard let step = task.steps[name], let old = step.live else {
+            throw AuthorityError(.unknownStep, "task \(taskID) has no live token for step '\(name)'")
+        }
+        guard step.refreshCount < agent.agentClass.refreshLimit else {
+            try? await record(
+                AuditEvent(
+                    .denied, time: now, agent: agent.identity.description, task: taskID, step: name,
+                    tokenID: old.token.id.description, decision: .deny,
+                    reason: "refresh limit \(agent.agentClass.refreshLimit) reached"))
+            throw AuthorityError(
+                .refreshLimitReached,
+                "step '\(name)' reached the refresh limit \(agent.agentClass.refreshLimit) of class '\(agent.agentClass.name)'")
+        }
+        let issued = try mint(
+            task: task, agent: agent, grant: step.grant, stepNumber: step.number, now: now,
+            refreshCount: step.refreshCount + 1)
+        try await revoke(.block(old.revocationID), reason: .superseded, coversUntil: old.expiresAt)
+        try await record(issuedEvent(issued, kind: .refreshed, agent: agent, grant: step.grant, parent: old))
+        guard tasks[taskID]?.state == .open else {
+            _ = try? await revoke(.block(issued.revocationID), reason: .completed, coversUntil: issued.expiresAt)
+            throw AuthorityError(.taskClosed, "task \(taskID) closed while its step was being refreshed")
+        }
+        tasks[taskID]?.steps[name]?.live = issued
+        tasks[taskID]?.steps[name]?.refreshCount = step.refreshCount + 1
+        return issued
+    }
+
+    /// Ends a step early: revokes its live token.
+    public func completeStep(task taskID: String, step name: String) async throws {
+        guard let live = tasks[taskID]?.steps[name]?.live else {
+            throw AuthorityError(.unknownStep, "task \(taskID) has no live token for step '\(name)'")
+        }
+        tasks[taskID]?.steps[name]?.live = nil
+        try await revoke(.block(live.revocationID), reason: .completed, coversUntil: live.expiresAt, task: taskID)
+    }
+
+    /// Completes a task: every token of the task (and everything delegated from them) is revoked.
+    public func complete(task taskID: String) async throws {
+        try await close(taskID, state: .completed, reason: .completed)
+    }
+
+    /// Hands a task off to a different objective: the old task's tokens are revoked and a new task is opened
+    /// for the same agent (mint its steps as usual).
+    ///
+    /// - Returns: the new task's id.
+    public func handOff(task taskID: String, toObjective objective: String, intent: String, deadline: Duration)
+        async throws -> String
+    {
+        guard let task = tasks[taskID] else { throw AuthorityError(.unknownTask, "task \(taskID) does not exist") }
+        try await close(taskID, state: .handedOff, reason: .handedOff)
+        let newID = try await openTask(for: task.agent, objective: objective, intent: intent, deadline: deadline)
+        tasks[taskID]?.handedOffTo = newID
+        try await record(
+            AuditEvent(
+                .handedOff, time: configuration.clock.now(), agent: task.agent.description, task: taskID,
+                reason: objective, attributes: ["to-task": newID, "intent": intent]))
+        return newID
+    }
+
+    /// Revokes every open task whose deadline has passed (reason `timeout`). The watchdog calls this.
+    ///
+    /// - Returns: the ids of the tasks that timed out.
+    @discardableResult
+    public func expireOverdueTasks() async -> [String] {
+        let now = configuration.clock.now()
+        let overdue = tasks.values.filter { $0.state == .open && $0.deadline <= now }.map(\.id).sorted()
+        for id in overdue {
+            try? await close(id, state: .timedOut, reason: .timeout)
+        }
+        return overdue
+    }
+
+    /// The watchdog: revokes overdue tasks every `interval` until the surrounding task is cancelled.
+    ///
+    /// Run it in your service group or a task group; it is not detached.
+    public func run(checkEvery interval: Duration = .seconds(1)) async throws {
+        while !Task.isCancelled {
+            await expireOverdueTasks()
+            try await Task.sleep(for: interval)
+        }
+    }
+
+    // MARK: Revocation on demand
+
+    /// Handles an anomaly reported by a gatekeeper: audits it and revokes per ``Configuration/anomalyResponse``.
+    public func reportAnomaly(_ report: AnomalyReport) async throws {
+        let now = configuration.clock.now()
+        try await record(
+            AuditEvent(
+                .anomaly, time: now, agent: report.agent, task: report.taskID, tokenID: report.tokenID,
+                revocationID: report.blockID, reason: report.detail, attributes: ["detector": report.detector]))
+        let response = configuration.anomalyResponse
+        let horizon = now.advanced(by: longestTTL)
+        if response.contains(.revokeToken), let block = report.blockID {
+            try await revoke(.block(block), reason: .anomaly, coversUntil: horizon, task: report.taskID, agent: report.agent)
+        }
+        if response.contains(.revokeAgent), let agentText = report.agent {
+            if let identity = try? AgentIdentity(agentText) { agents[identity]?.isRevoked = true }
+            try await revoke(.agent(agentText), reason: .anomaly, coversUntil: horizon, task: report.taskID, agent: agentText)
+        }
+        if response.contains(.revokeTask), let taskID = report.taskID, tasks[taskID]?.state == .open {
+            try await close(taskID, state: .revoked, reason: .anomaly)
+        }
+    }
+
+    /// Revokes one agent: none of its tokens work any more, and it gets no new ones.
+    public func revoke(agent identity: AgentIdentity, reason: RevocationReason = .manual) async throws {
+        agents[identity]?.isRevoked = true
+        let horizon = configuration.clock.now().advanced(by: longestTTL)
+        try await revoke(.agent(identity.description), reason: reason, coversUntil: horizon, agent: identity.description)
+    }
+
+    /// Revokes one token block (and so every token delegated from it).
+    public func revoke(block id: RevocationID, reason: RevocationReason = .manual, coversUntil: Timestamp? = nil)
+        async throws
+    {
+        let horizon = coversUntil ?? configuration.clock.now().advanced(by: longestTTL)
+        try await revoke(.block(id), reason: reason, coversUntil: horizon)
+    }
+
+    /// Revokes everything signed by an issuer key (key compromise).
+    public func revoke(issuerKey keyID: KeyID) async throws {
+        let horizon = configuration.clock.now().advanced(by: longestTTL)
+        try await revoke(.issuerKey(keyID), reason: .keyCompromised, coversUntil: horizon)
+    }
+
+    /// Records a delegation a supervisor made to a sub-agent (delegation itself needs no round trip; this
+    /// puts it in the audit trail).
+    public func recordDelegation(
+        _ token: CapabilityToken, from supervisor: AgentIdentity, to delegate: AgentIdentity
+    ) async throws {
+        guard let sub = agents[delegate], sub.supervisor == supervisor else {
+            throw AuthorityError(.delegationRefused, "\(delegate) is not a registered sub-agent of \(supervisor)")
+        }
+        let parentBlock = token.delegations.count >= 2
+            ? token.delegations[token.delegations.count - 2].revocationID : token.root.revocationID
+        try await record(
+            AuditEvent(
+                .delegated, time: configuration.clock.now(), agent: delegate.description, task: token.root.claims.taskID,
+                tokenID: token.id.description, parentTokenID: token.id.description,
+                revocationID: token.delegations.last?.revocationID,
+                attributes: [
+                    "supervisor": supervisor.description, "class": sub.agentClass.name,
+                    "depth": String(token.delegations.count), "parent-block": parentBlock.description,
+                ]))
+    }
+
+    // MARK: Internals
+
+    private var longestTTL: Duration {
+        configuration.agentClasses.map(\.maximumTTL).max() ?? .seconds(3600)
+    }
+
+    private func liveAgent(_ identity: AgentIdentity) throws -> Agent {
+        guard let agent = agents[identity] else {
+            throw AuthorityError(.unknownAgent, "agent \(identity) is not registered")
+        }
+        guard !agent.isRevoked else { throw AuthorityError(.unknownAgent, "agent \(identity) is revoked") }
+        return agent
+    }
+
+    private func openTaskAndAgent(_ taskID: String, now: Timestamp) throws -> (TaskInfo, Agent) {
+        guard let task = tasks[taskID] else { throw AuthorityError(.unknownTask, "task \(taskID) does not exist") }
+        guard task.state == .open else {
+            throw AuthorityError(.taskClosed, "task \(taskID) is \(task.state.rawValue)")
+        }
+        guard now < task.deadline else {
+            throw AuthorityError(.deadlinePassed, "task \(taskID) passed its deadline \(task.deadline)")
+        }
+        return (task, try liveAgent(task.agent))
+    }
+
+    private func mint(
+        task: TaskInfo, agent: Agent, grant: StepGrant, stepNumber: UInt64, now: Timestamp, refreshCount: Int
+    ) throws -> IssuedToken {
+        let cls = agent.agentClass
+        let ttl = min(grant.duration ?? cls.defaultTTL, cls.maximumTTL)
+        let expiresAt = min(now.advanced(by: ttl), task.deadline)
+        guard expiresAt > now else {
+            throw AuthorityError(.deadlinePassed, "task \(task.id) has no time left for step '\(grant.name)'")
+        }
+        let claims = TokenClaims(
+            subject: agent.identity, holder: agent.publicKey, agentClass: cls.name, audiences: [grant.audience],
+            actions: grant.actions, resources: grant.resources, taskID: task.id, step: stepNumber,
+            intent: task.intent, issuedAt: now, expiresAt: expiresAt)
+        do {
+            let token = try CapabilityToken.mint(claims, agentClass: cls, issuerKey: configuration.issuerKey)
+            return IssuedToken(
+                token: token, taskID: task.id, step: grant.name, issuedAt: now, expiresAt: expiresAt,
+                refreshCount: refreshCount)
+        } catch {
+            throw AuthorityError(.tokenFailed, "minting step '\(grant.name)' of task \(task.id) failed: \(error)")
+        }
+    }
+
+    private func issuedEvent(
+        _ issued: IssuedToken, kind: AuditEvent.Kind, agent: Agent, grant: StepGrant, parent: IssuedToken?
+    ) -> AuditEvent {
+        AuditEvent(
+            kind, time: issued.issuedAt, agent: agent.identity.description, task: issued.taskID, step: issued.step,
+            tokenID: issued.token.id.description, parentTokenID: parent?.token.id.description,
+            revocationID: issued.revocationID, audience: grant.audience, action: grant.actions.joined(separator: ","),
+            resource: grant.resources.map(\.text).joined(separator: ","),
+            attributes: [
+                "class": agent.agentClass.name, "expires": issued.expiresAt.description,
+                "ttl-ms": String(issued.lifetime.components.seconds * 1000
+                    + issued.lifetime.components.attoseconds / 1_000_000_000_000_000),
+                "refresh": String(issued.refreshCount),
+            ])
+    }
+
+    private func close(_ taskID: String, state: TaskState, reason: RevocationReason) async throws {
+        guard let task = tasks[taskID] else { throw AuthorityError(.unknownTask, "task \(taskID) does not exist") }
+        guard task.state == .open else { return }
+        tasks[taskID]?.state = state
+        for name in task.steps.keys { tasks[taskID]?.steps[name]?.live = nil }
+        try await revoke(.task(taskID), reason: reason, coversUntil: task.deadline, task: taskID, agent: task.agent.description)
+        try await record(
+            AuditEvent(
+                .taskClosed, time: configuration.clock.now(), agent: task.agent.description, task: taskID,
+                reason: reason.rawValue, attributes: ["state": state.rawValue]))
+    }
+
+    @discardableResult
+    private func revoke(
+        _ target: RevocationTarget, reason: RevocationReason, coversUntil: Timestamp, task: String? = nil,
+        agent: String? = nil
+    ) async throws -> RevocationEntry {
+        let now = configuration.clock.now()
+        let entry: RevocationEntry
+        do {
+            entry = try await configuration.revocations.revoke(target, reason: reason, at: now, coversUntil: coversUntil)
+        } catch {
+            throw AuthorityError(.recordFailed, "revoking \(target) failed: \(error)")
+        }
+        var revocationID: RevocationID?
+        if case .block(let id) = target { revocationID = id }
+        try await record(
+            AuditEvent(
+                .revoked, time: now, agent: agent, task: task, revocationID: revocationID, reason: reason.rawValue,
+                attributes: ["target": target.description, "sequence": String(entry.sequence)]))
+        return entry
+    }
+
+    private func record(_ event: AuditEvent) async throws {
+        do {
+            _ = try await configuration.audit.record(event)
+        } catch {
+            throw AuthorityError(.recordFailed, "audit log refused \(event.kind.rawValue): \(error)")
+        }
+    }
+}
