@@ -65,22 +65,21 @@ public struct Entities: Sendable {
         overlay = []
     }
 
-    /// A store with `extra` entities added on top, without copying this store. Each added entity's ancestors are
-    /// computed through this store's hierarchy; added entities do not become ancestors of existing ones.
+    /// A store with `extra` entities laid over this one, without copying it. An overlaid entity replaces one
+    /// with the same identifier. Each overlaid entity's ancestors are computed through this store's hierarchy;
+    /// overlaid entities do not become ancestors of existing ones.
     ///
-    /// This is the cheap way to add a per-request entity (such as the calling agent) to a shared store.
-    /// - Throws: ``PolicyError`` `invalidData` when an added entity's identifier is already present.
-    public func adding(_ extra: [Entity]) throws(PolicyError) -> Entities {
+    /// This is the cheap way to add a per-request entity (such as the calling agent) to a shared store: the
+    /// cost is proportional to the overlaid entities, not to the store.
+    public func overlaying(_ extra: [Entity]) -> Entities {
         var copy = self
         for entity in extra {
-            guard self.lookup(entity.uid) == nil, !copy.overlay.contains(where: { $0.entity.uid == entity.uid }) else {
-                throw PolicyError(.invalidData, "duplicate entity \(entity.uid)")
-            }
             var ancestors: Set<EntityUID> = []
             for parent in entity.parents {
                 ancestors.insert(parent)
-                if let stored = copy.lookup(parent) { ancestors.formUnion(stored.ancestors) }
+                if let stored = self.lookup(parent) { ancestors.formUnion(stored.ancestors) }
             }
+            copy.overlay.removeAll { $0.entity.uid == entity.uid }
             copy.overlay.append(Stored(entity: entity, ancestors: ancestors))
         }
         return copy

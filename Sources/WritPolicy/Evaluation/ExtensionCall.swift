@@ -23,7 +23,10 @@ enum ExtensionCall {
         default:
             break
         }
-        switch (function, args.first, args.count > 1 ? args[1] : nil) {
+        guard args.count == function.arity else {
+            throw EvaluationFailure("\(function.rawValue) takes \(function.arity) argument(s), found \(args.count)")
+        }
+        switch (function, args[0], args.count > 1 ? args[1] : nil) {
         case (.lessThan, .decimal(let a), .decimal(let b)): return .bool(a < b)
         case (.lessThanOrEqual, .decimal(let a), .decimal(let b)): return .bool(a <= b)
         case (.greaterThan, .decimal(let a), .decimal(let b)): return .bool(a > b)

@@ -8,7 +8,6 @@ struct ScopeIndex: Sendable {
     private var principalIn: [EntityUID: [Int]] = [:]
     private var resourceIn: [EntityUID: [Int]] = [:]
     private var unindexed: [Int] = []
-    private var hasDuplicates = false
 
     init(_ policies: [Policy]) {
         for (i, policy) in policies.enumerated() {
@@ -22,7 +21,6 @@ struct ScopeIndex: Sendable {
                 action[uid, default: []].append(i)
             } else if case .memberOfAny(let uids) = policy.action, !uids.isEmpty {
                 for uid in Set(uids) { action[uid, default: []].append(i) }
-                if Set(uids).count > 1 { hasDuplicates = true }
             } else if let uid = Self.memberTarget(policy.principal) {
                 principalIn[uid, default: []].append(i)
             } else if let uid = Self.memberTarget(policy.resource) {
@@ -69,6 +67,5 @@ struct ScopeIndex: Sendable {
             previous = i
             body(i)
         }
-        _ = hasDuplicates
     }
 }

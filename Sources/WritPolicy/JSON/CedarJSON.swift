@@ -2,7 +2,8 @@
 ///
 /// Values: JSON booleans, integers (64-bit) and strings map to Cedar's; arrays to sets; objects to records,
 /// except `{"__entity": {"type": …, "id": …}}` (an entity reference) and
-/// `{"__extn": {"fn": "decimal"|"ip"|"datetime"|"duration", "arg": "…"}}` (an extension value).
+/// `{"__extn": {"fn": "decimal"|"ip"|"datetime"|"duration", "arg": "…"}}` (an extension value), and an object
+/// of exactly a string `type` and a string `id`, which Cedar also reads as an entity reference.
 /// No schema is used, so extension values must use the `__extn` escape.
 enum CedarJSON {
     static func invalid(_ message: String) -> PolicyError { PolicyError(.invalidData, message) }
@@ -30,6 +31,12 @@ enum CedarJSON {
             if members.count == 1, members[0].key == "__extn" {
                 return try extensionValue(members[0].value, path: path + ".__extn")
             }
+            // Cedar's implicit entity form: an object of exactly a string "type" and a string "id".
+            if members.count == 2, case .string(let type)? = json["type"], case .string(let id)? = json["id"],
+                isValidTypeName(type)
+            {
+                return .entity(EntityUID(type: type, id: id))
+            }
             var pairs: [(String, CedarValue)] = []
             pairs.reserveCapacity(members.count)
             for member in members { pairs.append((member.key, try value(member.value, path: "\(path).\(member.key)"))) }
@@ -38,20 +45,22 @@ enum CedarJSON {
     }
 
     static func extensionValue(_ json: JSONValue, path: String) throws(PolicyError) -> CedarValue {
-        guard case .string(let function)? = json["fn"] else { throw invalid("\(path): missing \"fn\"") }
-        var argument = json["arg"]
-        if argument == nil, case .array(let args)? = json["args"], args.count == 1 { argument = args[0] }
-        guard case .string(let text)? = argument else { throw invalid("\(path): \(function) needs a string \"arg\"") }
-        let parsed: CedarValue? =
-            switch function {
-            case "decimal": CedarDecimal(parsing: text).map(CedarValue.decimal)
-            case "ip", "ipaddr": IPAddress(parsing: text).map(CedarValue.ipAddress)
-            case "datetime": CedarDatetime(parsing: text).map(CedarValue.datetime)
-            case "duration": CedarDuration(parsing: text).map(CedarValue.duration)
-            default: throw invalid("\(path): unknown extension function \"\(function)\"")
-            }
-        guard let parsed else { throw invalid("\(path): invalid \(function) \"\(CedarEscaping.escape(text))\"") }
-        return parsed
+        guard case .string(let name)? = json["fn"] else { throw invalid("\(path): missing \"fn\"") }
+        let function: ExtensionFunction? = name == "ipaddr" ? .ip : ExtensionFunction(rawValue: name)
+        guard let function else { throw invalid("\(path): unknown extension function \"\(name)\"") }
+        var arguments: [CedarValue] = []
+        if let arg = json["arg"] {
+            arguments = [try value(arg, path: path + ".arg")]
+        } else if case .array(let args)? = json["args"] {
+            for (i, arg) in args.enumerated() { arguments.append(try value(arg, path: "\(path).args[\(i)]")) }
+        } else {
+            throw invalid("\(path): missing \"arg\" or \"args\"")
+        }
+        do {
+            return try ExtensionCall.call(function, arguments)
+        } catch {
+            throw invalid("\(path): \(error.message)")
+        }
     }
 
     /// An entity uid: `{"type": …, "id": …}`, `{"__entity": {…}}`, or the string `Type::"id"`.

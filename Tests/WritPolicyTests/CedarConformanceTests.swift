@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+@_spi(Conformance) import WritPolicy
+
+@Suite("Cedar conformance")
+struct CedarConformanceTests {
+    @Test(
+        "a fixed sample of Cedar's corpus (tests named 0…) matches decision, reasons and errors",
+        .enabled(if: ConformanceData.isAvailable("cedar/corpus-tests.tar.gz"), "../shared/conformance is absent")
+    )
+    func corpusSample() throws {
+        let root = try ConformanceData.extractCorpusSample(prefix: "0")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let files = try CedarConformance.testFiles(in: root.appendingPathComponent("corpus-tests"))
+        #expect(files.count > 300)
+        let report = CedarConformance.run(files, root: root)
+        #expect(report.failures == [])
+        #expect(report.failed == 0)
+        #expect(report.passed > 2_500)
+    }
+
+    @Test(
+        "Cedar's 22 hand-written tests (74 requests) pass",
+        .enabled(if: ConformanceData.isAvailable("cedar/tests"), "../shared/conformance is absent")
+    )
+    func handWritten() throws {
+        let root = try #require(ConformanceData.url("cedar"))
+        var files: [URL] = []
+        for folder in ["decimal", "example_use_cases", "ip", "multi"] {
+            files += try CedarConformance.testFiles(in: root.appendingPathComponent("tests/\(folder)"))
+        }
+        #expect(files.count == 22)
+        let report = CedarConformance.run(files, root: root)
+        #expect(report.failures == [])
+        #expect(report.passed == 74)
+    }
+}
