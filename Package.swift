@@ -49,7 +49,12 @@ let package = Package(
         .testTarget(name: "WritIdentityTests", dependencies: ["WritIdentity", "WritCrypto", "WritTesting"]),
         .testTarget(name: "WritTokensTests", dependencies: ["WritTokens", "WritIdentity", "WritCrypto", "WritTesting"]),
         .testTarget(name: "WritPolicyTests", dependencies: ["WritPolicy"]),
-        .testTarget(name: "WritAuditTests", dependencies: ["WritAudit", "WritCrypto", "WritTesting"]),
+        // Test support only: the child process that WritAuditTests' crash test kills with SIGKILL. The test target
+        // depends on it so that `swift test` builds it.
+        .executableTarget(name: "WritAuditCrashHelper", dependencies: ["WritAudit", "WritCrypto"]),
+        .testTarget(
+            name: "WritAuditTests", dependencies: ["WritAudit", "WritCrypto", "WritTesting", "WritAuditCrashHelper"]
+        ),
         .testTarget(name: "WritRevocationTests", dependencies: ["WritRevocation", "WritCrypto", "WritTesting"]),
         .testTarget(
             name: "WritTests",

@@ -68,6 +68,18 @@ public enum AuditVerifier {
         verify(entries: try await store.readAll(), checkpoints: checkpoints, logKey: logKey)
     }
 
+    /// Verifies a log file on disk without changing it (a torn final write is not a failure: it was never
+    /// acknowledged; a damaged frame followed by intact ones is).
+    ///
+    /// - Throws: ``AuditError/Code/storeFailure`` or ``AuditError/Code/invalidEncoding`` when the file cannot be read
+    ///   as an audit log at all.
+    public static func verify(
+        fileAt path: String, checkpoints: [SignedCheckpoint] = [], logKey: Ed25519.PublicKey? = nil
+    ) throws -> AuditVerificationReport {
+        let scan = try FileAuditStore.scan(path: path)
+        return verify(entries: scan.entries, checkpoints: checkpoints, logKey: logKey, damage: scan.damage)
+    }
+
     /// Verifies canonical entry bytes in log order.
     ///
     /// - Parameters:
@@ -81,6 +93,8 @@ public enum AuditVerifier {
     ) -> AuditVerificationReport {
         var tree = MerkleTree()
         var origin: String?
+        var leaves: [[UInt8]] = []
+        leaves.reserveCapacity(entries.count)
         var failure: AuditVerificationReport.Failure?
 
         func fail(_ index: UInt64?, _ problem: AuditVerificationReport.Problem, _ reason: String) {
@@ -98,8 +112,17 @@ public enum AuditVerifier {
                 break
             }
             guard entry.index == i else {
-                fail(i, .misplacedEntry,
-                     "position \(i) holds entry \(entry.index): an entry was removed, inserted or reordered here")
+                // An earlier index whose link matches that entry's predecessor: the original entry, pushed along by
+                // an insertion at its index.
+                let k = entry.index
+                let predecessor = k == 0 ? AuditEntry.genesisHash : (k <= UInt64(leaves.count) ? leaves[Int(k) - 1] : nil)
+                if k < i, let predecessor, entry.previousHash == predecessor {
+                    fail(k, .misplacedEntry,
+                         "inserted: position \(i) holds the original entry \(k), which links to the same predecessor")
+                } else {
+                    fail(i, .misplacedEntry,
+                         "position \(i) holds entry \(entry.index): an entry was removed, inserted or reordered here")
+                }
                 break
             }
             let leaf = RFC6962.leafHash(bytes)
@@ -121,6 +144,7 @@ public enum AuditVerifier {
             }
             origin = origin ?? entry.event.service
             tree.append(leafHash: leaf)
+            leaves.append(leaf)
             previous = leaf
         }
         if failure == nil, let damage {
