@@ -1,0 +1,78 @@
+public import WritPolicy
+public import WritTokens
+
+/// What a ``Gatekeeper`` decided for one request.
+public enum GateDecision: Sendable, Hashable, CustomStringConvertible {
+    /// The request may proceed; the facts say on whose behalf.
+    case allow(GrantedRequest)
+    /// The request is refused.
+    case deny(GateDenial)
+    /// A re-authorisation checkpoint applies: obtain approval, then retry with the approval in the context.
+    case reauthorize(reason: String, policy: PolicyID)
+
+    /// Whether the request may proceed.
+    public var isAllowed: Bool {
+        if case .allow = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case .allow(let granted): "allow (\(granted.agent))"
+        case .deny(let denial): "deny: \(denial)"
+        case .reauthorize(let reason, let policy): "re-authorise first: \(reason) [\(policy)]"
+        }
+    }
+}
+
+/// The facts about an allowed request, for the service's own logic and logs.
+public struct GrantedRequest: Sendable, Hashable {
+    /// The agent acting (the last delegate, or the token's subject).
+    public let agent: String
+    /// The token's subject (the root agent).
+    public let subject: String
+    /// The token id.
+    public let tokenID: TokenID
+    /// The task.
+    public let taskID: String?
+    /// The declared intent.
+    public let intent: String?
+    /// Policies that allowed it.
+    public let policies: [PolicyID]
+    /// The audit entry index of this decision, when it was recorded.
+    public let auditIndex: UInt64?
+}
+
+/// Why a request was denied: a stable code, the policies that decided it (for policy denials) and a message.
+public struct GateDenial: Sendable, Hashable, CustomStringConvertible {
+    /// What failed.
+    public enum Code: String, Sendable, Hashable {
+        /// The token text could not be decoded.
+        case malformedToken = "malformed-token"
+        /// The proof text could not be decoded.
+        case malformedProof = "malformed-proof"
+        /// The token failed verification (see ``GateDenial/tokenError``).
+        case tokenRejected = "token-rejected"
+        /// The token or its task, agent or issuer key is revoked.
+        case revoked
+        /// The verifier's revocation data is too old; fail closed.
+        case revocationUnavailable = "revocation-unavailable"
+        /// The proof's nonce was seen before.
+        case replayed
+        /// The policies denied it.
+        case policy
+        /// The decision could not be written to the audit log and the service requires it.
+        case auditUnavailable = "audit-unavailable"
+    }
+
+    /// What failed.
+    public let code: Code
+    /// The token verifier's error, when the token was rejected.
+    public let tokenError: TokenError.Code?
+    /// Policies that determined a policy denial.
+    public let policies: [PolicyID]
+    /// A one-line explanation (never contains the token or any secret).
+    public let message: String
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

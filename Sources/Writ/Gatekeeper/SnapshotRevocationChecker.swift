@@ -1,0 +1,60 @@
+import Synchronization
+public import WritCrypto
+public import WritRevocation
+public import WritTokens
+
+/// Answers the token verifier's revocation question from a verifier-side ``RevocationSnapshot``, plus a local
+/// quarantine that takes effect at once (used when this service's own anomaly detectors fire, before the
+/// authority's revocation has come back through the feed).
+///
+/// A snapshot whose data is older than its staleness bound makes every answer `unavailable`, so the verifier
+/// fails closed.
+public final class SnapshotRevocationChecker: RevocationChecker {
+    /// The snapshot followed from the revocation feed.
+    public let snapshot: RevocationSnapshot
+    private let clock: any WallClock
+    private let quarantine = Mutex<Quarantine>(Quarantine())
+
+    private struct Quarantine {
+        var blocks: Set<RevocationID> = []
+        var agents: Set<String> = []
+    }
+
+    /// Creates a checker over `snapshot`, reading the time from `clock`.
+    public init(snapshot: RevocationSnapshot, clock: some WallClock) {
+        self.snapshot = snapshot
+        self.clock = clock
+    }
+
+    /// Blocks `block` and `agent` locally, immediately, until the process restarts.
+    public func quarantine(block: RevocationID?, agent: String?) {
+        quarantine.withLock { q in
+            if let block { q.blocks.insert(block) }
+            if let agent { q.agents.insert(agent) }
+        }
+    }
+
+    /// The snapshot's answer for a token, with the full entry when it is revoked.
+    public func lookup(_ facts: RevocationFacts) -> RevocationLookup {
+        snapshot.status(
+            blocks: facts.revocationIDs, task: facts.taskID,
+            agents: [facts.subject.description] + facts.delegates.map(\.description), issuerKey: facts.issuerKeyID,
+            now: clock.now())
+    }
+
+    public func revocationStatus(_ facts: RevocationFacts) -> RevocationStatus {
+        let quarantined = quarantine.withLock { q in
+            (!q.blocks.isEmpty && facts.revocationIDs.contains(where: q.blocks.contains))
+                || (!q.agents.isEmpty
+                    && (q.agents.contains(facts.subject.description)
+                        || facts.delegates.contains { q.agents.contains($0.description) }))
+        }
+        if quarantined { return .revoked(reason: "quarantined after an anomaly") }
+        switch lookup(facts) {
+        case .notRevoked: return .notRevoked
+        case .revoked(let entry): return .revoked(reason: "\(entry.reason.rawValue) (revocation #\(entry.sequence))")
+        case .stale(let lastHeard, let bound):
+            return .unavailable(reason: "revocation data last heard \(lastHeard.map(\.description) ?? "never"), older than \(bound)")
+        }
+    }
+}
