@@ -1,0 +1,249 @@
+import Testing
+import Writ
+import WritTesting
+
+@Suite("Credential lifecycle")
+struct LifecycleTests {
+    @Test("a step's TTL is its need, capped by the class maximum and the task deadline")
+    func ttlCaps() async throws {
+        let world = try await World()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "fix bug 42", intent: "fix-bug", deadline: .seconds(45))
+        let defaulted = try await world.authority.issue(task: task, step: World.step("a"))
+        #expect(defaulted.lifetime == .seconds(30), "class default TTL")
+        let capped = try await world.authority.issue(task: task, step: World.step("b", duration: .seconds(600)))
+        #expect(capped.lifetime == .seconds(45), "the deadline (45 s) comes before the class cap (60 s)")
+        world.clock.advance(by: .seconds(40))
+        let late = try await world.authority.issue(task: task, step: World.step("c", duration: .seconds(30)))
+        #expect(late.lifetime == .seconds(5), "never past the deadline")
+        let short = try await world.authority.issue(task: task, step: World.step("d", duration: .seconds(2)))
+        #expect(short.lifetime == .seconds(2), "the step's own need when shorter")
+    }
+
+    @Test("a grant outside the class's entitlements is refused")
+    func entitlements() async throws {
+        let world = try await World()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+        await #expect(throws: AuthorityError(.notEntitled, "")) {
+            try await world.authority.issue(task: task, step: World.step(actions: ["delete"]))
+        }
+        await #expect(throws: AuthorityError(.notEntitled, "")) {
+            try await world.authority.issue(task: task, step: World.step(resources: ["payments/*"]))
+        }
+        await #expect(throws: AuthorityError(.notEntitled, "")) {
+            try await world.authority.issue(task: task, step: World.step(audience: "mail"))
+        }
+    }
+
+    @Test("refresh: capped by the class limit, revokes the old token, never past the deadline")
+    func refreshLimits() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo")
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(50))
+        let first = try await world.authority.issue(task: task, step: World.step())
+        world.clock.advance(by: .seconds(10))
+        let second = try await world.authority.refresh(task: task, step: "fix")
+        #expect(second.token.id != first.token.id)
+        #expect(second.refreshCount == 1)
+        world.clock.advance(by: .seconds(10))
+        let third = try await world.authority.refresh(task: task, step: "fix")
+        #expect(third.expiresAt == first.issuedAt.advanced(by: .seconds(50)), "capped by the deadline")
+        await #expect(throws: AuthorityError(.refreshLimitReached, "")) {
+            try await world.authority.refresh(task: task, step: "fix")
+        }
+
+        // The superseded tokens are revoked on the verifier once it syncs.
+        _ = try await repo.follower.syncOnce()
+        let oldProof = ProofOfPossession.sign(
+            token: first.token, request: TokenRequest(audience: "repo", action: "read", resource: "repo/writ/a"),
+            holderKey: world.supervisorKey, at: world.clock.now())
+        let decision = await repo.gatekeeper.authorize(
+            Gatekeeper.Request(token: first.token.text, proof: oldProof.text, action: "read", resource: "repo/writ/a"))
+        #expect(decision.denialCode == .revoked)
+
+        world.clock.advance(by: .seconds(31))
+        await #expect(throws: AuthorityError(.deadlinePassed, "")) {
+            try await world.authority.issue(task: task, step: World.step("late"))
+        }
+    }
+
+    @Test("revocation on completion, timeout and hand-off reaches the verifier", arguments: ["complete", "timeout", "hand-off"])
+    func automaticRevocation(trigger: String) async throws {
+        let world = try await World()
+        let repo = try await world.service("repo")
+        let provider = world.supervisorProvider()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(20))
+        try await provider.begin(task: task, step: World.step(duration: .seconds(15)))
+        #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
+
+        var newTask: String?
+        switch trigger {
+        case "complete": try await world.authority.complete(task: task)
+        case "timeout":
+            world.clock.advance(by: .seconds(10))
+            #expect(await world.authority.expireOverdueTasks().isEmpty)
+            world.clock.advance(by: .seconds(10))
+            #expect(await world.authority.expireOverdueTasks() == [task])
+        default:
+            newTask = try await world.authority.handOff(
+                task: task, toObjective: "write release notes", intent: "docs", deadline: .seconds(60))
+        }
+        _ = try await repo.follower.syncOnce()
+        if trigger == "timeout" {
+            // No token outlives its task's deadline, and the provider cannot refresh a timed-out task:
+            // it fails closed instead of presenting anything.
+            await #expect(throws: AuthorityError(.credentialUnavailable, "")) {
+                try await world.call(provider, repo, "read", "repo/writ/a")
+            }
+        } else {
+            #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revoked)
+        }
+        let state = await world.authority.task(task)?.state
+        #expect(state == ["complete": .completed, "timeout": .timedOut, "hand-off": .handedOff][trigger])
+        if let newTask {
+            #expect(await world.authority.task(newTask)?.intent == "docs")
+            await #expect(throws: AuthorityError(.taskClosed, "")) {
+                try await world.authority.issue(task: task, step: World.step("again"))
+            }
+        }
+    }
+
+    @Test("the watchdog loop revokes overdue tasks until cancelled")
+    func watchdog() async throws {
+        let world = try await World()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(5))
+        world.clock.advance(by: .seconds(6))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await world.authority.run(checkEvery: .milliseconds(5)) }
+            for _ in 0..<400 {
+                if await world.authority.task(task)?.state == .timedOut { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            group.cancelAll()
+            _ = try? await group.next()
+        }
+        #expect(await world.authority.task(task)?.state == .timedOut)
+    }
+
+    @Test("revoking a supervisor's task revokes the sub-agent's delegated token (cascade)")
+    func cascade() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo")
+        let provider = world.supervisorProvider()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+        try await provider.begin(task: task, step: World.step())
+        let delegated = try await provider.delegate(
+            to: world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker", actions: ["read"],
+            resources: ["repo/writ/src/*"])
+        let sub = try CredentialProvider(
+            identity: world.worker, key: world.workerKey, delegatedToken: delegated, clock: world.clock)
+        #expect(try await world.call(sub, repo, "read", "repo/writ/src/main.swift").isAllowed)
+        // Narrower than the parent: writes and other paths are refused.
+        #expect(try await world.call(sub, repo, "write", "repo/writ/src/main.swift").denialCode == .tokenRejected)
+        #expect(try await world.call(sub, repo, "read", "repo/writ/README").denialCode == .tokenRejected)
+
+        // Revoke only the supervisor's root block: the delegated token dies with it.
+        try await world.authority.revoke(block: delegated.root.revocationID)
+        _ = try await repo.follower.syncOnce()
+        #expect(try await world.call(sub, repo, "read", "repo/writ/src/main.swift").denialCode == .revoked)
+        #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revoked)
+    }
+
+    @Test("a sub-agent cannot share its supervisor's key, and delegation is audited")
+    func subAgentOwnKey() async throws {
+        let world = try await World()
+        let clone = try AgentIdentity("spiffe://acme.test/agent/worker/2")
+        await #expect(throws: AuthorityError(.delegationRefused, "")) {
+            try await world.authority.register(
+                clone, publicKey: world.supervisorKey.publicKey, agentClass: "worker", supervisor: world.supervisor)
+        }
+        let provider = world.supervisorProvider()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+        try await provider.begin(task: task, step: World.step())
+        await #expect(throws: AuthorityError(.delegationRefused, "")) {
+            try await provider.delegate(to: world.worker, publicKey: world.supervisorKey.publicKey, agentClass: "worker")
+        }
+        _ = try await provider.delegate(to: world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker")
+        let kinds = try await world.authorityLog.entries(0..<world.authorityLog.size).map(\.event.kind)
+        #expect(kinds.contains(.delegated))
+    }
+
+    @Test("key compromise revokes every token signed by the issuer key")
+    func keyCompromise() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo")
+        let provider = world.supervisorProvider()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+        try await provider.begin(task: task, step: World.step())
+        #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
+        try await world.authority.revoke(issuerKey: world.issuerKey.publicKey.keyID)
+        _ = try await repo.follower.syncOnce()
+        #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revoked)
+    }
+
+    @Test("a stale verifier fails closed and recovers after syncing")
+    func staleVerifier() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo", maxStaleness: .seconds(5))
+        let provider = world.supervisorProvider()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+        try await provider.begin(task: task, step: World.step())
+        #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
+        world.clock.advance(by: .seconds(6))
+        #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revocationUnavailable)
+        _ = try await repo.follower.syncOnce()
+        #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
+    }
+
+    @Test("the watermark proof holds only once every registered verifier has applied the revocation")
+    func provableRevocation() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo")
+        let tickets = try await world.service("tickets", policies: World.permissive)
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+        _ = try await world.authority.issue(task: task, step: World.step())
+        try await world.authority.complete(task: task)
+        let sequence = try await world.revocations.latestSequence()
+        #expect(try await !world.revocations.isApplied(sequence: sequence, byAll: ["repo", "tickets"]))
+        _ = try await repo.follower.syncOnce()
+        let partial = try await world.revocations.revocationProof(for: sequence, expecting: ["repo", "tickets"])
+        #expect(!partial.isComplete)
+        #expect(partial.laggards.map(\.verifier) == ["tickets"])
+        _ = try await tickets.follower.syncOnce()
+        #expect(try await world.revocations.isApplied(sequence: sequence, byAll: ["repo", "tickets"]))
+    }
+
+    @Test("many tasks minting, refreshing and revoking at once stay consistent")
+    func concurrency() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    let task = try await world.authority.openTask(
+                        for: world.supervisor, objective: "o\(i)", intent: "fix-bug", deadline: .seconds(60))
+                    _ = try await world.authority.issue(task: task, step: World.step())
+                    _ = try await world.authority.refresh(task: task, step: "fix")
+                    if i.isMultiple(of: 2) { try await world.authority.complete(task: task) }
+                }
+                group.addTask { _ = try await repo.follower.syncOnce() }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await repo.follower.syncOnce()
+        // 24 superseded blocks + 12 completed tasks.
+        #expect(try await world.revocations.latestSequence() == 36)
+        #expect(repo.snapshot.watermark == 36)
+        let report = try await AuditVerifier.verify(store: world.authorityStore)
+        #expect(report.isValid)
+    }
+}
