@@ -118,6 +118,9 @@ struct VectorGenerator {
         cases.append(valid("two-blocks", "delegation naming the delegate, its class, narrower actions, resources and expiry", two))
         cases.append(valid("three-blocks", "two successive delegations", three))
         cases.append(valid("sixteen-blocks", "the block cap: 15 delegations under a class allowing depth 15", deep))
+        var serviceClaims = claims(12)
+        serviceClaims.subject = try! AgentIdentity("spiffe://acme.dev/svc/indexer")
+        cases.append(valid("class-long-form", "a subject outside /agent/<class>/ carries its class name in full", mint(serviceClaims)))
         cases.append(valid("root-with-request", "a proven request within scope", base, request: request))
         cases.append(valid("two-blocks-with-request", "the sub-agent proves the delegated token", two, request: request, proofKey: sub1))
         var attributed = request
@@ -160,6 +163,24 @@ struct VectorGenerator {
         var zero = claims(4)
         zero.expiresAt = zero.notBefore
         cases.append(rejected("zero-lifetime", "expiry equal to not-before", rootBytes(zero), .malformed, stage: "parse"))
+        cases.append(rejected("class-long-form", "class spelled out although the subject's /agent/<class>/ names it (non-canonical)",
+            rootBytes(claims(4)) { body in
+                let subjectBytes = Array("acme.dev/agent/researcher/7".utf8)
+                if let i = (0...(body.count - subjectBytes.count)).first(where: { Array(body[$0..<$0 + subjectBytes.count]) == subjectBytes }) {
+                    let at = i + subjectBytes.count
+                    body.replaceSubrange(at..<at + 1, with: [10] + Array("researcher".utf8))
+                }
+            }, .malformed, stage: "parse"))
+        var service = claims(4)
+        service.subject = try! AgentIdentity("spiffe://acme.dev/svc/indexer")
+        cases.append(rejected("class-short-form-without-agent-path", "empty class field under a subject that names no class",
+            rootBytes(service) { body in
+                let subjectBytes = Array("acme.dev/svc/indexer".utf8)
+                if let i = (0...(body.count - subjectBytes.count)).first(where: { Array(body[$0..<$0 + subjectBytes.count]) == subjectBytes }) {
+                    let at = i + subjectBytes.count
+                    body.replaceSubrange(at..<at + 11, with: [0])
+                }
+            }, .malformed, stage: "parse"))
         cases.append(rejected("truncated", "last byte of the signature missing", Array(base.bytes.dropLast()), .malformed, stage: "parse"))
         cases.append(rejected("trailing-zero", "one 0x00 byte after the last block (read as a second issuer block)", base.bytes + [0x00], .unknownBlockKind, stage: "parse"))
         cases.append(rejected("trailing-partial-block", "a delegation kind byte with nothing after it", base.bytes + [0x01], .malformed, stage: "parse"))
