@@ -57,7 +57,7 @@ enum TokenCodec {
         let lifetime = try r.varint("lifetime", maximum: UInt64(UInt32.max))
         guard lifetime > 0 else { throw r.fail("lifetime is zero") }
         let subject = try readIdentity(&r, "subject")
-        let agentClass = try readClassName(&r, "agent class")
+        let agentClass = try readClassName(&r, "agent class", impliedBy: subject)
         let audiences = try readList(&r, "audience", FieldRules.isAudience, TokenLimits.maximumAudienceLength)
         let actions = try readList(&r, "action", FieldRules.isAction, TokenLimits.maximumActionLength)
         let resources = try readResources(&r)
@@ -128,7 +128,7 @@ enum TokenCodec {
             attenuation.delegate = try readIdentity(&r, "delegate identity")
         }
         if flags & 0x40 != 0 {
-            attenuation.delegateClass = try readClassName(&r, "delegate class")
+            attenuation.delegateClass = try readClassName(&r, "delegate class", impliedBy: attenuation.delegate)
         }
         if flags & 0x80 != 0 {
             let count = Int(try r.byte("caveat count"))
@@ -159,10 +159,38 @@ enum TokenCodec {
         }
     }
 
-    private static func readClassName(_ r: inout WireReader, _ what: String) throws(TokenError) -> String {
-        let b = try r.string(what, maximumLength: 64)
+    /// A class name, or the empty string meaning "the class named by `identity`'s path `/agent/<class>/…`".
+    /// The short form is mandatory when it applies (one encoding per value).
+    private static func readClassName(_ r: inout WireReader, _ what: String, impliedBy identity: AgentIdentity?) throws(TokenError) -> String {
+        let b = try r.string(what, maximumLength: 64, allowEmpty: true)
+        let implied = identity.flatMap(impliedClassName)
+        if b.isEmpty {
+            guard let implied else { throw r.fail("\(what) is empty but no identity of the form /agent/<class>/… names one") }
+            return implied
+        }
         guard FieldRules.isClassName(b) else { throw r.fail("\(what) is not a valid class name") }
-        return String(decoding: b, as: UTF8.self)
+        let name = String(decoding: b, as: UTF8.self)
+        guard name != implied else { throw r.fail("\(what) must use the short (empty) form, the identity names it") }
+        return name
+    }
+
+    /// The class named by an identity of the form `spiffe://<td>/agent/<class>/…`, if any.
+    static func impliedClassName(_ identity: AgentIdentity) -> String? {
+        let path = identity.path.utf8
+        let prefix = "/agent/".utf8
+        guard path.starts(with: prefix) else { return nil }
+        let rest = path.dropFirst(prefix.count)
+        let end = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
+        guard let name = String(rest[..<end]), AgentClass.isValidName(name) else { return nil }
+        return name
+    }
+
+    private static func writeClassName(_ name: String, impliedBy identity: AgentIdentity?, into w: inout WireWriter) {
+        if let identity, impliedClassName(identity) == name {
+            w.varint(0)
+        } else {
+            w.string(name)
+        }
     }
 
     private static func readList(
@@ -245,7 +273,7 @@ enum TokenCodec {
         w.varint(UInt64(notBefore - issued))
         w.varint(UInt64(c.expiresAt.secondsSinceEpoch - notBefore))
         w.string(c.subject.wireForm)
-        w.string(c.agentClass)
+        writeClassName(c.agentClass, impliedBy: c.subject, into: &w)
         writeList(c.audiences, into: &w)
         writeList(c.actions, into: &w)
         writeList(c.resources.map(\.text), into: &w)
@@ -275,7 +303,7 @@ enum TokenCodec {
         if let list = a.actions { writeList(list, into: &w) }
         if let list = a.resources { writeList(list.map(\.text), into: &w) }
         if let delegate = a.delegate { w.string(delegate.wireForm) }
-        if let delegateClass = a.delegateClass { w.string(delegateClass) }
+        if let delegateClass = a.delegateClass { writeClassName(delegateClass, impliedBy: a.delegate, into: &w) }
         if !a.caveats.isEmpty {
             w.byte(UInt8(a.caveats.count))
             writeCaveats(a.caveats, into: &w)

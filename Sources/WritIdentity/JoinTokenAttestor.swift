@@ -1,0 +1,122 @@
+public import WritCrypto
+import Synchronization
+
+/// A one-time, short-lived secret that lets one workload attest as a pre-registered identity (as SPIRE's join
+/// tokens). Its text is `writjoin1_` + base64url of 32 random bytes; it prints as `<redacted>`.
+public struct JoinToken: Sendable, CustomStringConvertible {
+    /// The text form's prefix.
+    public static let textPrefix = "writjoin1_"
+
+    /// The 32 secret bytes.
+    public let secret: SecureBytes
+    /// When the token stops being accepted.
+    public let expiresAt: Timestamp
+
+    /// The text form to hand to the workload. Treat it as a secret.
+    public var text: String { secret.withUnsafeBytes { JoinToken.textPrefix + Base64URL.encode($0) } }
+
+    /// Parses the text form (the expiry is not carried in the text; the attestor knows it).
+    ///
+    /// - Throws: ``IdentityError/Code/malformed`` for anything that is not a join token's text.
+    public init(text: String) throws(IdentityError) {
+        let utf8 = text.utf8
+        guard utf8.count < 100, utf8.starts(with: JoinToken.textPrefix.utf8),
+              let raw = Base64URL.decode(String(decoding: utf8.dropFirst(JoinToken.textPrefix.utf8.count), as: UTF8.self)),
+              raw.count == 32
+        else {
+            throw IdentityError(.malformed, "not a join token")
+        }
+        secret = SecureBytes(raw)
+        expiresAt = Timestamp(millisecondsSinceEpoch: .max)
+    }
+
+    init(secret: SecureBytes, expiresAt: Timestamp) {
+        self.secret = secret
+        self.expiresAt = expiresAt
+    }
+
+    /// Evidence for ``JoinTokenAttestor``, signed by the workload's key.
+    public func evidence(signingKey: Ed25519.PrivateKey) -> AttestationEvidence {
+        AttestationEvidence(kind: JoinTokenAttestor.evidenceKind, payload: secret, signingKey: signingKey)
+    }
+
+    public var description: String { "JoinToken(<redacted>, until \(expiresAt))" }
+}
+
+/// An attestor for tests and demos: it issues one-time join tokens for registered identities; a workload that
+/// presents one (signed with its own key) before it expires is attested as that identity. A token is consumed
+/// by its first presentation, whether or not that presentation succeeds.
+///
+/// Only BLAKE2b digests of outstanding tokens are kept, so the attestor's memory does not hold usable tokens.
+public final class JoinTokenAttestor: Attestor {
+    /// The evidence kind, `join_token`.
+    public static let evidenceKind = "join_token"
+
+    private struct Registration {
+        let identity: AgentIdentity
+        let agentClass: String?
+        let supervisor: AgentIdentity?
+        let expiresAt: Timestamp
+    }
+
+    private let clock: any WallClock
+    private let outstanding = Mutex<[[UInt8]: Registration]>([:])
+    /// The longest lifetime a join token may have.
+    public let maximumTTL: Duration
+
+    /// Creates an attestor reading time from `clock`, with tokens living at most `maximumTTL` (default 10 min).
+    public init(clock: any WallClock, maximumTTL: Duration = .seconds(600)) {
+        self.clock = clock
+        self.maximumTTL = maximumTTL
+    }
+
+    public var evidenceKind: String { JoinTokenAttestor.evidenceKind }
+
+    /// Issues a one-time join token for `identity`, valid for `ttl` (capped at ``maximumTTL``).
+    public func issueJoinToken(
+        for identity: AgentIdentity, agentClass: String? = nil, supervisor: AgentIdentity? = nil,
+        ttl: Duration = .seconds(300)
+    ) -> JoinToken {
+        let secret = SecureBytes.random(count: 32)
+        let expiresAt = clock.now().advanced(by: min(ttl, maximumTTL))
+        let digest = JoinTokenAttestor.digest(secret)
+        outstanding.withLock {
+            $0[digest] = Registration(identity: identity, agentClass: agentClass, supervisor: supervisor, expiresAt: expiresAt)
+        }
+        return JoinToken(secret: secret, expiresAt: expiresAt)
+    }
+
+    /// The number of tokens issued and not yet presented (expired ones included until presented or pruned).
+    public var outstandingCount: Int { outstanding.withLock { $0.count } }
+
+    /// Forgets every token expired at the clock's current time.
+    public func pruneExpired() {
+        let now = clock.now()
+        outstanding.withLock { $0 = $0.filter { $0.value.expiresAt > now } }
+    }
+
+    public func attest(_ evidence: AttestationEvidence) async throws(IdentityError) -> AttestedWorkload {
+        guard evidence.kind == JoinTokenAttestor.evidenceKind else {
+            throw IdentityError(.attestationFailed, "evidence kind '\(evidence.kind)' is not '\(JoinTokenAttestor.evidenceKind)'")
+        }
+        guard evidence.isSignedByPresenter else {
+            throw IdentityError(.attestationFailed, "evidence is not signed by the presented key \(evidence.publicKey.keyID)")
+        }
+        let digest = JoinTokenAttestor.digest(evidence.payload)
+        // Consume first: a token is good for exactly one presentation.
+        guard let registration = outstanding.withLock({ $0.removeValue(forKey: digest) }) else {
+            throw IdentityError(.attestationFailed, "join token is unknown or already used")
+        }
+        guard clock.now() < registration.expiresAt else {
+            throw IdentityError(.expired, "join token expired at \(registration.expiresAt)")
+        }
+        return AttestedWorkload(
+            identity: registration.identity, agentClass: registration.agentClass, supervisor: registration.supervisor,
+            publicKey: evidence.publicKey
+        )
+    }
+
+    private static func digest(_ secret: SecureBytes) -> [UInt8] {
+        secret.withUnsafeBytes { BLAKE2b.hash(buffer: $0, outputByteCount: 32) }
+    }
+}
