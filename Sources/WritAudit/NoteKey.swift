@@ -27,7 +27,7 @@ public enum NoteKey {
     ///
     /// - Throws: ``AuditError/Code/invalidEncoding`` for anything malformed or an unknown key type.
     public static func parse(_ text: String) throws -> (name: String, key: Ed25519.PublicKey, witness: Bool) {
-        let parts = text.split(separator: "+", omittingEmptySubsequences: false)
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, parts[1].utf8.count == 8, let hash = UInt32(parts[1], radix: 16),
             let raw = Base64Standard.decode(parts[2]), raw.count == 33, raw[0] == ed25519 || raw[0] == cosignature
         else { throw AuditError(.invalidEncoding, "not a signed-note verifier key") }

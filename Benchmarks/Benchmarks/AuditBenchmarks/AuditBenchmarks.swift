@@ -1,11 +1,131 @@
 import Benchmark
+import Foundation
 import Writ
 
+/// A typical `used` event (≈ 230 encoded bytes).
+func sampleEvent(_ i: Int = 0) -> AuditEvent {
+    AuditEvent(
+        .used, agent: "spiffe://corp.example/agent/coder/42", task: "task-7f3a", step: "step-\(i & 7)",
+        tokenID: "tok-9c2e41d7a0b5", parentTokenID: "tok-1b77c0de", revocationID: RevocationID(high: 1, low: 2),
+        audience: "billing.corp.example", action: "invoice.read", resource: "/invoices/2026/11", decision: .allow,
+        reason: "policy0", traceID: "4bf92f3577b34da6a3ce929d0e0e4736")
+}
+
+func openLog(_ store: some AuditStore) async throws -> AuditLog {
+    try await AuditLog.open(store: store, service: "billing", signingKey: Ed25519.PrivateKey(), salt: AuditSalt())
+}
+
+/// A log of `count` entries, as canonical bytes.
+func entries(count: Int) async throws -> [[UInt8]] {
+    let store = InMemoryAuditStore()
+    let log = try await openLog(store)
+    for i in 0..<count { _ = try await log.record(sampleEvent(i)) }
+    return try await store.readAll()
+}
+
+func temporaryPath() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("writ-audit-bench-\(UUID().uuidString).writ").path
+}
+
 let benchmarks: @Sendable () -> Void = {
-    // Baseline so the target runs before its real benchmarks land.
-    let key = Ed25519.PrivateKey()
-    let message = [UInt8](repeating: 7, count: 200)
-    Benchmark("Audit: raw libsodium sign (baseline)") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(key.signature(for: message)) }
+    let fast = Benchmark.Configuration(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)
+
+    // Physical limit of an append: SHA-256 over the entry (leaf) plus about one 64-byte node hash.
+    Benchmark("Audit: raw libsodium SHA-256 leaf + node (baseline)", configuration: fast) { benchmark in
+        var event = sampleEvent()
+        event.time = Timestamp(millisecondsSinceEpoch: 1_767_225_600_000)
+        event.service = "billing"
+        let entry = (try? AuditEntry(index: 1, previousHash: AuditEntry.genesisHash, event: event).encoded()) ?? []
+        let node = [UInt8](repeating: 1, count: 65)
+        for _ in benchmark.scaledIterations {
+            blackHole(SHA256.hash([0] + entry))
+            blackHole(SHA256.hash(node))
+        }
+    }
+
+    Benchmark("Audit: append in memory (one appender)", configuration: fast) { benchmark in
+        let log = try await openLog(InMemoryAuditStore())
+        let event = sampleEvent()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try await log.record(event)) }
+        benchmark.stopMeasurement()
+    }
+
+    Benchmark("Audit: encode an entry (canonical binary)", configuration: fast) { benchmark in
+        var event = sampleEvent()
+        event.time = Timestamp(millisecondsSinceEpoch: 1_767_225_600_000)
+        event.service = "billing"
+        let entry = try AuditEntry(index: 1, previousHash: AuditEntry.genesisHash, event: event)
+        for _ in benchmark.scaledIterations { blackHole(try entry.encoded()) }
+    }
+
+    Benchmark(
+        "Audit: append to file store, 1 appender (one fdatasync per entry)",
+        configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .one, maxDuration: .seconds(3))
+    ) { benchmark in
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let log = try await openLog(try FileAuditStore.open(path: path))
+        let event = sampleEvent()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try await log.record(event)) }
+        benchmark.stopMeasurement()
+    }
+
+    // 1,000 durable entries per iteration from 250 concurrent appenders: group commit batches them.
+    Benchmark(
+        "Audit: append to file store, 250 concurrent appenders (group commit)",
+        configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo, maxDuration: .seconds(5))
+    ) { benchmark in
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let log = try await openLog(try FileAuditStore.open(path: path))
+        let event = sampleEvent()
+        let perTask = benchmark.scaledIterations.count / 250
+        benchmark.startMeasurement()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<250 {
+                group.addTask { for _ in 0..<perTask { _ = try await log.record(event) } }
+            }
+            try await group.waitForAll()
+        }
+        benchmark.stopMeasurement()
+    }
+
+    Benchmark(
+        "Audit: verify a 1M-entry log (decode, chain, tree, checkpoint)",
+        configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .one, maxDuration: .seconds(20),
+                             maxIterations: 3)
+    ) { benchmark, log in
+        let (entries, checkpoint, key) = log
+        for _ in benchmark.scaledIterations {
+            let report = AuditVerifier.verify(entries: entries, checkpoints: [checkpoint], logKey: key)
+            precondition(report.isValid)
+            blackHole(report)
+        }
+    } setup: {
+        let store = InMemoryAuditStore()
+        let key = Ed25519.PrivateKey()
+        let log = try await AuditLog.open(store: store, service: "billing", signingKey: key, salt: AuditSalt())
+        for i in 0..<1_000_000 { _ = try await log.record(sampleEvent(i)) }
+        return (try await store.readAll(), try log.checkpoint(), key.publicKey)
+    }
+
+    Benchmark(
+        "Audit: inclusion proof in a 1M-entry tree (generate + verify)",
+        configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo)
+    ) { benchmark, tree in
+        let root = (try? tree.root()) ?? []
+        var index: UInt64 = 12_345
+        for _ in benchmark.scaledIterations {
+            index = (index &* 6_364_136_223_846_793_005 &+ 1) % tree.size
+            let proof = (try? tree.inclusionProof(index: index)) ?? []
+            blackHole((try? MerkleProof.verifyInclusion(index: index, treeSize: tree.size,
+                                                        leafHash: tree.leafHash(at: index), proof: proof, root: root)) != nil)
+        }
+    } setup: {
+        var tree = MerkleTree()
+        for i in 0..<1_000_000 { tree.append(leafHash: SHA256.hash(withUnsafeBytes(of: i) { Array($0) })) }
+        return tree
     }
 }
