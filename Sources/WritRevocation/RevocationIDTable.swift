@@ -9,8 +9,13 @@ import WritCrypto
 /// so memory is 41 bytes per slot ÷ a load of 72–90% ≈ 46–57 bytes per revoked id.
 ///
 /// The all-zero id marks an empty slot; the (astronomically unlikely) zero id itself is kept aside.
-/// Not thread-safe: ``RevocationSnapshot`` only touches it under its mutex.
-final class RevocationIDTable {
+///
+/// Thread safety (why `@unchecked Sendable` is sound): the table has no internal locking and is shared only by
+/// ``RevocationSnapshot``, which keeps this discipline — every mutation happens while holding both the snapshot's
+/// writer lock and (for the published table) its state lock; readers read only under the state lock; the writer
+/// reads without the state lock only while holding the writer lock, which excludes every mutation. So no read
+/// ever overlaps a write.
+final class RevocationIDTable: @unchecked Sendable {
     static let slotsPerBucket = 4
     static let maximumLoad = 0.9
     static let growthFactor = 1.25
@@ -75,6 +80,32 @@ final class RevocationIDTable {
     }
 
     deinit { storage.base.deallocate() }
+
+    /// Whether adding `incoming` ids would take the table past its maximum load.
+    func needsGrowth(adding incoming: Int) -> Bool {
+        Double(count + incoming) > Self.maximumLoad * Double(slotCount)
+    }
+
+    /// A new table holding the same ids and records, with room for `incoming` more (at least a quarter larger).
+    func grown(adding incoming: Int) -> RevocationIDTable {
+        let target = max(Int(Double(slotCount) * Self.growthFactor * Self.maximumLoad), count + incoming)
+        return copy(capacity: target, keeping: { _ in true })
+    }
+
+    /// A new table holding the ids whose records satisfy `isIncluded`, sized for them.
+    func filtered(_ isIncluded: (RevocationRecord) -> Bool) -> RevocationIDTable {
+        copy(capacity: count, keeping: isIncluded)
+    }
+
+    private func copy(capacity: Int, keeping isIncluded: (RevocationRecord) -> Bool) -> RevocationIDTable {
+        let table = RevocationIDTable(capacity: capacity)
+        if let zero = zeroRecord, isIncluded(zero) { table.set(zero, for: RevocationID.empty) }
+        for slot in 0..<slotCount where storage.keys[slot] != RevocationID.empty {
+            let record = storage.record(at: slot)
+            if isIncluded(record) { table.set(record, for: storage.keys[slot]) }
+        }
+        return table
+    }
 
     /// Bytes held by the table's slots.
     var allocatedByteCount: Int { storage.byteCount }
@@ -193,21 +224,6 @@ final class RevocationIDTable {
             old.base.deallocate()
             return
         }
-    }
-
-    /// Removes every id whose record matches `shouldRemove`; returns how many.
-    func removeAll(where shouldRemove: (RevocationRecord) -> Bool) -> Int {
-        var removed = 0
-        if let zero = zeroRecord, shouldRemove(zero) {
-            zeroRecord = nil
-            removed += 1
-        }
-        for slot in 0..<slotCount where storage.keys[slot] != RevocationID.empty && shouldRemove(storage.record(at: slot)) {
-            storage.clear(slot)
-            removed += 1
-        }
-        count -= removed
-        return removed
     }
 }
 

@@ -9,8 +9,10 @@ import Synchronization
 /// ``maxStaleness`` — including before its first sync.
 ///
 /// Concurrency: one `Mutex` guards the state. A lookup takes it once for all the ids of a token and holds it for
-/// a few hash probes (no allocation unless a match is found); ``apply(_:heardAt:)`` takes it once per chunk of
-/// ``applyChunkSize`` entries, so readers are never blocked for long by a large feed.
+/// a few hash probes (no allocation unless a match is found). Writers (``apply(_:heardAt:)``, ``prune(expiredBefore:)``)
+/// are serialised by a second lock and take the state lock once per chunk of ``applyChunkSize`` entries; when the
+/// block table must grow, or is pruned, the new table is built *outside* the state lock and swapped in, so readers
+/// are never blocked by a rebuild.
 ///
 /// Block ids are kept in a compact cuckoo hash table (≈ 46–57 bytes per revoked id); tasks, agents and issuer
 /// keys in dictionaries.
@@ -22,7 +24,7 @@ public final class RevocationSnapshot: Sendable {
     public static let applyChunkSize = 1024
 
     private struct State {
-        let blocks: RevocationIDTable
+        var blocks: RevocationIDTable
         var tasks: [String: RevocationRecord] = [:]
         var agents: [String: RevocationRecord] = [:]
         var issuerKeys: [KeyID: RevocationRecord] = [:]
@@ -55,6 +57,8 @@ public final class RevocationSnapshot: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Serialises writers; always taken before `state`.
+    private let writer = Mutex(())
 
     /// Creates an empty snapshot that has never heard from its store (so it fails closed until the first sync).
     ///
@@ -104,10 +108,21 @@ public final class RevocationSnapshot: Sendable {
     }
 
     private func apply(_ entries: some Sequence<RevocationEntry>, heard: Timestamp?) -> Int {
+        writer.withLock { _ in applyAsWriter(entries, heard: heard) }
+    }
+
+    private func applyAsWriter(_ entries: some Sequence<RevocationEntry>, heard: Timestamp?) -> Int {
         var changed = 0
         var chunk: [RevocationEntry] = []
         chunk.reserveCapacity(Self.applyChunkSize)
         func flush() {
+            // Grow outside the state lock: only this writer mutates the table, so reading it here is safe.
+            let incoming = chunk.count { if case .block = $0.target { true } else { false } }
+            let table = state.withLock { $0.blocks }
+            if table.needsGrowth(adding: incoming) {
+                let grown = table.grown(adding: incoming)
+                state.withLock { $0.blocks = grown }
+            }
             state.withLock { state in
                 for entry in chunk {
                     if state.apply(entry) { changed += 1 }
@@ -132,7 +147,7 @@ public final class RevocationSnapshot: Sendable {
     /// Checks every block's revocation id (so revoking a block revokes every token delegated from it), the task,
     /// the agent identities involved (holder, and supervisors if the caller passes them) and the issuer key.
     /// A revocation found is reported even when the snapshot is stale; otherwise a stale snapshot fails closed.
-    /// The sequences are read under the snapshot's lock: they must not call back into the snapshot.
+    /// Takes the state lock once and allocates nothing unless a revocation is found.
     ///
     /// - Parameters:
     ///   - blocks: the revocation ids of every block in the token's chain.
@@ -141,25 +156,41 @@ public final class RevocationSnapshot: Sendable {
     ///   - issuerKey: the key id that signed the first block, if known.
     ///   - now: the current time, for the staleness check.
     public func status(
-        blocks: some Sequence<RevocationID>, task: String? = nil, agents: some Sequence<String> = [String](),
-        issuerKey: KeyID? = nil, now: Timestamp
+        blocks: [RevocationID], task: String? = nil, agents: [String] = [], issuerKey: KeyID? = nil, now: Timestamp
     ) -> RevocationLookup {
         state.withLock { state in
             var found: RevocationEntry?
-            func consider(_ record: RevocationRecord?, _ target: @autoclosure () -> RevocationTarget) {
-                guard let record, record.sequence < found?.sequence ?? .max else { return }
-                found = record.entry(for: target())
+            for id in blocks {
+                if let record = state.blocks.record(for: id), record.sequence < found?.sequence ?? .max {
+                    found = record.entry(for: .block(id))
+                }
             }
-            for id in blocks { consider(state.blocks.record(for: id), .block(id)) }
-            if let task { consider(state.tasks[task], .task(task)) }
-            for agent in agents { consider(state.agents[agent], .agent(agent)) }
-            if let issuerKey { consider(state.issuerKeys[issuerKey], .issuerKey(issuerKey)) }
+            if let task, let record = state.tasks[task], record.sequence < found?.sequence ?? .max {
+                found = record.entry(for: .task(task))
+            }
+            for agent in agents {
+                if let record = state.agents[agent], record.sequence < found?.sequence ?? .max {
+                    found = record.entry(for: .agent(agent))
+                }
+            }
+            if let issuerKey, let record = state.issuerKeys[issuerKey], record.sequence < found?.sequence ?? .max {
+                found = record.entry(for: .issuerKey(issuerKey))
+            }
             if let found { return .revoked(found) }
             if Self.isStale(lastHeard: state.lastHeard, now: now, bound: maxStaleness) {
                 return .stale(lastHeard: state.lastHeard, bound: maxStaleness)
             }
             return .notRevoked
         }
+    }
+
+    /// Whether a token may be used; the same as ``status(blocks:task:agents:issuerKey:now:)`` for any sequences
+    /// of block ids and agent identities (they are copied into arrays first).
+    public func status(
+        blocks: some Sequence<RevocationID>, task: String? = nil, agents: some Sequence<String> = [String](),
+        issuerKey: KeyID? = nil, now: Timestamp
+    ) -> RevocationLookup {
+        status(blocks: Array(blocks), task: task, agents: Array(agents), issuerKey: issuerKey, now: now)
     }
 
     /// Whether one block id (and so every token whose chain contains it) may be used.
@@ -196,15 +227,21 @@ public final class RevocationSnapshot: Sendable {
     /// dropped entry covered is rejected as expired anyway. Does not change the watermark.
     @discardableResult
     public func prune(expiredBefore time: Timestamp) -> Int {
-        state.withLock { state in
+        writer.withLock { _ in
             let expired = { (record: RevocationRecord) in record.coversUntil < time }
-            var removed = state.blocks.removeAll(where: expired)
-            let before = state.tasks.count + state.agents.count + state.issuerKeys.count
+            // Rebuild the block table outside the state lock (only this writer mutates it), then swap it in.
+            let table = state.withLock { $0.blocks }
+            let kept = table.filtered { !expired($0) }
+            return state.withLock { state in
+                var removed = state.blocks.count - kept.count
+                state.blocks = kept
+                let before = state.tasks.count + state.agents.count + state.issuerKeys.count
             state.tasks = state.tasks.filter { !expired($0.value) }
             state.agents = state.agents.filter { !expired($0.value) }
             state.issuerKeys = state.issuerKeys.filter { !expired($0.value) }
-            removed += before - (state.tasks.count + state.agents.count + state.issuerKeys.count)
-            return removed
+                removed += before - (state.tasks.count + state.agents.count + state.issuerKeys.count)
+                return removed
+            }
         }
     }
 

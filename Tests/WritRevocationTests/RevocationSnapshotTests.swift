@@ -152,7 +152,10 @@ struct RevocationSnapshotTests {
         #expect((1...count).allSatisfy { snapshot.contains(block: id($0)) })
         #expect(!(count + 1...count + 50_000).contains { snapshot.contains(block: id($0)) })
         #expect(snapshot.statistics.blockTableByteCount <= 64 * Int(count))
+        let bytesBefore = snapshot.statistics.blockTableByteCount
         #expect(snapshot.prune(expiredBefore: clock.now().advanced(by: .seconds(100))) == Int(count / 2))
+        #expect(snapshot.statistics.blockTableByteCount < bytesBefore, "pruning rebuilds a smaller table")
+        #expect(snapshot.statistics.blockCount == Int(count / 2))
         #expect((1...count).allSatisfy { snapshot.contains(block: id($0)) == ($0 % 2 == 1) })
         if case .revoked(let found) = snapshot.status(of: id(7), now: clock.now()) {
             #expect(found.sequence == 7 && found.target == .block(id(7)))
