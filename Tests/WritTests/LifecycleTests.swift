@@ -247,3 +247,39 @@ struct LifecycleTests {
         #expect(report.isValid)
     }
 }
+
+@Suite("Attestation")
+struct AttestationTests {
+    @Test("a join token attests a workload once; the identity document binds identity, class, supervisor and key")
+    func joinToken() async throws {
+        let clock = ManualClock()
+        let attestor = JoinTokenAttestor(clock: clock)
+        let issuerKey = Ed25519.PrivateKey()
+        let authority = CredentialAuthority(
+            .init(
+                issuerKey: issuerKey,
+                agentClasses: [try AgentClass(name: "coder", defaultTTL: .seconds(30), maximumTTL: .seconds(60))],
+                entitlements: EntitlementTable([:]), revocations: InMemoryRevocationStore(),
+                audit: RecordingAuditSink(), clock: clock, attestor: attestor))
+        let identity = try AgentIdentity("spiffe://acme.test/agent/coder/7")
+        let agentKey = Ed25519.PrivateKey()
+        let join = attestor.issueJoinToken(for: identity, agentClass: "coder", ttl: .seconds(60))
+        let document = try await authority.attest(join.evidence(signingKey: agentKey))
+        #expect(document.identity == identity)
+        #expect(document.publicKey == agentKey.publicKey)
+        #expect(document.agentClass == "coder")
+        try document.verify(trustBundle: TrustBundle(trusting: issuerKey.publicKey), at: clock.now())
+        #expect(await authority.agent(identity)?.publicKey == agentKey.publicKey)
+
+        // One-time: the same join token cannot attest again, even with another key.
+        await #expect(throws: AuthorityError(.attestationFailed, "")) {
+            try await authority.attest(join.evidence(signingKey: Ed25519.PrivateKey()))
+        }
+        // Short-lived: an expired join token is refused.
+        let late = attestor.issueJoinToken(for: identity, agentClass: "coder", ttl: .seconds(5))
+        clock.advance(by: .seconds(6))
+        await #expect(throws: AuthorityError(.attestationFailed, "")) {
+            try await authority.attest(late.evidence(signingKey: agentKey))
+        }
+    }
+}

@@ -28,13 +28,20 @@ public actor CredentialAuthority {
         public var clock: any WallClock
         /// What an anomaly report revokes (default: the presented token's block and the agent).
         public var anomalyResponse: Set<AnomalyResponse>
+        /// Proves what a workload is before it gets an identity (e.g. ``JoinTokenAttestor``).
+        public var attestor: (any Attestor)?
+        /// How long identity documents are valid.
+        public var identityLifetime: Duration
 
         /// Creates a configuration.
         public init(
             issuerKey: Ed25519.PrivateKey, agentClasses: [AgentClass], entitlements: any EntitlementPolicy,
             revocations: any RevocationStore, audit: any AuditSink, clock: any WallClock = SystemClock(),
-            anomalyResponse: Set<AnomalyResponse> = [.revokeToken, .revokeAgent]
+            anomalyResponse: Set<AnomalyResponse> = [.revokeToken, .revokeAgent], attestor: (any Attestor)? = nil,
+            identityLifetime: Duration = .seconds(3600)
         ) {
+            self.attestor = attestor
+            self.identityLifetime = identityLifetime
             self.issuerKey = issuerKey
             self.agentClasses = agentClasses
             self.entitlements = entitlements
@@ -135,6 +142,51 @@ public actor CredentialAuthority {
     public nonisolated var agentClasses: [AgentClass] { configuration.agentClasses }
 
     // MARK: Agents
+
+    /// Attests a workload through the configured ``Attestor``, registers it, and issues its identity document:
+    /// the authority's signature binding the identity to the agent's own public key (with its class and, for
+    /// sub-agents, its supervisor).
+    ///
+    /// - Throws: ``AuthorityError/Code/attestationFailed`` when the evidence is rejected or no attestor is
+    ///   configured; registration errors as ``register(_:publicKey:agentClass:supervisor:)``.
+    public func attest(_ evidence: AttestationEvidence) async throws -> IdentityDocument {
+        guard let attestor = configuration.attestor else {
+            throw AuthorityError(.attestationFailed, "no attestor is configured")
+        }
+        let now = configuration.clock.now()
+        let workload: AttestedWorkload
+        do {
+            workload = try await attestor.attest(evidence)
+        } catch {
+            try? await record(
+                AuditEvent(.denied, time: now, decision: .deny, reason: "attestation failed: \(error)",
+                           attributes: ["evidence": evidence.kind]))
+            throw AuthorityError(.attestationFailed, "attestation failed: \(error)")
+        }
+        guard let className = workload.agentClass else {
+            throw AuthorityError(.unknownAgentClass, "attestation of \(workload.identity) named no agent class")
+        }
+        let agent = try register(
+            workload.identity, publicKey: workload.publicKey, agentClass: className, supervisor: workload.supervisor)
+        let document: IdentityDocument
+        do {
+            document = try IdentityDocument.issue(
+                identity: agent.identity, publicKey: agent.publicKey, agentClass: className,
+                supervisor: agent.supervisor, issuedAt: now, expiresAt: now.advanced(by: configuration.identityLifetime),
+                issuerKey: configuration.issuerKey)
+        } catch {
+            agents[agent.identity] = nil
+            throw AuthorityError(.tokenFailed, "identity document for \(agent.identity) failed: \(error)")
+        }
+        try await record(
+            AuditEvent(
+                .issued, time: now, agent: agent.identity.description, reason: "identity document",
+                attributes: [
+                    "class": className, "key": agent.publicKey.keyID.description, "evidence": evidence.kind,
+                    "supervisor": agent.supervisor?.description ?? "", "expires": document.expiresAt.description,
+                ]))
+        return document
+    }
 
     /// Registers an agent whose identity and key were established (for example by attestation).
     ///
