@@ -13,6 +13,9 @@ final class World: Sendable {
         forbid (principal, action == Action::"merge", resource)
         unless { context.approvals.contains("merge") };
 
+        @id("drill-canary")
+        permit (principal, action == Action::"drill.probe", resource == Resource::"drill/canary");
+
         @id("no-deep-writes")
         forbid (principal, action == Action::"write", resource)
         when { context.token.delegationDepth > 1 };
@@ -43,6 +46,8 @@ final class World: Sendable {
     let supervisorKey = Ed25519.PrivateKey()
     let worker = try! AgentIdentity("spiffe://acme.test/agent/worker/1")
     let workerKey = Ed25519.PrivateKey()
+    let canary = try! AgentIdentity("spiffe://acme.test/agent/canary/1")
+    let canaryKey = Ed25519.PrivateKey()
 
     init(
         anomalyResponse: Set<CredentialAuthority.AnomalyResponse> = [.revokeToken, .revokeAgent],
@@ -53,6 +58,7 @@ final class World: Sendable {
                 name: "supervisor", defaultTTL: .seconds(30), maximumTTL: .seconds(60), maximumDelegationDepth: 2,
                 mayDelegate: true, refreshLimit: 2),
             try AgentClass(name: "worker", defaultTTL: .seconds(10), maximumTTL: .seconds(20), refreshLimit: 1),
+            try AgentClass(name: "canary", defaultTTL: .seconds(60), maximumTTL: .seconds(60), refreshLimit: 100),
         ]
         authorityLog = try await AuditLog.open(
             store: authorityStore, service: "authority", signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
@@ -64,6 +70,9 @@ final class World: Sendable {
                 Entitlement(audience: "payments", actions: ["refund", "charge"], resources: ["payments/*"]),
             ],
             "worker": [Entitlement(audience: "repo", actions: ["read"], resources: ["repo/*"])],
+            "canary": ["repo", "tickets", "payments"].map {
+                Entitlement(audience: $0, actions: [RevocationDrill.canaryAction], resources: ["drill/*"])
+            },
         ])
         authority = CredentialAuthority(
             .init(
@@ -72,6 +81,7 @@ final class World: Sendable {
         try await authority.register(supervisor, publicKey: supervisorKey.publicKey, agentClass: "supervisor")
         try await authority.register(
             worker, publicKey: workerKey.publicKey, agentClass: "worker", supervisor: supervisor)
+        try await authority.register(canary, publicKey: canaryKey.publicKey, agentClass: "canary")
     }
 
     func service(
@@ -128,9 +138,3 @@ final class World: Sendable {
     }
 }
 
-extension GateDecision {
-    var denialCode: GateDenial.Code? {
-        if case .deny(let denial) = self { return denial.code }
-        return nil
-    }
-}

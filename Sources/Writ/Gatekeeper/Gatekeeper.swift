@@ -241,7 +241,6 @@ public final class Gatekeeper: Sendable {
             event.attributes["depth"] = String(token.delegationDepth)
             event.attributes["subject"] = token.subject.description
             event.attributes["expires"] = token.expiresAt.description
-            if token.delegationDepth > 0 { event.parentTokenID = token.tokenID.description }
         }
         var decision = outcome.decision
         do {
