@@ -1,28 +1,65 @@
 import ArgumentParser
+import Foundation
 import Writ
 
-/// `writ demo`: shows Writ working end to end.
-///
-/// At this stage of the project it walks through the cryptographic foundation: an issuer key signs, a verifier
-/// accepts the signature and rejects a tampered copy.
+/// `writ demo`: the whole mission, end to end, in one command.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run Writ's end-to-end demonstration.",
-        discussion: "Example: swift run writ demo"
+        abstract: "Run Writ's end-to-end demonstration: attestation, per-step tokens, delegation, refresh, checkpoints, anomaly revocation, the broker, hand-off, the revocation drill, audit verification and the forensic timeline.",
+        discussion: """
+            Everything runs in this process on the embedded default: audit logs are files in the work directory
+            (default ./writ-demo), time is simulated so "seconds" of token lifetime take no real time.
+
+            Examples:
+              swift run writ demo
+              swift run writ demo --dir /tmp/writ-demo --seed 7 --json
+
+            Exit status: 0 when every expectation held, 1 otherwise.
+            """
     )
 
+    @Option(name: .long, help: "Work directory for the audit logs and checkpoints.")
+    var dir: String = "writ-demo"
+
+    @Option(name: .long, help: "Seed for keys and start time; the same seed gives the same decisions.")
+    var seed: UInt64?
+
+    @Flag(name: .long, help: "Print a machine-readable JSON report instead of progress.")
+    var json = false
+
     func run() async throws {
-        let issuer = Ed25519.PrivateKey()
-        print("issuer key \(issuer.publicKey.keyID) created (secret shown as \(issuer.seed))")
-        let message = Array("mint: agent coder/1 may read repo/writ for 60s".utf8)
-        let signature = issuer.signature(for: message)
-        let valid = issuer.publicKey.isValidSignature(signature, for: message)
-        var tampered = message
-        tampered[0] ^= 1
-        let rejected = !issuer.publicKey.isValidSignature(signature, for: tampered)
-        print("signature verifies: \(valid ? "✓" : "✗"); tampered message rejected: \(rejected ? "✓" : "✗")")
-        guard valid && rejected else { throw CLIError.rejected("demo expectation failed") }
-        print("demo: all expectations held")
+        let started = ContinuousClock.now
+        let deployment: DemoDeployment
+        do {
+            deployment = try await DemoDeployment.make(directory: dir, seed: seed)
+        } catch {
+            throw CLIError.input("cannot set up the demo in '\(dir)': \(error)")
+        }
+        let report = DemoReport(quiet: json)
+        report.say("Writ demo — work directory \(dir)\(seed.map { ", seed \($0)" } ?? "")")
+        do {
+            try await DemoScenario(deployment: deployment, report: report).run()
+        } catch {
+            report.expect("the scenario ran to the end", false, "\(error)")
+        }
+        let elapsed = started.duration(to: .now)
+        if json {
+            print(try jsonText(report.json(seed: seed, directory: dir)))
+        } else {
+            let held = report.expectations.filter(\.passed).count
+            print("\n━━ Summary")
+            print("  expectations held: \(held)/\(report.expectations.count)")
+            print("  revocation drill: \(report.drill?.passed == true ? "every service ✓" : "FAILED")")
+            print("  audit logs verified: \(report.audit.filter(\.valid).count)/\(report.audit.count)")
+            print("  forensic timeline: \(report.timelineRows) events for the task")
+            print("  files: \(dir)/audit/*.log (+ .checkpoint)")
+            print("  took \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated)))")
+            for failure in report.expectations where !failure.passed {
+                print("  ✗ \(failure.section): \(failure.name) — \(failure.detail)")
+            }
+            print(report.passed ? "demo: every expectation held" : "demo: some expectations failed")
+        }
+        if !report.passed { throw ExitCode(1) }
     }
 }
