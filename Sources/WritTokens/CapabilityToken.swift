@@ -80,7 +80,8 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
 
     /// Mints a token: encodes `claims` as block 0 and signs it with the issuer's key.
     ///
-    /// Times are rounded to whole seconds (issued-at and expiry down, not-before up).
+    /// Times are rounded to whole seconds: issued-at and expiry down, not-before up (unless it equals
+    /// issued-at, in which case it stays equal to it).
     ///
     /// - Parameters:
     ///   - claims: What the token grants.
@@ -92,7 +93,8 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
     public static func mint(_ claims: TokenClaims, agentClass: AgentClass, issuerKey: Ed25519.PrivateKey) throws(TokenError) -> CapabilityToken {
         var c = claims
         c.issuedAt = Timestamp(secondsSinceEpoch: claims.issuedAt.secondsSinceEpoch)
-        c.notBefore = roundUpToSecond(claims.notBefore)
+        // A token valid from its issue time keeps not-before = issued-at after rounding.
+        c.notBefore = claims.notBefore == claims.issuedAt ? c.issuedAt : roundUpToSecond(claims.notBefore)
         c.expiresAt = Timestamp(secondsSinceEpoch: claims.expiresAt.secondsSinceEpoch)
         try validate(c, agentClass: agentClass)
 
