@@ -1,5 +1,6 @@
 import Testing
 import WritCrypto
+
 @testable import WritTokens
 
 /// SplitMix64: a small deterministic generator, so fuzz runs are repeatable.
@@ -16,7 +17,10 @@ struct SeededGenerator: RandomNumberGenerator {
 
 @Suite("Seeded fuzzing")
 struct FuzzTests {
-    @Test("random multi-byte mutations, insertions and deletions of a valid token are all rejected", arguments: [1, 2, 3])
+    @Test(
+        "random multi-byte mutations, insertions and deletions of a valid token are all rejected",
+        arguments: [1, 2, 3]
+    )
     func mutations(seed: UInt64) throws {
         let f = Fixture()
         let token = try f.twoBlock()
@@ -29,7 +33,10 @@ struct FuzzTests {
                 case 0:
                     bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
                 case 1:
-                    bytes.insert(UInt8.random(in: 0...255, using: &rng), at: Int.random(in: 0...bytes.count, using: &rng))
+                    bytes.insert(
+                        UInt8.random(in: 0...255, using: &rng),
+                        at: Int.random(in: 0...bytes.count, using: &rng)
+                    )
                 case 2 where bytes.count > 1:
                     bytes.remove(at: Int.random(in: 0..<bytes.count, using: &rng))
                 default:
@@ -38,7 +45,8 @@ struct FuzzTests {
                 }
             }
             guard bytes != token.bytes else { continue }
-            if let shorter = try? CapabilityToken(bytes: bytes), shorter.bytes == Array(token.bytes.prefix(bytes.count)) {
+            if let shorter = try? CapabilityToken(bytes: bytes), shorter.bytes == Array(token.bytes.prefix(bytes.count))
+            {
                 continue  // a whole-block truncation: covered by the truncation test
             }
             #expect(chainError(bytes, f.verifier) != nil, "mutation accepted")

@@ -26,7 +26,9 @@ enum KeyFiles {
 
     static func readPrivate(_ path: String) throws -> Ed25519.PrivateKey {
         let text = try readText(path)
-        guard text.hasPrefix(privatePrefix), var raw = Base64URL.decode(text.dropFirst(privatePrefix.count)), raw.count == 32 else {
+        guard text.hasPrefix(privatePrefix), var raw = Base64URL.decode(text.dropFirst(privatePrefix.count)),
+            raw.count == 32
+        else {
             throw CLIError.input("'\(path)' is not a writ private key file (\(privatePrefix)…)")
         }
         defer { for i in raw.indices { raw[i] = 0 } }
@@ -41,7 +43,7 @@ enum KeyFiles {
         let text = try readText(path)
         if text.hasPrefix(privatePrefix) { return try readPrivate(path).publicKey }
         guard text.hasPrefix(publicPrefix), let raw = Base64URL.decode(text.dropFirst(publicPrefix.count)),
-              let key = try? Ed25519.PublicKey(rawRepresentation: raw)
+            let key = try? Ed25519.PublicKey(rawRepresentation: raw)
         else {
             throw CLIError.input("'\(path)' is not a writ public key file (\(publicPrefix)…)")
         }
@@ -103,16 +105,31 @@ func emit(_ text: String, to path: String?, mode: mode_t = 0o600) throws {
 
 /// Options that say which agent classes exist.
 struct ClassOptions: ParsableArguments {
-    @Option(name: .customLong("classes"), help: ArgumentHelp("JSON file with an array of agent classes.", valueName: "file"))
+    @Option(
+        name: .customLong("classes"),
+        help: ArgumentHelp("JSON file with an array of agent classes.", valueName: "file")
+    )
     var classesFile: String?
 
-    @Option(name: .customLong("class"), help: ArgumentHelp("Agent class name (defined by the options below unless --classes is given).", valueName: "name"))
+    @Option(
+        name: .customLong("class"),
+        help: ArgumentHelp(
+            "Agent class name (defined by the options below unless --classes is given).",
+            valueName: "name"
+        )
+    )
     var className: String = "agent"
 
-    @Option(name: .customLong("max-ttl"), help: ArgumentHelp("Maximum TTL of the class defined on the command line.", valueName: "duration"))
+    @Option(
+        name: .customLong("max-ttl"),
+        help: ArgumentHelp("Maximum TTL of the class defined on the command line.", valueName: "duration")
+    )
     var maximumTTL: String = "1h"
 
-    @Option(name: .customLong("max-depth"), help: ArgumentHelp("Maximum delegation depth of that class (0: may not delegate).", valueName: "n"))
+    @Option(
+        name: .customLong("max-depth"),
+        help: ArgumentHelp("Maximum delegation depth of that class (0: may not delegate).", valueName: "n")
+    )
     var maximumDepth: Int = 3
 
     func classes() throws -> [AgentClass] {
@@ -129,8 +146,11 @@ struct ClassOptions: ParsableArguments {
         do {
             return [
                 try AgentClass(
-                    name: className, defaultTTL: maximum, maximumTTL: maximum,
-                    maximumDelegationDepth: maximumDepth, mayDelegate: maximumDepth > 0
+                    name: className,
+                    defaultTTL: maximum,
+                    maximumTTL: maximum,
+                    maximumDelegationDepth: maximumDepth,
+                    mayDelegate: maximumDepth > 0
                 )
             ]
         } catch {
@@ -219,7 +239,10 @@ struct MintCommand: AsyncParsableCommand {
     var intent: String?
     @Option(help: ArgumentHelp("Lifetime.", valueName: "duration"))
     var ttl: String = "5m"
-    @Option(name: .customLong("require-attribute"), help: ArgumentHelp("Caveat: request attribute name=value (repeatable).", valueName: "name=value"))
+    @Option(
+        name: .customLong("require-attribute"),
+        help: ArgumentHelp("Caveat: request attribute name=value (repeatable).", valueName: "name=value")
+    )
     var requireAttribute: [String] = []
     @Option(name: .customLong("depth-limit"), help: ArgumentHelp("Caveat: maximum delegation depth.", valueName: "n"))
     var depthLimit: UInt8?
@@ -240,10 +263,18 @@ struct MintCommand: AsyncParsableCommand {
             }
             if let depthLimit { caveats.append(.maximumDelegationDepth(depthLimit)) }
             let claims = TokenClaims(
-                subject: try AgentIdentity(subject), holder: holderKey, agentClass: agentClass.name,
-                audiences: audience, actions: action, resources: try resource.map { try ResourcePattern($0) },
-                taskID: task, step: step, intent: intent,
-                issuedAt: now, expiresAt: now.advanced(by: lifetime), caveats: caveats
+                subject: try AgentIdentity(subject),
+                holder: holderKey,
+                agentClass: agentClass.name,
+                audiences: audience,
+                actions: action,
+                resources: try resource.map { try ResourcePattern($0) },
+                taskID: task,
+                step: step,
+                intent: intent,
+                issuedAt: now,
+                expiresAt: now.advanced(by: lifetime),
+                caveats: caveats
             )
             let token = try CapabilityToken.mint(claims, agentClass: agentClass, issuerKey: issuer)
             try emit(token.text, to: out)
@@ -276,7 +307,10 @@ struct DelegateCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Token text or file.", valueName: "token"))
     var token: String
-    @Option(name: .customLong("holder-key"), help: ArgumentHelp("Current holder's private key file.", valueName: "file"))
+    @Option(
+        name: .customLong("holder-key"),
+        help: ArgumentHelp("Current holder's private key file.", valueName: "file")
+    )
     var holderKey: String
     @Option(help: ArgumentHelp("Next holder's public key file.", valueName: "file"))
     var to: String
@@ -292,7 +326,10 @@ struct DelegateCommand: AsyncParsableCommand {
     var resource: [String] = []
     @Option(help: ArgumentHelp("Expire this long from now (never later than the token).", valueName: "duration"))
     var ttl: String?
-    @Option(name: .customLong("require-attribute"), help: ArgumentHelp("Caveat: request attribute name=value (repeatable).", valueName: "name=value"))
+    @Option(
+        name: .customLong("require-attribute"),
+        help: ArgumentHelp("Caveat: request attribute name=value (repeatable).", valueName: "name=value")
+    )
     var requireAttribute: [String] = []
     @Option(name: .customLong("depth-limit"), help: ArgumentHelp("Caveat: maximum delegation depth.", valueName: "n"))
     var depthLimit: UInt8?
@@ -376,9 +413,16 @@ struct TokenSummary: Encodable {
         issuedAt = c.issuedAt.description
         var blocks = [
             Block(
-                index: 0, kind: "issuer", signerKeyID: t.root.issuerKeyID.description, holderKeyID: c.holder.keyID.description,
-                revocationID: t.root.revocationID.description, audiences: c.audiences, actions: c.actions,
-                resources: c.resources.map(\.text), notBefore: c.notBefore.description, expiresAt: c.expiresAt.description,
+                index: 0,
+                kind: "issuer",
+                signerKeyID: t.root.issuerKeyID.description,
+                holderKeyID: c.holder.keyID.description,
+                revocationID: t.root.revocationID.description,
+                audiences: c.audiences,
+                actions: c.actions,
+                resources: c.resources.map(\.text),
+                notBefore: c.notBefore.description,
+                expiresAt: c.expiresAt.description,
                 caveats: c.caveats.map(\.description)
             )
         ]
@@ -387,10 +431,19 @@ struct TokenSummary: Encodable {
             let a = d.attenuation
             blocks.append(
                 Block(
-                    index: i + 1, kind: "delegation", signerKeyID: signer.keyID.description, holderKeyID: a.holder.keyID.description,
-                    revocationID: d.revocationID.description, delegate: a.delegate?.description, delegateClass: a.delegateClass,
-                    audiences: a.audiences, actions: a.actions, resources: a.resources?.map(\.text),
-                    notBefore: a.notBefore?.description, expiresAt: a.expiresAt?.description, caveats: a.caveats.map(\.description)
+                    index: i + 1,
+                    kind: "delegation",
+                    signerKeyID: signer.keyID.description,
+                    holderKeyID: a.holder.keyID.description,
+                    revocationID: d.revocationID.description,
+                    delegate: a.delegate?.description,
+                    delegateClass: a.delegateClass,
+                    audiences: a.audiences,
+                    actions: a.actions,
+                    resources: a.resources?.map(\.text),
+                    notBefore: a.notBefore?.description,
+                    expiresAt: a.expiresAt?.description,
+                    caveats: a.caveats.map(\.description)
                 )
             )
             signer = a.holder
@@ -435,7 +488,9 @@ struct InspectCommand: AsyncParsableCommand {
         if let task = summary.taskID { lines.append("task        \(task)\(summary.step.map { " step \($0)" } ?? "")") }
         if let intent = summary.intent { lines.append("intent      \(intent)") }
         for b in summary.blocks {
-            lines.append("block \(b.index) (\(b.kind)) signed by \(b.signerKeyID ?? "?"), holder \(b.holderKeyID), revocation id \(b.revocationID)")
+            lines.append(
+                "block \(b.index) (\(b.kind)) signed by \(b.signerKeyID ?? "?"), holder \(b.holderKeyID), revocation id \(b.revocationID)"
+            )
             if let d = b.delegate { lines.append("  delegate   \(d)") }
             if let c = b.delegateClass { lines.append("  class      \(c)") }
             if let v = b.audiences { lines.append("  audiences  \(v.joined(separator: ", "))") }
@@ -488,7 +543,10 @@ struct ProveCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Token text or file.", valueName: "token"))
     var token: String
-    @Option(name: .customLong("holder-key"), help: ArgumentHelp("The token holder's private key file.", valueName: "file"))
+    @Option(
+        name: .customLong("holder-key"),
+        help: ArgumentHelp("The token holder's private key file.", valueName: "file")
+    )
     var holderKey: String
     @OptionGroup var request: RequestOptions
     @Option(help: ArgumentHelp("Proof file to create; default: print.", valueName: "file"))
@@ -500,7 +558,12 @@ struct ProveCommand: AsyncParsableCommand {
         guard key.publicKey == t.holder else {
             throw CLIError.rejected("key \(key.publicKey.keyID) is not the token's holder \(t.holder.keyID)")
         }
-        let proof = ProofOfPossession.sign(token: t, request: try request.request(), holderKey: key, at: SystemClock().now())
+        let proof = ProofOfPossession.sign(
+            token: t,
+            request: try request.request(),
+            holderKey: key,
+            at: SystemClock().now()
+        )
         try emit(proof.text, to: out)
     }
 }
@@ -535,7 +598,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup var request: RequestOptions
     @Option(help: ArgumentHelp("Proof text or file.", valueName: "proof"))
     var proof: String
-    @Option(help: ArgumentHelp("Request attribute name=value for attribute caveats (repeatable).", valueName: "name=value"))
+    @Option(
+        help: ArgumentHelp("Request attribute name=value for attribute caveats (repeatable).", valueName: "name=value")
+    )
     var attribute: [String] = []
     @Option(help: ArgumentHelp("Clock skew tolerated.", valueName: "duration"))
     var skew: String = "30s"
@@ -556,7 +621,11 @@ struct VerifyCommand: AsyncParsableCommand {
         let verified: VerifiedToken
         do {
             verified = try verifier.verify(
-                t, request: r, proof: p, clock: SystemClock(), replayCache: InMemoryReplayCache(capacity: 16),
+                t,
+                request: r,
+                proof: p,
+                clock: SystemClock(),
+                replayCache: InMemoryReplayCache(capacity: 16),
                 revocation: NoRevocationChecker()
             )
         } catch {
@@ -565,7 +634,9 @@ struct VerifyCommand: AsyncParsableCommand {
         if json {
             print(try jsonText(VerifiedSummary(verified)))
         } else {
-            print("valid: token \(verified.tokenID), subject \(verified.subject), holder \(verified.holder.keyID), depth \(verified.delegationDepth), expires \(verified.expiresAt)")
+            print(
+                "valid: token \(verified.tokenID), subject \(verified.subject), holder \(verified.holder.keyID), depth \(verified.delegationDepth), expires \(verified.expiresAt)"
+            )
         }
     }
 }
