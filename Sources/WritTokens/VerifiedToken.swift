@@ -48,6 +48,8 @@ public struct VerifiedToken: Sendable, Hashable {
     public let revocationIDs: [RevocationID]
     /// The caveats of all blocks, in order.
     public let caveats: [Caveat]
+    /// The block each entry of ``caveats`` comes from.
+    let caveatBlocks: [Int]
     /// BLAKE2b-256 of the token's bytes.
     public let digest: TokenDigest
     /// What a revocation checker is asked about this token.
@@ -81,8 +83,13 @@ public struct VerifiedToken: Sendable, Hashable {
         delegationDepth = token.delegations.count
         revocationIDs = token.revocationIDs
         var all = c.caveats
-        for d in token.delegations { all.append(contentsOf: d.attenuation.caveats) }
+        var origins = [Int](repeating: 0, count: c.caveats.count)
+        for (i, d) in token.delegations.enumerated() {
+            all.append(contentsOf: d.attenuation.caveats)
+            origins.append(contentsOf: repeatElement(i + 1, count: d.attenuation.caveats.count))
+        }
         caveats = all
+        caveatBlocks = origins
         digest = token.digest
         revocationFacts = RevocationFacts(
             tokenID: tokenID,
@@ -132,9 +139,9 @@ public struct VerifiedToken: Sendable, Hashable {
         guard resources.contains(where: { $0.matches(request.resource) }) else {
             throw TokenError(.resourceNotAllowed, "resource '\(request.resource)' matches no allowed pattern")
         }
-        for caveat in caveats {
+        for (index, caveat) in caveats.enumerated() {
             if case .requestAttribute(let name, let value) = caveat, request.attributes[name] != value {
-                throw TokenError(.caveatFailed, "caveat \(caveat) is not satisfied")
+                throw TokenError(.caveatFailed, "caveat \(caveat) is not satisfied", block: caveatBlocks[index])
             }
         }
     }

@@ -181,6 +181,16 @@ struct RequestTests {
         #expect(authorizeError(f, token, request: request)?.code == .caveatFailed)
         request.attributes = ["method": "GET"]
         #expect(authorizeError(f, token, request: request) == nil)
+        // A caveat added by a delegation is reported with its block.
+        let delegated = try token.delegating(
+            Attenuation(holder: f.subAgent.publicKey, caveats: [.requestAttribute(name: "env", value: "prod")]),
+            holderKey: f.agent
+        )
+        let error = authorizeError(
+            f, delegated, request: request, proof: f.proof(delegated, key: f.subAgent, request: request)
+        )
+        #expect(error?.code == .caveatFailed)
+        #expect(error?.blockIndex == 1)
     }
 
     @Test("unknown issuer keys and rotated-out keys are rejected; keys rotate with overlap")
