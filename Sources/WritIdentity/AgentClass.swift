@@ -36,7 +36,10 @@ public struct AgentClass: Hashable, Sendable, Codable, CustomStringConvertible {
             throw IdentityError(.invalidAgentClass, "class names are 1…64 bytes of a-z, 0-9, '.', '-', '_'")
         }
         guard defaultTTL > .zero, maximumTTL > .zero, defaultTTL <= maximumTTL else {
-            throw IdentityError(.invalidAgentClass, "class '\(name)': TTLs must be positive and defaultTTL ≤ maximumTTL")
+            throw IdentityError(
+                .invalidAgentClass,
+                "class '\(name)': TTLs must be positive and defaultTTL ≤ maximumTTL"
+            )
         }
         guard maximumDelegationDepth >= 0, refreshLimit >= 0 else {
             throw IdentityError(.invalidAgentClass, "class '\(name)': limits must not be negative")

@@ -129,9 +129,14 @@ public struct AgentIdentity: Hashable, Sendable, Comparable, CustomStringConvert
             }
             let length = end - segmentStart
             if length == 0 {
-                throw IdentityError(.emptyPathSegment, end == bytes.count ? "the path has a trailing slash" : "the path has an empty segment")
+                throw IdentityError(
+                    .emptyPathSegment,
+                    end == bytes.count ? "the path has a trailing slash" : "the path has an empty segment"
+                )
             }
-            if bytes[segmentStart] == UInt8(ascii: ".") && (length == 1 || (length == 2 && bytes[segmentStart + 1] == UInt8(ascii: "."))) {
+            if bytes[segmentStart] == UInt8(ascii: ".")
+                && (length == 1 || (length == 2 && bytes[segmentStart + 1] == UInt8(ascii: ".")))
+            {
                 throw IdentityError(.dotPathSegment, "the path has a '.' or '..' segment")
             }
             index = end

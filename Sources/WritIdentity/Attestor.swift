@@ -48,7 +48,8 @@ public struct AttestationEvidence: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "AttestationEvidence(\(kind), key \(publicKey.keyID), payload <redacted>)" }
 
     public static func == (lhs: AttestationEvidence, rhs: AttestationEvidence) -> Bool {
-        lhs.kind == rhs.kind && lhs.payload == rhs.payload && lhs.publicKey == rhs.publicKey && lhs.signature == rhs.signature
+        lhs.kind == rhs.kind && lhs.payload == rhs.payload && lhs.publicKey == rhs.publicKey
+            && lhs.signature == rhs.signature
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -70,7 +71,8 @@ public struct AttestedWorkload: Hashable, Sendable {
     public let publicKey: Ed25519.PublicKey
 
     /// Creates a result.
-    public init(identity: AgentIdentity, agentClass: String?, supervisor: AgentIdentity?, publicKey: Ed25519.PublicKey) {
+    public init(identity: AgentIdentity, agentClass: String?, supervisor: AgentIdentity?, publicKey: Ed25519.PublicKey)
+    {
         self.identity = identity
         self.agentClass = agentClass
         self.supervisor = supervisor

@@ -72,18 +72,23 @@ public struct IdentityDocument: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Throws: ``IdentityError/Code/malformed`` or ``IdentityError/Code/unsupportedVersion``.
     public init(bytes: [UInt8]) throws(IdentityError) {
-        guard bytes.count <= IdentityDocument.maximumBytes else { throw IdentityError(.malformed, "identity document is too large") }
+        guard bytes.count <= IdentityDocument.maximumBytes else {
+            throw IdentityError(.malformed, "identity document is too large")
+        }
         var r = IdentityReader(bytes)
         let version = try r.byte("version")
         guard version == IdentityDocument.version else {
             throw IdentityError(.unsupportedVersion, "identity document version \(version) is not supported")
         }
         identity = try IdentityDocument.readIdentity(&r, "identity")
-        guard let key = try? Ed25519.PublicKey(rawRepresentation: try r.fixed(Ed25519.publicKeyByteCount, "public key")) else {
+        guard let key = try? Ed25519.PublicKey(rawRepresentation: try r.fixed(Ed25519.publicKeyByteCount, "public key"))
+        else {
             throw r.fail("public key")
         }
         publicKey = key
-        guard let keyID = try? KeyID(bytes: try r.fixed(KeyID.byteCount, "issuer key id")) else { throw r.fail("issuer key id") }
+        guard let keyID = try? KeyID(bytes: try r.fixed(KeyID.byteCount, "issuer key id")) else {
+            throw r.fail("issuer key id")
+        }
         issuerKeyID = keyID
         let issued = try r.varint("issued-at", maximum: 1 << 40)
         let lifetime = try r.varint("lifetime", maximum: UInt64(UInt32.max))
@@ -94,7 +99,10 @@ public struct IdentityDocument: Hashable, Sendable, CustomStringConvertible {
         guard flags & 0xfc == 0 else { throw r.fail("reserved flag bits are set") }
         supervisor = flags & 1 != 0 ? try IdentityDocument.readIdentity(&r, "supervisor") : nil
         if flags & 2 != 0 {
-            let name = String(decoding: try r.string("agent class", maximumLength: AgentClass.maximumNameLength), as: UTF8.self)
+            let name = String(
+                decoding: try r.string("agent class", maximumLength: AgentClass.maximumNameLength),
+                as: UTF8.self
+            )
             guard AgentClass.isValidName(name) else { throw r.fail("agent class is not a valid class name") }
             agentClass = name
         } else {
@@ -120,9 +128,14 @@ public struct IdentityDocument: Hashable, Sendable, CustomStringConvertible {
     public init(text: String) throws(IdentityError) {
         let utf8 = text.utf8
         guard utf8.count <= 12_000, utf8.starts(with: IdentityDocument.textPrefix.utf8),
-              let raw = Base64URL.decode(String(decoding: utf8.dropFirst(IdentityDocument.textPrefix.utf8.count), as: UTF8.self))
+            let raw = Base64URL.decode(
+                String(decoding: utf8.dropFirst(IdentityDocument.textPrefix.utf8.count), as: UTF8.self)
+            )
         else {
-            throw IdentityError(.malformed, "identity document text must be '\(IdentityDocument.textPrefix)' + base64url")
+            throw IdentityError(
+                .malformed,
+                "identity document text must be '\(IdentityDocument.textPrefix)' + base64url"
+            )
         }
         try self.init(bytes: raw)
     }
@@ -136,7 +149,11 @@ public struct IdentityDocument: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``IdentityError`` with ``IdentityError/Code/unknownIssuerKey``,
     ///   ``IdentityError/Code/issuerKeyNotValid``, ``IdentityError/Code/invalidSignature``,
     ///   ``IdentityError/Code/notYetValid`` or ``IdentityError/Code/expired``.
-    public func verify(trustBundle: TrustBundle, at now: Timestamp, clockSkew: Duration = .seconds(30)) throws(IdentityError) {
+    public func verify(
+        trustBundle: TrustBundle,
+        at now: Timestamp,
+        clockSkew: Duration = .seconds(30)
+    ) throws(IdentityError) {
         guard let issuer = trustBundle.key(for: issuerKeyID) else {
             throw IdentityError(.unknownIssuerKey, "issuer key \(issuerKeyID) is not in the trust bundle")
         }
@@ -145,7 +162,10 @@ public struct IdentityDocument: Hashable, Sendable, CustomStringConvertible {
         }
         let signed = IdentityDocument.tag + bytes.dropLast(Ed25519.signatureByteCount)
         guard issuer.publicKey.isValidSignature(signature, for: signed) else {
-            throw IdentityError(.invalidSignature, "identity document signature does not verify with key \(issuerKeyID)")
+            throw IdentityError(
+                .invalidSignature,
+                "identity document signature does not verify with key \(issuerKeyID)"
+            )
         }
         guard issuedAt <= now.advanced(by: clockSkew) else {
             throw IdentityError(.notYetValid, "identity document issued at \(issuedAt), in the future")

@@ -1,5 +1,5 @@
-public import WritCrypto
 import Synchronization
+public import WritCrypto
 
 /// A one-time, short-lived secret that lets one workload attest as a pre-registered identity (as SPIRE's join
 /// tokens). Its text is `writjoin1_` + base64url of 32 random bytes; it prints as `<redacted>`.
@@ -21,8 +21,10 @@ public struct JoinToken: Sendable, CustomStringConvertible {
     public init(text: String) throws(IdentityError) {
         let utf8 = text.utf8
         guard utf8.count < 100, utf8.starts(with: JoinToken.textPrefix.utf8),
-              let raw = Base64URL.decode(String(decoding: utf8.dropFirst(JoinToken.textPrefix.utf8.count), as: UTF8.self)),
-              raw.count == 32
+            let raw = Base64URL.decode(
+                String(decoding: utf8.dropFirst(JoinToken.textPrefix.utf8.count), as: UTF8.self)
+            ),
+            raw.count == 32
         else {
             throw IdentityError(.malformed, "not a join token")
         }
@@ -74,14 +76,21 @@ public final class JoinTokenAttestor: Attestor {
 
     /// Issues a one-time join token for `identity`, valid for `ttl` (capped at ``maximumTTL``).
     public func issueJoinToken(
-        for identity: AgentIdentity, agentClass: String? = nil, supervisor: AgentIdentity? = nil,
+        for identity: AgentIdentity,
+        agentClass: String? = nil,
+        supervisor: AgentIdentity? = nil,
         ttl: Duration = .seconds(300)
     ) -> JoinToken {
         let secret = SecureBytes.random(count: 32)
         let expiresAt = clock.now().advanced(by: min(ttl, maximumTTL))
         let digest = JoinTokenAttestor.digest(secret)
         outstanding.withLock {
-            $0[digest] = Registration(identity: identity, agentClass: agentClass, supervisor: supervisor, expiresAt: expiresAt)
+            $0[digest] = Registration(
+                identity: identity,
+                agentClass: agentClass,
+                supervisor: supervisor,
+                expiresAt: expiresAt
+            )
         }
         return JoinToken(secret: secret, expiresAt: expiresAt)
     }
@@ -97,10 +106,16 @@ public final class JoinTokenAttestor: Attestor {
 
     public func attest(_ evidence: AttestationEvidence) async throws(IdentityError) -> AttestedWorkload {
         guard evidence.kind == JoinTokenAttestor.evidenceKind else {
-            throw IdentityError(.attestationFailed, "evidence kind '\(evidence.kind)' is not '\(JoinTokenAttestor.evidenceKind)'")
+            throw IdentityError(
+                .attestationFailed,
+                "evidence kind '\(evidence.kind)' is not '\(JoinTokenAttestor.evidenceKind)'"
+            )
         }
         guard evidence.isSignedByPresenter else {
-            throw IdentityError(.attestationFailed, "evidence is not signed by the presented key \(evidence.publicKey.keyID)")
+            throw IdentityError(
+                .attestationFailed,
+                "evidence is not signed by the presented key \(evidence.publicKey.keyID)"
+            )
         }
         let digest = JoinTokenAttestor.digest(evidence.payload)
         // Consume first: a token is good for exactly one presentation.
@@ -111,7 +126,9 @@ public final class JoinTokenAttestor: Attestor {
             throw IdentityError(.expired, "join token expired at \(registration.expiresAt)")
         }
         return AttestedWorkload(
-            identity: registration.identity, agentClass: registration.agentClass, supervisor: registration.supervisor,
+            identity: registration.identity,
+            agentClass: registration.agentClass,
+            supervisor: registration.supervisor,
             publicKey: evidence.publicKey
         )
     }

@@ -19,7 +19,11 @@ public struct TrustedKey: Hashable, Sendable, CustomStringConvertible {
     ///   - publicKey: The issuer's verification key.
     ///   - validFrom: The earliest accepted issue time (default: the epoch).
     ///   - validUntil: The first issue time no longer accepted, or `nil` for an open window.
-    public init(_ publicKey: Ed25519.PublicKey, validFrom: Timestamp = Timestamp(millisecondsSinceEpoch: 0), validUntil: Timestamp? = nil) {
+    public init(
+        _ publicKey: Ed25519.PublicKey,
+        validFrom: Timestamp = Timestamp(millisecondsSinceEpoch: 0),
+        validUntil: Timestamp? = nil
+    ) {
         self.publicKey = publicKey
         self.validFrom = validFrom
         self.validUntil = validUntil

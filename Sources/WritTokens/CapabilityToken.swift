@@ -80,7 +80,8 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
 
     /// Mints a token: encodes `claims` as block 0 and signs it with the issuer's key.
     ///
-    /// Times are rounded to whole seconds (issued-at and expiry down, not-before up).
+    /// Times are rounded to whole seconds: issued-at and expiry down, not-before up (unless it equals
+    /// issued-at, in which case it stays equal to it).
     ///
     /// - Parameters:
     ///   - claims: What the token grants.
@@ -89,10 +90,15 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
     ///   - issuerKey: The issuer's signing key; its key id is written into the block.
     /// - Throws: ``TokenError/Code/invalidClaims`` for values the format cannot carry,
     ///   ``TokenError/Code/lifetimeExceedsClass`` when the lifetime is longer than the class allows.
-    public static func mint(_ claims: TokenClaims, agentClass: AgentClass, issuerKey: Ed25519.PrivateKey) throws(TokenError) -> CapabilityToken {
+    public static func mint(
+        _ claims: TokenClaims,
+        agentClass: AgentClass,
+        issuerKey: Ed25519.PrivateKey
+    ) throws(TokenError) -> CapabilityToken {
         var c = claims
         c.issuedAt = Timestamp(secondsSinceEpoch: claims.issuedAt.secondsSinceEpoch)
-        c.notBefore = roundUpToSecond(claims.notBefore)
+        // A token valid from its issue time keeps not-before = issued-at after rounding.
+        c.notBefore = claims.notBefore == claims.issuedAt ? c.issuedAt : roundUpToSecond(claims.notBefore)
         c.expiresAt = Timestamp(secondsSinceEpoch: claims.expiresAt.secondsSinceEpoch)
         try validate(c, agentClass: agentClass)
 
@@ -106,21 +112,31 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         let signature = issuerKey.signature(for: message)
         writer.fixed(signature)
         guard writer.bytes.count <= TokenLimits.maximumTokenBytes else {
-            throw TokenError(.tooLarge, "the token would be \(writer.bytes.count) bytes, the cap is \(TokenLimits.maximumTokenBytes)")
+            throw TokenError(
+                .tooLarge,
+                "the token would be \(writer.bytes.count) bytes, the cap is \(TokenLimits.maximumTokenBytes)"
+            )
         }
         let root = RootBlock(
-            claims: c, issuerKeyID: issuerKey.publicKey.keyID, signature: signature,
+            claims: c,
+            issuerKeyID: issuerKey.publicKey.keyID,
+            signature: signature,
             revocationID: TokenFormat.revocationID(forSignature: signature)
         )
         return CapabilityToken(
-            bytes: writer.bytes, root: root, delegations: [],
+            bytes: writer.bytes,
+            root: root,
+            delegations: [],
             spans: [BlockSpan(start: 1, signatureStart: signatureStart)]
         )
     }
 
     private static func validate(_ c: TokenClaims, agentClass: AgentClass) throws(TokenError) {
         guard c.agentClass == agentClass.name else {
-            throw TokenError(.invalidClaims, "claims name class '\(c.agentClass)' but class '\(agentClass.name)' was given")
+            throw TokenError(
+                .invalidClaims,
+                "claims name class '\(c.agentClass)' but class '\(agentClass.name)' was given"
+            )
         }
         let issued = c.issuedAt.secondsSinceEpoch
         guard issued >= 0, UInt64(issued) <= TokenLimits.maximumSeconds else {
@@ -129,7 +145,9 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         guard c.notBefore >= c.issuedAt, c.notBefore.secondsSinceEpoch - issued <= Int64(UInt32.max) else {
             throw TokenError(.invalidClaims, "not-before must lie between issued-at and issued-at + 2^32 s")
         }
-        guard c.expiresAt > c.notBefore, c.expiresAt.secondsSinceEpoch - c.notBefore.secondsSinceEpoch <= Int64(UInt32.max) else {
+        guard c.expiresAt > c.notBefore,
+            c.expiresAt.secondsSinceEpoch - c.notBefore.secondsSinceEpoch <= Int64(UInt32.max)
+        else {
             throw TokenError(.invalidClaims, "expiry must be after not-before (in whole seconds)")
         }
         guard c.issuedAt.duration(to: c.expiresAt) <= agentClass.maximumTTL else {
@@ -169,10 +187,17 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
     ///   ``TokenError/Code/wideningAttempt`` when the attenuation would widen anything,
     ///   ``TokenError/Code/tooManyBlocks`` / ``TokenError/Code/tooLarge`` at the caps,
     ///   ``TokenError/Code/invalidClaims`` for values the format cannot carry.
-    public func delegating(_ attenuation: Attenuation, holderKey: Ed25519.PrivateKey) throws(TokenError) -> CapabilityToken {
+    public func delegating(
+        _ attenuation: Attenuation,
+        holderKey: Ed25519.PrivateKey
+    ) throws(TokenError) -> CapabilityToken {
         let block = blockCount
         guard holderKey.publicKey == holder else {
-            throw TokenError(.wrongHolder, "key \(holderKey.publicKey.keyID) is not the holder \(holder.keyID)", block: block)
+            throw TokenError(
+                .wrongHolder,
+                "key \(holderKey.publicKey.keyID) is not the holder \(holder.keyID)",
+                block: block
+            )
         }
         guard block < TokenLimits.maximumBlocks else {
             throw TokenError(.tooManyBlocks, "a token has at most \(TokenLimits.maximumBlocks) blocks", block: block)
@@ -183,7 +208,11 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         let issued = root.claims.issuedAt.secondsSinceEpoch
         for t in [a.notBefore, a.expiresAt].compactMap({ $0 }) {
             guard t.secondsSinceEpoch >= issued, t.secondsSinceEpoch - issued <= 2 * Int64(UInt32.max) else {
-                throw TokenError(.invalidClaims, "delegation times must not precede the token's issue time", block: block)
+                throw TokenError(
+                    .invalidClaims,
+                    "delegation times must not precede the token's issue time",
+                    block: block
+                )
             }
         }
         if let list = a.audiences { try TokenCodec.validateList(list, "audience", FieldRules.isAudience) }
@@ -213,13 +242,21 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         let signature = holderKey.signature(for: message)
         writer.fixed(signature)
         guard writer.bytes.count <= TokenLimits.maximumTokenBytes else {
-            throw TokenError(.tooLarge, "the token would be \(writer.bytes.count) bytes, the cap is \(TokenLimits.maximumTokenBytes)", block: block)
+            throw TokenError(
+                .tooLarge,
+                "the token would be \(writer.bytes.count) bytes, the cap is \(TokenLimits.maximumTokenBytes)",
+                block: block
+            )
         }
         let delegation = DelegationBlock(
-            attenuation: a, signature: signature, revocationID: TokenFormat.revocationID(forSignature: signature)
+            attenuation: a,
+            signature: signature,
+            revocationID: TokenFormat.revocationID(forSignature: signature)
         )
         return CapabilityToken(
-            bytes: writer.bytes, root: root, delegations: delegations + [delegation],
+            bytes: writer.bytes,
+            root: root,
+            delegations: delegations + [delegation],
             spans: spans + [BlockSpan(start: start, signatureStart: signatureStart)]
         )
     }

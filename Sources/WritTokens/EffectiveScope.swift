@@ -32,7 +32,11 @@ struct EffectiveScope: Sendable {
         }
         if let list = a.audiences {
             for value in list where !audiences.contains(value) {
-                throw TokenError(.wideningAttempt, "audience '\(value)' was not allowed by earlier blocks", block: block)
+                throw TokenError(
+                    .wideningAttempt,
+                    "audience '\(value)' was not allowed by earlier blocks",
+                    block: block
+                )
             }
             audiences = list
         }
@@ -44,19 +48,31 @@ struct EffectiveScope: Sendable {
         }
         if let list = a.resources {
             for pattern in list where !resources.contains(where: { $0.covers(pattern) }) {
-                throw TokenError(.wideningAttempt, "resource '\(pattern)' is not covered by earlier blocks", block: block)
+                throw TokenError(
+                    .wideningAttempt,
+                    "resource '\(pattern)' is not covered by earlier blocks",
+                    block: block
+                )
             }
             resources = list
         }
         if let t = a.notBefore {
             guard t >= notBefore else {
-                throw TokenError(.wideningAttempt, "not-before \(t) is earlier than \(notBefore) allowed so far", block: block)
+                throw TokenError(
+                    .wideningAttempt,
+                    "not-before \(t) is earlier than \(notBefore) allowed so far",
+                    block: block
+                )
             }
             notBefore = t
         }
         if let t = a.expiresAt {
             guard t <= expiresAt else {
-                throw TokenError(.wideningAttempt, "expiry \(t) is later than \(expiresAt) allowed so far", block: block)
+                throw TokenError(
+                    .wideningAttempt,
+                    "expiry \(t) is later than \(expiresAt) allowed so far",
+                    block: block
+                )
             }
             expiresAt = t
         }

@@ -43,18 +43,28 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
     ///   - timestamp: Now, from the presenter's clock.
     ///   - nonce: A fresh random nonce (default).
     public static func sign(
-        tokenDigest: TokenDigest, request: TokenRequest, holderKey: Ed25519.PrivateKey, at timestamp: Timestamp,
+        tokenDigest: TokenDigest,
+        request: TokenRequest,
+        holderKey: Ed25519.PrivateKey,
+        at timestamp: Timestamp,
         nonce: ReplayNonce = .random()
     ) -> ProofOfPossession {
         var message: [UInt8] = []
         writeMessage(into: &message, digest: tokenDigest, request: request, timestamp: timestamp, nonce: nonce)
         // The signature is always 64 bytes.
-        return ProofOfPossession(trustedTimestamp: timestamp, nonce: nonce, signature: holderKey.signature(for: message))
+        return ProofOfPossession(
+            trustedTimestamp: timestamp,
+            nonce: nonce,
+            signature: holderKey.signature(for: message)
+        )
     }
 
     /// Signs a proof for presenting `token` in `request`.
     public static func sign(
-        token: CapabilityToken, request: TokenRequest, holderKey: Ed25519.PrivateKey, at timestamp: Timestamp,
+        token: CapabilityToken,
+        request: TokenRequest,
+        holderKey: Ed25519.PrivateKey,
+        at timestamp: Timestamp,
         nonce: ReplayNonce = .random()
     ) -> ProofOfPossession {
         sign(tokenDigest: token.digest, request: request, holderKey: holderKey, at: timestamp, nonce: nonce)
@@ -69,19 +79,36 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
     /// Whether the signature is valid by `holder` over this token digest, request, timestamp and nonce.
     public func isValid(tokenDigest: TokenDigest, request: TokenRequest, holder: Ed25519.PublicKey) -> Bool {
         let limit = Int(UInt16.max)
-        guard request.audience.utf8.count <= limit, request.action.utf8.count <= limit, request.resource.utf8.count <= limit else {
+        guard request.audience.utf8.count <= limit, request.action.utf8.count <= limit,
+            request.resource.utf8.count <= limit
+        else {
             return false
         }
         var message: [UInt8] = []
-        ProofOfPossession.writeMessage(into: &message, digest: tokenDigest, request: request, timestamp: timestamp, nonce: nonce)
+        ProofOfPossession.writeMessage(
+            into: &message,
+            digest: tokenDigest,
+            request: request,
+            timestamp: timestamp,
+            nonce: nonce
+        )
         return holder.isValidSignature(signature, for: message)
     }
 
     /// The signed message: `writ.proof.v1\0` ‖ digest (32) ‖ audience ‖ action ‖ resource (each a 2-byte
     /// big-endian length and UTF-8 bytes) ‖ timestamp (8 bytes big-endian, ms) ‖ nonce (16).
-    static func writeMessage(into m: inout [UInt8], digest: TokenDigest, request: TokenRequest, timestamp: Timestamp, nonce: ReplayNonce) {
+    static func writeMessage(
+        into m: inout [UInt8],
+        digest: TokenDigest,
+        request: TokenRequest,
+        timestamp: Timestamp,
+        nonce: ReplayNonce
+    ) {
         m.removeAll(keepingCapacity: true)
-        m.reserveCapacity(tag.count + 32 + 6 + request.audience.utf8.count + request.action.utf8.count + request.resource.utf8.count + 24)
+        m.reserveCapacity(
+            tag.count + 32 + 6 + request.audience.utf8.count + request.action.utf8.count + request.resource.utf8.count
+                + 24
+        )
         m.append(contentsOf: tag)
         m.append(contentsOf: digest.bytes)
         for field in [request.audience, request.action, request.resource] {
@@ -135,7 +162,11 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
         guard utf8.count < 256, utf8.starts(with: ProofOfPossession.textPrefix.utf8) else {
             throw TokenError(.invalidText, "proof text must start with '\(ProofOfPossession.textPrefix)'")
         }
-        guard let raw = Base64URL.decode(String(decoding: utf8.dropFirst(ProofOfPossession.textPrefix.utf8.count), as: UTF8.self)) else {
+        guard
+            let raw = Base64URL.decode(
+                String(decoding: utf8.dropFirst(ProofOfPossession.textPrefix.utf8.count), as: UTF8.self)
+            )
+        else {
             throw TokenError(.invalidText, "proof text is not canonical base64url")
         }
         try self.init(bytes: raw)
@@ -145,6 +176,8 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
 
     @inline(__always)
     static func appendBigEndian(_ value: UInt64, to out: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
     }
 }

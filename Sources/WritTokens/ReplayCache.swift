@@ -1,5 +1,5 @@
-public import WritCrypto
 import Synchronization
+public import WritCrypto
 
 /// The outcome of recording a nonce.
 public enum ReplayCacheResult: Hashable, Sendable {

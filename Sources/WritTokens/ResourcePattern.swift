@@ -20,7 +20,10 @@ public struct ResourcePattern: Hashable, Sendable, Codable, CustomStringConverti
         var copy = text
         let valid = copy.withUTF8 { ResourcePattern.isValid($0) }
         guard valid else {
-            throw TokenError(.invalidClaims, "resource patterns are 1…1024 visible ASCII bytes with '*' only at the end")
+            throw TokenError(
+                .invalidClaims,
+                "resource patterns are 1…1024 visible ASCII bytes with '*' only at the end"
+            )
         }
         self.text = copy
     }

@@ -18,8 +18,12 @@ public struct RevocationFacts: Hashable, Sendable {
 
     /// Creates facts.
     public init(
-        tokenID: TokenID, revocationIDs: [RevocationID], taskID: String?, subject: AgentIdentity,
-        delegates: [AgentIdentity], issuerKeyID: KeyID
+        tokenID: TokenID,
+        revocationIDs: [RevocationID],
+        taskID: String?,
+        subject: AgentIdentity,
+        delegates: [AgentIdentity],
+        issuerKeyID: KeyID
     ) {
         self.tokenID = tokenID
         self.revocationIDs = revocationIDs

@@ -4,7 +4,7 @@ public import WritIdentity
 /// What the issuer grants in block 0 of a token.
 ///
 /// Times are carried on the wire in whole seconds: when minting, ``issuedAt`` is rounded down, ``notBefore``
-/// up and ``expiresAt`` down, so rounding never widens the window.
+/// up (or, when it equals ``issuedAt``, down with it) and ``expiresAt`` down.
 public struct TokenClaims: Hashable, Sendable {
     /// The token's unique id.
     public var tokenID: TokenID

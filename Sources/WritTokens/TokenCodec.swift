@@ -43,7 +43,11 @@ enum TokenCodec {
         let start = r.position
         let kind = try r.byte("block kind")
         guard kind == TokenFormat.rootKind else {
-            throw TokenError(.unknownBlockKind, "block 0 must be the issuer's block (kind 0x00), got 0x\(hex(kind))", block: 0)
+            throw TokenError(
+                .unknownBlockKind,
+                "block 0 must be the issuer's block (kind 0x00), got 0x\(hex(kind))",
+                block: 0
+            )
         }
         let flags = try r.byte("root flags")
         guard flags & 0xf8 == 0 else { throw r.fail("reserved root flag bits are set") }
@@ -86,19 +90,34 @@ enum TokenCodec {
         let notBefore = Timestamp(secondsSinceEpoch: Int64(issued + notBeforeOffset))
         let expiresAt = Timestamp(secondsSinceEpoch: Int64(issued + notBeforeOffset + lifetime))
         let claims = TokenClaims(
-            tokenID: tokenID, subject: subject, holder: holder, agentClass: agentClass,
-            audiences: audiences, actions: actions, resources: resources,
-            taskID: taskID, step: step, intent: intent,
-            issuedAt: issuedAt, notBefore: notBefore, expiresAt: expiresAt, caveats: caveats
+            tokenID: tokenID,
+            subject: subject,
+            holder: holder,
+            agentClass: agentClass,
+            audiences: audiences,
+            actions: actions,
+            resources: resources,
+            taskID: taskID,
+            step: step,
+            intent: intent,
+            issuedAt: issuedAt,
+            notBefore: notBefore,
+            expiresAt: expiresAt,
+            caveats: caveats
         )
         let block = RootBlock(
-            claims: claims, issuerKeyID: issuerKeyID, signature: signature,
+            claims: claims,
+            issuerKeyID: issuerKeyID,
+            signature: signature,
             revocationID: TokenFormat.revocationID(forSignature: signature)
         )
         return (block, BlockSpan(start: start, signatureStart: signatureStart))
     }
 
-    private static func parseDelegation(_ r: inout WireReader, issuedSeconds: UInt64) throws(TokenError) -> (DelegationBlock, BlockSpan) {
+    private static func parseDelegation(
+        _ r: inout WireReader,
+        issuedSeconds: UInt64
+    ) throws(TokenError) -> (DelegationBlock, BlockSpan) {
         let start = r.position
         let kind = try r.byte("block kind")
         guard kind == TokenFormat.delegationKind else {
@@ -116,7 +135,12 @@ enum TokenCodec {
             attenuation.expiresAt = Timestamp(secondsSinceEpoch: Int64(issuedSeconds + offset))
         }
         if flags & 0x04 != 0 {
-            attenuation.audiences = try readList(&r, "audience", FieldRules.isAudience, TokenLimits.maximumAudienceLength)
+            attenuation.audiences = try readList(
+                &r,
+                "audience",
+                FieldRules.isAudience,
+                TokenLimits.maximumAudienceLength
+            )
         }
         if flags & 0x08 != 0 {
             attenuation.actions = try readList(&r, "action", FieldRules.isAction, TokenLimits.maximumActionLength)
@@ -138,7 +162,8 @@ enum TokenCodec {
         let signatureStart = r.position
         let signature = Array(try r.fixed(Ed25519.signatureByteCount, "signature"))
         let block = DelegationBlock(
-            attenuation: attenuation, signature: signature,
+            attenuation: attenuation,
+            signature: signature,
             revocationID: TokenFormat.revocationID(forSignature: signature)
         )
         return (block, BlockSpan(start: start, signatureStart: signatureStart))
@@ -161,11 +186,17 @@ enum TokenCodec {
 
     /// A class name, or the empty string meaning "the class named by `identity`'s path `/agent/<class>/…`".
     /// The short form is mandatory when it applies (one encoding per value).
-    private static func readClassName(_ r: inout WireReader, _ what: String, impliedBy identity: AgentIdentity?) throws(TokenError) -> String {
+    private static func readClassName(
+        _ r: inout WireReader,
+        _ what: String,
+        impliedBy identity: AgentIdentity?
+    ) throws(TokenError) -> String {
         let b = try r.string(what, maximumLength: 64, allowEmpty: true)
         let implied = identity.flatMap(impliedClassName)
         if b.isEmpty {
-            guard let implied else { throw r.fail("\(what) is empty but no identity of the form /agent/<class>/… names one") }
+            guard let implied else {
+                throw r.fail("\(what) is empty but no identity of the form /agent/<class>/… names one")
+            }
             return implied
         }
         guard FieldRules.isClassName(b) else { throw r.fail("\(what) is not a valid class name") }
@@ -194,7 +225,10 @@ enum TokenCodec {
     }
 
     private static func readList(
-        _ r: inout WireReader, _ what: String, _ rule: (UnsafeBufferPointer<UInt8>) -> Bool, _ maximumLength: Int
+        _ r: inout WireReader,
+        _ what: String,
+        _ rule: (UnsafeBufferPointer<UInt8>) -> Bool,
+        _ maximumLength: Int
     ) throws(TokenError) -> [String] {
         let count = Int(try r.byte("\(what) count"))
         guard count >= 1, count <= TokenLimits.maximumListCount else {
@@ -231,7 +265,11 @@ enum TokenCodec {
 
     private static func readCaveats(_ r: inout WireReader, count: Int) throws(TokenError) -> [Caveat] {
         guard count <= TokenLimits.maximumCaveatsPerBlock else {
-            throw TokenError(.tooManyCaveats, "a block has at most \(TokenLimits.maximumCaveatsPerBlock) caveats, has \(count)", block: r.block)
+            throw TokenError(
+                .tooManyCaveats,
+                "a block has at most \(TokenLimits.maximumCaveatsPerBlock) caveats, has \(count)",
+                block: r.block
+            )
         }
         var caveats: [Caveat] = []
         caveats.reserveCapacity(count)
@@ -241,13 +279,20 @@ enum TokenCodec {
             case 0x01:
                 caveats.append(.maximumDelegationDepth(try r.byte("delegation depth")))
             case 0x02:
-                caveats.append(.maximumProofAge(seconds: UInt32(try r.varint("proof age", maximum: UInt64(UInt32.max)))))
+                caveats.append(
+                    .maximumProofAge(seconds: UInt32(try r.varint("proof age", maximum: UInt64(UInt32.max))))
+                )
             case 0x03:
                 let name = try r.string("attribute name", maximumLength: TokenLimits.maximumAttributeLength)
                 guard FieldRules.isAttribute(name) else { throw r.fail("attribute name outside visible ASCII") }
                 let value = try r.string("attribute value", maximumLength: TokenLimits.maximumAttributeLength)
                 guard FieldRules.isAttribute(value) else { throw r.fail("attribute value outside visible ASCII") }
-                caveats.append(.requestAttribute(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
+                caveats.append(
+                    .requestAttribute(
+                        name: String(decoding: name, as: UTF8.self),
+                        value: String(decoding: value, as: UTF8.self)
+                    )
+                )
             default:
                 throw TokenError(.unknownCaveatKind, "caveat \(index) has unknown kind 0x\(hex(kind))", block: r.block)
             }
@@ -330,12 +375,18 @@ enum TokenCodec {
 
     // MARK: Validation of inputs to mint and delegate
 
-    static func validateList(_ list: [String], _ what: String, _ rule: (UnsafeBufferPointer<UInt8>) -> Bool) throws(TokenError) {
+    static func validateList(
+        _ list: [String],
+        _ what: String,
+        _ rule: (UnsafeBufferPointer<UInt8>) -> Bool
+    ) throws(TokenError) {
         guard !list.isEmpty, list.count <= TokenLimits.maximumListCount else {
             throw TokenError(.invalidClaims, "\(what) list must have 1…\(TokenLimits.maximumListCount) entries")
         }
         for (i, value) in list.enumerated() {
-            guard FieldRules.check(value, rule) else { throw TokenError(.invalidClaims, "\(what) '\(value)' is not valid") }
+            guard FieldRules.check(value, rule) else {
+                throw TokenError(.invalidClaims, "\(what) '\(value)' is not valid")
+            }
             guard !list[..<i].contains(value) else { throw TokenError(.invalidClaims, "duplicate \(what) '\(value)'") }
         }
     }
@@ -355,8 +406,12 @@ enum TokenCodec {
         }
         for caveat in caveats {
             if case .requestAttribute(let name, let value) = caveat {
-                guard FieldRules.check(name, FieldRules.isAttribute), FieldRules.check(value, FieldRules.isAttribute) else {
-                    throw TokenError(.invalidClaims, "request-attribute caveat names and values are 1…255 visible ASCII bytes")
+                guard FieldRules.check(name, FieldRules.isAttribute), FieldRules.check(value, FieldRules.isAttribute)
+                else {
+                    throw TokenError(
+                        .invalidClaims,
+                        "request-attribute caveat names and values are 1…255 visible ASCII bytes"
+                    )
                 }
             }
         }

@@ -132,7 +132,8 @@ public struct ReplayNonce: Hashable, Sendable, CustomStringConvertible {
 
 @inline(__always)
 func splitBigEndian128(_ bytes: some Collection<UInt8>) -> (UInt64, UInt64) {
-    var h: UInt64 = 0, l: UInt64 = 0
+    var h: UInt64 = 0
+    var l: UInt64 = 0
     var i = 0
     for b in bytes {
         if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }

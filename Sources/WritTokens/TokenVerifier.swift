@@ -20,7 +20,11 @@ public struct TokenVerifier: Sendable {
     public var options: VerificationOptions
 
     /// Creates a verifier.
-    public init(trustBundle: TrustBundle, agentClasses: some Sequence<AgentClass>, options: VerificationOptions = .init()) {
+    public init(
+        trustBundle: TrustBundle,
+        agentClasses: some Sequence<AgentClass>,
+        options: VerificationOptions = .init()
+    ) {
         self.trustBundle = trustBundle
         var byName: [String: AgentClass] = [:]
         for agentClass in agentClasses { byName[agentClass.name] = agentClass }
@@ -56,7 +60,11 @@ public struct TokenVerifier: Sendable {
         message.reserveCapacity(token.bytes.count + 128)
         token.signedMessage(block: 0, into: &message)
         guard issuerKey.publicKey.isValidSignature(root.signature, for: message) else {
-            throw TokenError(.invalidSignature, "block 0 signature does not verify with issuer key \(root.issuerKeyID)", block: 0)
+            throw TokenError(
+                .invalidSignature,
+                "block 0 signature does not verify with issuer key \(root.issuerKeyID)",
+                block: 0
+            )
         }
         guard let agentClass = agentClasses[root.claims.agentClass] else {
             throw TokenError(.unknownAgentClass, "agent class '\(root.claims.agentClass)' is not known", block: 0)
@@ -87,12 +95,20 @@ public struct TokenVerifier: Sendable {
         for (offset, block) in token.delegations.enumerated() {
             let index = offset + 1
             if index > depthLimit {
-                throw TokenError(.delegationTooDeep, "delegation depth \(depth) exceeds \(depthLimit) allowed by \(depthLimitSource)", block: index)
+                throw TokenError(
+                    .delegationTooDeep,
+                    "delegation depth \(depth) exceeds \(depthLimit) allowed by \(depthLimitSource)",
+                    block: index
+                )
             }
             let signer = scope.holder
             token.signedMessage(block: index, into: &message)
             guard signer.isValidSignature(block.signature, for: message) else {
-                throw TokenError(.invalidSignature, "block \(index) signature does not verify with holder key \(signer.keyID)", block: index)
+                throw TokenError(
+                    .invalidSignature,
+                    "block \(index) signature does not verify with holder key \(signer.keyID)",
+                    block: index
+                )
             }
             try scope.apply(block.attenuation, block: index)
             if let name = block.attenuation.delegateClass {
@@ -102,7 +118,11 @@ public struct TokenVerifier: Sendable {
                 delegateClass = named
                 let allowed = index + named.effectiveDelegationDepth
                 if depth > index, !named.mayDelegate {
-                    throw TokenError(.delegationNotAllowed, "delegate class '\(name)' may not delegate further", block: index + 1)
+                    throw TokenError(
+                        .delegationNotAllowed,
+                        "delegate class '\(name)' may not delegate further",
+                        block: index + 1
+                    )
                 }
                 if allowed < depthLimit {
                     depthLimit = allowed
@@ -117,9 +137,19 @@ public struct TokenVerifier: Sendable {
             }
         }
         if depth > depthLimit {
-            throw TokenError(.delegationTooDeep, "delegation depth \(depth) exceeds \(depthLimit) allowed by \(depthLimitSource)", block: depth)
+            throw TokenError(
+                .delegationTooDeep,
+                "delegation depth \(depth) exceeds \(depthLimit) allowed by \(depthLimitSource)",
+                block: depth
+            )
         }
-        return VerifiedToken(token: token, issuerKey: issuerKey, scope: scope, agentClass: agentClass, delegateClass: delegateClass)
+        return VerifiedToken(
+            token: token,
+            issuerKey: issuerKey,
+            scope: scope,
+            agentClass: agentClass,
+            delegateClass: delegateClass
+        )
     }
 
     /// Verifies a token's chain and authorises one request with it, reading the time from `clock` once.
@@ -134,7 +164,14 @@ public struct TokenVerifier: Sendable {
         revocation: some RevocationChecker
     ) throws(TokenError) -> VerifiedToken {
         let verified = try verifyChain(token)
-        try verified.authorize(request, proof: proof, at: clock.now(), options: options, replayCache: replayCache, revocation: revocation)
+        try verified.authorize(
+            request,
+            proof: proof,
+            at: clock.now(),
+            options: options,
+            replayCache: replayCache,
+            revocation: revocation
+        )
         return verified
     }
 }

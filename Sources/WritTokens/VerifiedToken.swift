@@ -48,12 +48,20 @@ public struct VerifiedToken: Sendable, Hashable {
     public let revocationIDs: [RevocationID]
     /// The caveats of all blocks, in order.
     public let caveats: [Caveat]
+    /// The block each entry of ``caveats`` comes from.
+    let caveatBlocks: [Int]
     /// BLAKE2b-256 of the token's bytes.
     public let digest: TokenDigest
     /// What a revocation checker is asked about this token.
     public let revocationFacts: RevocationFacts
 
-    init(token: CapabilityToken, issuerKey: TrustedKey, scope: EffectiveScope, agentClass: AgentClass, delegateClass: AgentClass?) {
+    init(
+        token: CapabilityToken,
+        issuerKey: TrustedKey,
+        scope: EffectiveScope,
+        agentClass: AgentClass,
+        delegateClass: AgentClass?
+    ) {
         let c = token.root.claims
         tokenID = c.tokenID
         issuerKeyID = token.root.issuerKeyID
@@ -75,11 +83,20 @@ public struct VerifiedToken: Sendable, Hashable {
         delegationDepth = token.delegations.count
         revocationIDs = token.revocationIDs
         var all = c.caveats
-        for d in token.delegations { all.append(contentsOf: d.attenuation.caveats) }
+        var origins = [Int](repeating: 0, count: c.caveats.count)
+        for (i, d) in token.delegations.enumerated() {
+            all.append(contentsOf: d.attenuation.caveats)
+            origins.append(contentsOf: repeatElement(i + 1, count: d.attenuation.caveats.count))
+        }
         caveats = all
+        caveatBlocks = origins
         digest = token.digest
         revocationFacts = RevocationFacts(
-            tokenID: tokenID, revocationIDs: revocationIDs, taskID: taskID, subject: subject, delegates: delegates,
+            tokenID: tokenID,
+            revocationIDs: revocationIDs,
+            taskID: taskID,
+            subject: subject,
+            delegates: delegates,
             issuerKeyID: issuerKeyID
         )
     }
@@ -91,9 +108,17 @@ public struct VerifiedToken: Sendable, Hashable {
     /// ``authorize(_:proof:at:options:replayCache:revocation:)``.
     ///
     /// - Throws: ``TokenError`` naming the first check that failed.
-    public func checkRequest(_ request: TokenRequest, at now: Timestamp, options: VerificationOptions = .init()) throws(TokenError) {
+    public func checkRequest(
+        _ request: TokenRequest,
+        at now: Timestamp,
+        options: VerificationOptions = .init()
+    ) throws(TokenError) {
         guard issuerKey.accepts(issuedAt: issuedAt) else {
-            throw TokenError(.issuerKeyNotValid, "issuer key \(issuerKeyID) was not valid at the token's issue time \(issuedAt)", block: 0)
+            throw TokenError(
+                .issuerKeyNotValid,
+                "issuer key \(issuerKeyID) was not valid at the token's issue time \(issuedAt)",
+                block: 0
+            )
         }
         let skew = options.clockSkew
         guard issuedAt <= now.advanced(by: skew) else {
@@ -114,9 +139,9 @@ public struct VerifiedToken: Sendable, Hashable {
         guard resources.contains(where: { $0.matches(request.resource) }) else {
             throw TokenError(.resourceNotAllowed, "resource '\(request.resource)' matches no allowed pattern")
         }
-        for caveat in caveats {
+        for (index, caveat) in caveats.enumerated() {
             if case .requestAttribute(let name, let value) = caveat, request.attributes[name] != value {
-                throw TokenError(.caveatFailed, "caveat \(caveat) is not satisfied")
+                throw TokenError(.caveatFailed, "caveat \(caveat) is not satisfied", block: caveatBlocks[index])
             }
         }
     }
@@ -146,7 +171,8 @@ public struct VerifiedToken: Sendable, Hashable {
         switch revocation.revocationStatus(revocationFacts) {
         case .notRevoked: break
         case .revoked(let reason): throw TokenError(.revoked, "token \(tokenID) is revoked: \(reason)")
-        case .unavailable(let reason): throw TokenError(.revocationUnavailable, "revocation status unavailable: \(reason)")
+        case .unavailable(let reason):
+            throw TokenError(.revocationUnavailable, "revocation status unavailable: \(reason)")
         }
         let expiry = proof.timestamp.advanced(by: options.proofFreshness).advanced(by: options.clockSkew)
         switch replayCache.insertIfAbsent(proof.nonce, expiresAt: max(expiry, now), now: now) {
@@ -159,7 +185,12 @@ public struct VerifiedToken: Sendable, Hashable {
     /// Checks the proof's freshness (and proof-age caveats) and its signature by the holder key.
     ///
     /// - Throws: ``TokenError/Code/proofStale`` or ``TokenError/Code/proofInvalid``.
-    public func checkProof(_ proof: ProofOfPossession, for request: TokenRequest, at now: Timestamp, options: VerificationOptions = .init()) throws(TokenError) {
+    public func checkProof(
+        _ proof: ProofOfPossession,
+        for request: TokenRequest,
+        at now: Timestamp,
+        options: VerificationOptions = .init()
+    ) throws(TokenError) {
         let skew = options.clockSkew
         guard proof.timestamp <= now.advanced(by: skew) else {
             throw TokenError(.proofStale, "proof is dated \(proof.timestamp), in the future beyond the clock skew")
@@ -172,7 +203,10 @@ public struct VerifiedToken: Sendable, Hashable {
             throw TokenError(.proofStale, "proof dated \(proof.timestamp) is older than \(freshness) + skew")
         }
         guard proof.isValid(tokenDigest: digest, request: request, holder: holder) else {
-            throw TokenError(.proofInvalid, "proof is not signed by holder key \(holder.keyID) for this token and request")
+            throw TokenError(
+                .proofInvalid,
+                "proof is not signed by holder key \(holder.keyID) for this token and request"
+            )
         }
     }
 }

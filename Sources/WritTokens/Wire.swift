@@ -26,7 +26,10 @@ struct WireReader {
     }
 
     @inline(__always)
-    mutating func fixed(_ count: Int, _ what: @autoclosure () -> String) throws(TokenError) -> UnsafeBufferPointer<UInt8> {
+    mutating func fixed(
+        _ count: Int,
+        _ what: @autoclosure () -> String
+    ) throws(TokenError) -> UnsafeBufferPointer<UInt8> {
         guard count <= remaining else { throw fail("truncated at \(what())") }
         defer { position += count }
         return UnsafeBufferPointer(rebasing: bytes[position..<position + count])
@@ -56,7 +59,11 @@ struct WireReader {
 
     /// A length-prefixed byte string of 1…`maximumLength` bytes (0… when `allowEmpty`).
     @inline(__always)
-    mutating func string(_ what: @autoclosure () -> String, maximumLength: Int, allowEmpty: Bool = false) throws(TokenError) -> UnsafeBufferPointer<UInt8> {
+    mutating func string(
+        _ what: @autoclosure () -> String,
+        maximumLength: Int,
+        allowEmpty: Bool = false
+    ) throws(TokenError) -> UnsafeBufferPointer<UInt8> {
         let length = Int(try varint(what(), maximum: UInt64(maximumLength)))
         guard length > 0 || allowEmpty else { throw fail("\(what()) is empty") }
         return try fixed(length, what())
@@ -138,7 +145,8 @@ enum FieldRules {
     static func isClassName(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !b.isEmpty, b.count <= 64 else { return false }
         for c in b {
-            let ok = (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+            let ok =
+                (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
                 || c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
             if !ok { return false }
         }

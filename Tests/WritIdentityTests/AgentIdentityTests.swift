@@ -3,40 +3,46 @@ import WritIdentity
 
 @Suite("AgentIdentity (SPIFFE ID)")
 struct AgentIdentityTests {
-    @Test("valid IDs parse and print back unchanged", arguments: [
-        "spiffe://acme.dev/agent/researcher/7",
-        "spiffe://acme.dev",
-        "spiffe://a/b",
-        "spiffe://trust_domain-1.example/Path.With-Mixed_Case/0",
-        "spiffe://acme.dev/..a/.b/a..",
-    ])
+    @Test(
+        "valid IDs parse and print back unchanged",
+        arguments: [
+            "spiffe://acme.dev/agent/researcher/7",
+            "spiffe://acme.dev",
+            "spiffe://a/b",
+            "spiffe://trust_domain-1.example/Path.With-Mixed_Case/0",
+            "spiffe://acme.dev/..a/.b/a..",
+        ]
+    )
     func valid(text: String) throws {
         let id = try AgentIdentity(text)
         #expect(id.description == text)
         #expect(try AgentIdentity(wireForm: id.wireForm) == id)
     }
 
-    @Test("invalid IDs are rejected with the rule they break", arguments: [
-        ("", IdentityError.Code.invalidScheme),
-        ("http://acme.dev/a", .invalidScheme),
-        ("SPIFFE://acme.dev/a", .invalidScheme),
-        ("spiffe:/acme.dev/a", .invalidScheme),
-        ("spiffe://", .emptyTrustDomain),
-        ("spiffe:///a", .emptyTrustDomain),
-        ("spiffe://Acme.dev/a", .invalidTrustDomainCharacter),
-        ("spiffe://acme.dev:443/a", .invalidTrustDomainCharacter),
-        ("spiffe://user@acme.dev/a", .invalidTrustDomainCharacter),
-        ("spiffe://acme dev/a", .invalidTrustDomainCharacter),
-        ("spiffe://acme.dev/a/", .emptyPathSegment),
-        ("spiffe://acme.dev/", .emptyPathSegment),
-        ("spiffe://acme.dev//a", .emptyPathSegment),
-        ("spiffe://acme.dev/a/./b", .dotPathSegment),
-        ("spiffe://acme.dev/a/..", .dotPathSegment),
-        ("spiffe://acme.dev/a%20b", .invalidPathCharacter),
-        ("spiffe://acme.dev/a?x=1", .invalidPathCharacter),
-        ("spiffe://acme.dev/a#f", .invalidPathCharacter),
-        ("spiffe://acme.dev/é", .invalidPathCharacter),
-    ])
+    @Test(
+        "invalid IDs are rejected with the rule they break",
+        arguments: [
+            ("", IdentityError.Code.invalidScheme),
+            ("http://acme.dev/a", .invalidScheme),
+            ("SPIFFE://acme.dev/a", .invalidScheme),
+            ("spiffe:/acme.dev/a", .invalidScheme),
+            ("spiffe://", .emptyTrustDomain),
+            ("spiffe:///a", .emptyTrustDomain),
+            ("spiffe://Acme.dev/a", .invalidTrustDomainCharacter),
+            ("spiffe://acme.dev:443/a", .invalidTrustDomainCharacter),
+            ("spiffe://user@acme.dev/a", .invalidTrustDomainCharacter),
+            ("spiffe://acme dev/a", .invalidTrustDomainCharacter),
+            ("spiffe://acme.dev/a/", .emptyPathSegment),
+            ("spiffe://acme.dev/", .emptyPathSegment),
+            ("spiffe://acme.dev//a", .emptyPathSegment),
+            ("spiffe://acme.dev/a/./b", .dotPathSegment),
+            ("spiffe://acme.dev/a/..", .dotPathSegment),
+            ("spiffe://acme.dev/a%20b", .invalidPathCharacter),
+            ("spiffe://acme.dev/a?x=1", .invalidPathCharacter),
+            ("spiffe://acme.dev/a#f", .invalidPathCharacter),
+            ("spiffe://acme.dev/é", .invalidPathCharacter),
+        ]
+    )
     func invalid(text: String, code: IdentityError.Code) {
         #expect(throws: IdentityError(code, "")) { try AgentIdentity(text) }
     }

@@ -8,15 +8,31 @@ import WritTesting
 struct ClassAndBundleTests {
     @Test("agent classes validate their limits")
     func agentClass() throws {
-        let c = try AgentClass(name: "researcher", defaultTTL: .seconds(60), maximumTTL: .seconds(300), maximumDelegationDepth: 2, mayDelegate: true, refreshLimit: 3)
+        let c = try AgentClass(
+            name: "researcher",
+            defaultTTL: .seconds(60),
+            maximumTTL: .seconds(300),
+            maximumDelegationDepth: 2,
+            mayDelegate: true,
+            refreshLimit: 3
+        )
         #expect(c.effectiveDelegationDepth == 2)
         let decoded = try JSONDecoder().decode(AgentClass.self, from: JSONEncoder().encode(c))
         #expect(decoded == c)
-        #expect(try AgentClass(name: "x", defaultTTL: .seconds(1), maximumTTL: .seconds(1), maximumDelegationDepth: 5).effectiveDelegationDepth == 0)
+        #expect(
+            try AgentClass(name: "x", defaultTTL: .seconds(1), maximumTTL: .seconds(1), maximumDelegationDepth: 5)
+                .effectiveDelegationDepth == 0
+        )
         let bad: [() throws -> AgentClass] = [
             { try AgentClass(name: "", defaultTTL: .seconds(1), maximumTTL: .seconds(1)) },
             { try AgentClass(name: "Upper", defaultTTL: .seconds(1), maximumTTL: .seconds(1)) },
-            { try AgentClass(name: String(repeating: "a", count: 65), defaultTTL: .seconds(1), maximumTTL: .seconds(1)) },
+            {
+                try AgentClass(
+                    name: String(repeating: "a", count: 65),
+                    defaultTTL: .seconds(1),
+                    maximumTTL: .seconds(1)
+                )
+            },
             { try AgentClass(name: "a", defaultTTL: .seconds(10), maximumTTL: .seconds(5)) },
             { try AgentClass(name: "a", defaultTTL: .zero, maximumTTL: .seconds(5)) },
             { try AgentClass(name: "a", defaultTTL: .seconds(1), maximumTTL: .seconds(5), refreshLimit: -1) },
@@ -51,8 +67,13 @@ struct IdentityDocumentTests {
 
     func issue(by key: Ed25519.PrivateKey? = nil, ttl: Duration = .seconds(3600)) throws -> IdentityDocument {
         try IdentityDocument.issue(
-            identity: identity, publicKey: agentKey.publicKey, agentClass: "helper", supervisor: supervisor,
-            issuedAt: clock.now(), expiresAt: clock.now().advanced(by: ttl), issuerKey: key ?? issuer
+            identity: identity,
+            publicKey: agentKey.publicKey,
+            agentClass: "helper",
+            supervisor: supervisor,
+            issuedAt: clock.now(),
+            expiresAt: clock.now().advanced(by: ttl),
+            issuerKey: key ?? issuer
         )
     }
 
@@ -66,7 +87,13 @@ struct IdentityDocumentTests {
         #expect(parsed.agentClass == "helper")
         #expect(parsed.publicKey == agentKey.publicKey)
         try parsed.verify(trustBundle: TrustBundle(trusting: issuer.publicKey), at: clock.now())
-        let bare = try IdentityDocument.issue(identity: identity, publicKey: agentKey.publicKey, issuedAt: clock.now(), expiresAt: clock.now().advanced(by: .seconds(60)), issuerKey: issuer)
+        let bare = try IdentityDocument.issue(
+            identity: identity,
+            publicKey: agentKey.publicKey,
+            issuedAt: clock.now(),
+            expiresAt: clock.now().advanced(by: .seconds(60)),
+            issuerKey: issuer
+        )
         #expect(try IdentityDocument(bytes: bare.bytes).supervisor == nil)
     }
 
@@ -96,14 +123,20 @@ struct IdentityDocumentTests {
         }
         let rotated = bundle.rotatingOut(issuer.publicKey.keyID, at: clock.now())
         #expect(throws: IdentityError(.issuerKeyNotValid, "")) { try doc.verify(trustBundle: rotated, at: clock.now()) }
-        #expect(throws: IdentityError(.expired, "")) { try doc.verify(trustBundle: bundle, at: clock.now().advanced(by: .seconds(3630))) }
-        #expect(throws: IdentityError(.notYetValid, "")) { try doc.verify(trustBundle: bundle, at: clock.now().advanced(by: .seconds(-31))) }
+        #expect(throws: IdentityError(.expired, "")) {
+            try doc.verify(trustBundle: bundle, at: clock.now().advanced(by: .seconds(3630)))
+        }
+        #expect(throws: IdentityError(.notYetValid, "")) {
+            try doc.verify(trustBundle: bundle, at: clock.now().advanced(by: .seconds(-31)))
+        }
         // A document signed by an untrusted key that claims a trusted key id does not verify.
         let forger = Ed25519.PrivateKey()
         var forged = try issue(by: forger).bytes
         let idOffset = 1 + 1 + identity.wireForm.count + 32
         forged.replaceSubrange(idOffset..<idOffset + 8, with: issuer.publicKey.keyID.bytes)
-        #expect(throws: IdentityError(.invalidSignature, "")) { try IdentityDocument(bytes: forged).verify(trustBundle: bundle, at: clock.now()) }
+        #expect(throws: IdentityError(.invalidSignature, "")) {
+            try IdentityDocument(bytes: forged).verify(trustBundle: bundle, at: clock.now())
+        }
     }
 }
 
@@ -122,7 +155,9 @@ struct JoinTokenAttestorTests {
         #expect(workload.identity == identity)
         #expect(workload.agentClass == "researcher")
         #expect(workload.publicKey == key.publicKey)
-        await #expect(throws: IdentityError(.attestationFailed, "")) { try await attestor.attest(token.evidence(signingKey: key)) }
+        await #expect(throws: IdentityError(.attestationFailed, "")) {
+            try await attestor.attest(token.evidence(signingKey: key))
+        }
         #expect(attestor.outstandingCount == 0)
     }
 
@@ -133,12 +168,21 @@ struct JoinTokenAttestorTests {
         let key = Ed25519.PrivateKey()
         let token = attestor.issueJoinToken(for: identity, ttl: .seconds(3600))  // capped at 60 s
         clock.advance(by: .seconds(60))
-        await #expect(throws: IdentityError(.expired, "")) { try await attestor.attest(token.evidence(signingKey: key)) }
+        await #expect(throws: IdentityError(.expired, "")) {
+            try await attestor.attest(token.evidence(signingKey: key))
+        }
         let unknown = try JoinToken(text: JoinToken.textPrefix + Base64URL.encode([UInt8](repeating: 7, count: 32)))
-        await #expect(throws: IdentityError(.attestationFailed, "")) { try await attestor.attest(unknown.evidence(signingKey: key)) }
+        await #expect(throws: IdentityError(.attestationFailed, "")) {
+            try await attestor.attest(unknown.evidence(signingKey: key))
+        }
         let fresh = attestor.issueJoinToken(for: identity)
         let good = fresh.evidence(signingKey: key)
-        let stolen = AttestationEvidence(kind: good.kind, payload: good.payload, publicKey: Ed25519.PrivateKey().publicKey, signature: good.signature)
+        let stolen = AttestationEvidence(
+            kind: good.kind,
+            payload: good.payload,
+            publicKey: Ed25519.PrivateKey().publicKey,
+            signature: good.signature
+        )
         await #expect(throws: IdentityError(.attestationFailed, "")) { try await attestor.attest(stolen) }
         let otherKind = AttestationEvidence(kind: "k8s_psat", payload: good.payload, signingKey: key)
         await #expect(throws: IdentityError(.attestationFailed, "")) { try await attestor.attest(otherKind) }

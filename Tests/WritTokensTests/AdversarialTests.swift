@@ -2,6 +2,7 @@ import Testing
 import WritCrypto
 import WritIdentity
 import WritTesting
+
 @testable import WritTokens
 
 /// Parses and verifies the chain; returns the error or nil when the token is accepted.
@@ -54,7 +55,13 @@ struct TamperingTests {
                 let verified = try f.verifier.verifyChain(bytes: prefix)
                 let proof = f.proof(try CapabilityToken(bytes: prefix), key: f.subAgent)
                 #expect(throws: TokenError(.proofInvalid, "")) {
-                    try verified.authorize(f.request, proof: proof, at: f.now, replayCache: InMemoryReplayCache(), revocation: NoRevocationChecker())
+                    try verified.authorize(
+                        f.request,
+                        proof: proof,
+                        at: f.now,
+                        replayCache: InMemoryReplayCache(),
+                        revocation: NoRevocationChecker()
+                    )
                 }
             } else {
                 #expect(chainError(prefix, f.verifier) != nil, "prefix of \(length) bytes accepted")
@@ -62,7 +69,11 @@ struct TamperingTests {
         }
     }
 
-    @Test("appended bytes are rejected", arguments: [[0x00], [0x01], [0x02], [0xff], Array(repeating: 0, count: 64), Array(repeating: 0x01, count: 200)] as [[UInt8]])
+    @Test(
+        "appended bytes are rejected",
+        arguments: [[0x00], [0x01], [0x02], [0xff], Array(repeating: 0, count: 64), Array(repeating: 0x01, count: 200)]
+            as [[UInt8]]
+    )
     func appended(suffix: [UInt8]) throws {
         let f = Fixture()
         let token = try f.twoBlock()
@@ -73,7 +84,10 @@ struct TamperingTests {
     func splicing() throws {
         let f = Fixture()
         let third = Ed25519.PrivateKey()
-        let token = try f.twoBlock().delegating(Attenuation(holder: third.publicKey, actions: ["read"]), holderKey: f.subAgent)
+        let token = try f.twoBlock().delegating(
+            Attenuation(holder: third.publicKey, actions: ["read"]),
+            holderKey: f.subAgent
+        )
         let s = token.spans
         let b0 = Array(token.bytes[0..<s[0].end])
         let b1 = Array(token.bytes[s[1].start..<s[1].end])
@@ -81,7 +95,10 @@ struct TamperingTests {
         #expect(chainError(b0 + b2 + b1, f.verifier)?.code == .invalidSignature)
         #expect(chainError(b0 + b2, f.verifier)?.code == .invalidSignature)
         // The same delegation, made on another token, does not fit this one.
-        let other = try f.mint().delegating(Attenuation(holder: f.subAgent.publicKey, actions: ["read"]), holderKey: f.agent)
+        let other = try f.mint().delegating(
+            Attenuation(holder: f.subAgent.publicKey, actions: ["read"]),
+            holderKey: f.agent
+        )
         let foreign = Array(other.bytes[other.spans[1].start..<other.spans[1].end])
         #expect(chainError(b0 + foreign, f.verifier)?.code == .invalidSignature)
     }
@@ -91,16 +108,25 @@ struct TamperingTests {
 struct NarrowingTests {
     static let wideningCases: [(String, @Sendable (Fixture) -> Attenuation)] = [
         ("audience", { Attenuation(holder: $0.subAgent.publicKey, audiences: ["evil.example"]) }),
-        ("extra audience", { Attenuation(holder: $0.subAgent.publicKey, audiences: ["api.acme.dev", "evil.example"]) }),
+        (
+            "extra audience",
+            { Attenuation(holder: $0.subAgent.publicKey, audiences: ["api.acme.dev", "evil.example"]) }
+        ),
         ("action", { Attenuation(holder: $0.subAgent.publicKey, actions: ["delete"]) }),
         ("resource outside", { Attenuation(holder: $0.subAgent.publicKey, resources: ["secrets/*"]) }),
         ("resource broader prefix", { Attenuation(holder: $0.subAgent.publicKey, resources: ["doc*"]) }),
         ("resource wildcard", { Attenuation(holder: $0.subAgent.publicKey, resources: ["*"]) }),
         ("exact resource to prefix", { Attenuation(holder: $0.subAgent.publicKey, resources: ["reports/q3.pdf*"]) }),
-        ("later expiry", { Attenuation(holder: $0.subAgent.publicKey, expiresAt: $0.now.advanced(by: .seconds(3600))) }),
-        ("earlier not-before", { f in
-            Attenuation(holder: f.subAgent.publicKey, notBefore: f.now)
-        }),
+        (
+            "later expiry",
+            { Attenuation(holder: $0.subAgent.publicKey, expiresAt: $0.now.advanced(by: .seconds(3600))) }
+        ),
+        (
+            "earlier not-before",
+            { f in
+                Attenuation(holder: f.subAgent.publicKey, notBefore: f.now)
+            }
+        ),
     ]
 
     @Test("a validly signed block that widens anything is rejected", arguments: 0..<wideningCases.count)
@@ -124,9 +150,16 @@ struct NarrowingTests {
     func wideningAfterNarrowing() throws {
         let f = Fixture()
         let third = Ed25519.PrivateKey()
-        let token = try f.mint().delegating(Attenuation(holder: f.subAgent.publicKey, actions: ["read"]), holderKey: f.agent)
+        let token = try f.mint().delegating(
+            Attenuation(holder: f.subAgent.publicKey, actions: ["read"]),
+            holderKey: f.agent
+        )
         // "write" was allowed by block 0 but removed by block 1.
-        let bytes = Craft.delegate(token, Attenuation(holder: third.publicKey, actions: ["read", "write"]), key: f.subAgent)
+        let bytes = Craft.delegate(
+            token,
+            Attenuation(holder: third.publicKey, actions: ["read", "write"]),
+            key: f.subAgent
+        )
         let error = chainError(bytes, f.verifier)
         #expect(error?.code == .wideningAttempt)
         #expect(error?.blockIndex == 2)
@@ -138,9 +171,15 @@ struct NarrowingTests {
         let expiry = f.now.advanced(by: .seconds(120))
         let token = try f.mint().delegating(
             Attenuation(
-                holder: f.subAgent.publicKey, delegate: f.delegate, delegateClass: "helper",
-                audiences: ["api.acme.dev"], actions: ["read", "list"], resources: ["docs/a/*", "docs/b", "reports/q3.pdf"],
-                notBefore: f.now.advanced(by: .seconds(5)), expiresAt: expiry, caveats: [.maximumProofAge(seconds: 10)]
+                holder: f.subAgent.publicKey,
+                delegate: f.delegate,
+                delegateClass: "helper",
+                audiences: ["api.acme.dev"],
+                actions: ["read", "list"],
+                resources: ["docs/a/*", "docs/b", "reports/q3.pdf"],
+                notBefore: f.now.advanced(by: .seconds(5)),
+                expiresAt: expiry,
+                caveats: [.maximumProofAge(seconds: 10)]
             ),
             holderKey: f.agent
         )
@@ -263,7 +302,13 @@ struct DelegationRuleTests {
         #expect(unknownDelegate?.code == .unknownAgentClass)
         #expect(unknownDelegate?.blockIndex == 1)
         // A verifier whose class allows only 60 s rejects a 300 s token.
-        let strict = try AgentClass(name: "researcher", defaultTTL: .seconds(30), maximumTTL: .seconds(60), maximumDelegationDepth: 3, mayDelegate: true)
+        let strict = try AgentClass(
+            name: "researcher",
+            defaultTTL: .seconds(30),
+            maximumTTL: .seconds(60),
+            maximumDelegationDepth: 3,
+            mayDelegate: true
+        )
         let strictVerifier = TokenVerifier(trustBundle: f.bundle, agentClasses: [strict, f.helper])
         #expect(chainError(try f.mint().bytes, strictVerifier)?.code == .lifetimeExceedsClass)
         #expect(throws: TokenError(.lifetimeExceedsClass, "")) { try f.mint(ttl: .seconds(901)) }

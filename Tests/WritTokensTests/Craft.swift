@@ -1,4 +1,5 @@
 import WritCrypto
+
 @testable import WritTokens
 
 /// Builds token bytes by hand, bypassing every check `mint` and `delegating` make, so tests can present the

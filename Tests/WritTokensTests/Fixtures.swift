@@ -1,6 +1,7 @@
 import WritCrypto
 import WritIdentity
 import WritTesting
+
 @testable import WritTokens
 
 /// Keys, classes and tokens shared by the token tests.
@@ -10,8 +11,12 @@ struct Fixture {
     let subAgent = Ed25519.PrivateKey()
     let clock = ManualClock()
     let researcher = try! AgentClass(
-        name: "researcher", defaultTTL: .seconds(300), maximumTTL: .seconds(900),
-        maximumDelegationDepth: 3, mayDelegate: true, refreshLimit: 3
+        name: "researcher",
+        defaultTTL: .seconds(300),
+        maximumTTL: .seconds(900),
+        maximumDelegationDepth: 3,
+        mayDelegate: true,
+        refreshLimit: 3
     )
     let helper = try! AgentClass(name: "helper", defaultTTL: .seconds(60), maximumTTL: .seconds(300))
     let subject = try! AgentIdentity("spiffe://acme.dev/agent/researcher/7")
@@ -25,10 +30,18 @@ struct Fixture {
 
     func claims(ttl: Duration = .seconds(300), caveats: [Caveat] = []) -> TokenClaims {
         TokenClaims(
-            subject: subject, holder: agent.publicKey, agentClass: "researcher",
-            audiences: ["api.acme.dev", "files.acme.dev"], actions: ["read", "list", "write"],
-            resources: ["docs/*", "reports/q3.pdf"], taskID: "task-42", step: 3, intent: "summarise Q3 reports",
-            issuedAt: now, expiresAt: now.advanced(by: ttl), caveats: caveats
+            subject: subject,
+            holder: agent.publicKey,
+            agentClass: "researcher",
+            audiences: ["api.acme.dev", "files.acme.dev"],
+            actions: ["read", "list", "write"],
+            resources: ["docs/*", "reports/q3.pdf"],
+            taskID: "task-42",
+            step: 3,
+            intent: "summarise Q3 reports",
+            issuedAt: now,
+            expiresAt: now.advanced(by: ttl),
+            caveats: caveats
         )
     }
 
@@ -38,14 +51,25 @@ struct Fixture {
 
     func twoBlock() throws -> CapabilityToken {
         try mint().delegating(
-            Attenuation(holder: subAgent.publicKey, delegate: delegate, delegateClass: "helper", actions: ["read"], resources: ["docs/public/*"]),
+            Attenuation(
+                holder: subAgent.publicKey,
+                delegate: delegate,
+                delegateClass: "helper",
+                actions: ["read"],
+                resources: ["docs/public/*"]
+            ),
             holderKey: agent
         )
     }
 
     let request = TokenRequest(audience: "api.acme.dev", action: "read", resource: "docs/public/a.txt")
 
-    func proof(_ token: CapabilityToken, key: Ed25519.PrivateKey? = nil, request: TokenRequest? = nil, at: Timestamp? = nil) -> ProofOfPossession {
+    func proof(
+        _ token: CapabilityToken,
+        key: Ed25519.PrivateKey? = nil,
+        request: TokenRequest? = nil,
+        at: Timestamp? = nil
+    ) -> ProofOfPossession {
         ProofOfPossession.sign(token: token, request: request ?? self.request, holderKey: key ?? agent, at: at ?? now)
     }
 }

@@ -2,20 +2,28 @@ import Testing
 import WritCrypto
 import WritIdentity
 import WritTesting
+
 @testable import WritTokens
 
 /// Verifies the chain and authorises `request` with `proof` at the fixture's clock; returns the error, if any.
 func authorizeError(
-    _ f: Fixture, _ token: CapabilityToken, request: TokenRequest? = nil, proof: ProofOfPossession? = nil,
-    verifier: TokenVerifier? = nil, cache: InMemoryReplayCache = InMemoryReplayCache(),
+    _ f: Fixture,
+    _ token: CapabilityToken,
+    request: TokenRequest? = nil,
+    proof: ProofOfPossession? = nil,
+    verifier: TokenVerifier? = nil,
+    cache: InMemoryReplayCache = InMemoryReplayCache(),
     revocation: any RevocationChecker = NoRevocationChecker()
 ) -> TokenError? {
     do {
         let request = request ?? f.request
         let verified = try (verifier ?? f.verifier).verifyChain(token)
         try verified.authorize(
-            request, proof: proof ?? f.proof(token, key: f.agent, request: request), at: f.now,
-            replayCache: cache, revocation: revocation
+            request,
+            proof: proof ?? f.proof(token, key: f.agent, request: request),
+            at: f.now,
+            replayCache: cache,
+            revocation: revocation
         )
         return nil
     } catch {
@@ -47,11 +55,17 @@ struct RequestTests {
         let f = Fixture()
         let token = try f.mint()
         let other = TokenRequest(audience: "api.acme.dev", action: "read", resource: "docs/other")
-        #expect(authorizeError(f, token, request: f.request, proof: f.proof(token, request: other))?.code == .proofInvalid)
+        #expect(
+            authorizeError(f, token, request: f.request, proof: f.proof(token, request: other))?.code == .proofInvalid
+        )
         let otherToken = try f.mint()
         #expect(authorizeError(f, token, proof: f.proof(otherToken))?.code == .proofInvalid)
         let proof = f.proof(token)
-        let shifted = try ProofOfPossession(timestamp: proof.timestamp.advanced(by: .seconds(1)), nonce: proof.nonce, signature: proof.signature)
+        let shifted = try ProofOfPossession(
+            timestamp: proof.timestamp.advanced(by: .seconds(1)),
+            nonce: proof.nonce,
+            signature: proof.signature
+        )
         #expect(authorizeError(f, token, proof: shifted)?.code == .proofInvalid)
         let renonced = try ProofOfPossession(timestamp: proof.timestamp, nonce: .random(), signature: proof.signature)
         #expect(authorizeError(f, token, proof: renonced)?.code == .proofInvalid)
@@ -74,12 +88,18 @@ struct RequestTests {
         let token = try f.mint()
         // Default: 60 s freshness + 30 s skew.
         #expect(authorizeError(f, token, proof: f.proof(token, at: f.now.advanced(by: .seconds(-90)))) == nil)
-        #expect(authorizeError(f, token, proof: f.proof(token, at: f.now.advanced(by: .seconds(-91))))?.code == .proofStale)
+        #expect(
+            authorizeError(f, token, proof: f.proof(token, at: f.now.advanced(by: .seconds(-91))))?.code == .proofStale
+        )
         #expect(authorizeError(f, token, proof: f.proof(token, at: f.now.advanced(by: .seconds(30)))) == nil)
-        #expect(authorizeError(f, token, proof: f.proof(token, at: f.now.advanced(by: .seconds(31))))?.code == .proofStale)
+        #expect(
+            authorizeError(f, token, proof: f.proof(token, at: f.now.advanced(by: .seconds(31))))?.code == .proofStale
+        )
         // A proof-age caveat tightens the window.
         let tight = try f.mint(caveats: [.maximumProofAge(seconds: 5)])
-        #expect(authorizeError(f, tight, proof: f.proof(tight, at: f.now.advanced(by: .seconds(-36))))?.code == .proofStale)
+        #expect(
+            authorizeError(f, tight, proof: f.proof(tight, at: f.now.advanced(by: .seconds(-36))))?.code == .proofStale
+        )
         #expect(authorizeError(f, tight, proof: f.proof(tight, at: f.now.advanced(by: .seconds(-35)))) == nil)
     }
 
@@ -113,7 +133,8 @@ struct RequestTests {
     func delegatedExpiry() throws {
         let f = Fixture()
         let token = try f.mint().delegating(
-            Attenuation(holder: f.subAgent.publicKey, expiresAt: f.now.advanced(by: .seconds(60))), holderKey: f.agent
+            Attenuation(holder: f.subAgent.publicKey, expiresAt: f.now.advanced(by: .seconds(60))),
+            holderKey: f.agent
         )
         f.clock.advance(by: .seconds(95))
         #expect(authorizeError(f, token, proof: f.proof(token, key: f.subAgent))?.code == .expired)
@@ -128,7 +149,10 @@ struct RequestTests {
             (TokenRequest(audience: "evil.example", action: "read", resource: "docs/a"), .audienceNotAllowed),
             (TokenRequest(audience: "api.acme.dev", action: "delete", resource: "docs/a"), .actionNotAllowed),
             (TokenRequest(audience: "api.acme.dev", action: "read", resource: "secrets/a"), .resourceNotAllowed),
-            (TokenRequest(audience: "api.acme.dev", action: "read", resource: "reports/q3.pdf.bak"), .resourceNotAllowed),
+            (
+                TokenRequest(audience: "api.acme.dev", action: "read", resource: "reports/q3.pdf.bak"),
+                .resourceNotAllowed
+            ),
             (TokenRequest(audience: "api.acme.dev", action: "Read", resource: "docs/a"), .actionNotAllowed),
         ]
         for (request, code) in cases {
@@ -136,9 +160,15 @@ struct RequestTests {
         }
         let two = try f.twoBlock()  // read on docs/public/* only
         let write = TokenRequest(audience: "api.acme.dev", action: "write", resource: "docs/public/a")
-        #expect(authorizeError(f, two, request: write, proof: f.proof(two, key: f.subAgent, request: write))?.code == .actionNotAllowed)
+        #expect(
+            authorizeError(f, two, request: write, proof: f.proof(two, key: f.subAgent, request: write))?.code
+                == .actionNotAllowed
+        )
         let outside = TokenRequest(audience: "api.acme.dev", action: "read", resource: "docs/private/a")
-        #expect(authorizeError(f, two, request: outside, proof: f.proof(two, key: f.subAgent, request: outside))?.code == .resourceNotAllowed)
+        #expect(
+            authorizeError(f, two, request: outside, proof: f.proof(two, key: f.subAgent, request: outside))?.code
+                == .resourceNotAllowed
+        )
     }
 
     @Test("request-attribute caveats must be satisfied")
@@ -151,13 +181,26 @@ struct RequestTests {
         #expect(authorizeError(f, token, request: request)?.code == .caveatFailed)
         request.attributes = ["method": "GET"]
         #expect(authorizeError(f, token, request: request) == nil)
+        // A caveat added by a delegation is reported with its block.
+        let delegated = try token.delegating(
+            Attenuation(holder: f.subAgent.publicKey, caveats: [.requestAttribute(name: "env", value: "prod")]),
+            holderKey: f.agent
+        )
+        let error = authorizeError(
+            f, delegated, request: request, proof: f.proof(delegated, key: f.subAgent, request: request)
+        )
+        #expect(error?.code == .caveatFailed)
+        #expect(error?.blockIndex == 1)
     }
 
     @Test("unknown issuer keys and rotated-out keys are rejected; keys rotate with overlap")
     func issuerKeys() throws {
         let f = Fixture()
         let token = try f.mint()
-        let stranger = TokenVerifier(trustBundle: TrustBundle(trusting: Ed25519.PrivateKey().publicKey), agentClasses: [f.researcher])
+        let stranger = TokenVerifier(
+            trustBundle: TrustBundle(trusting: Ed25519.PrivateKey().publicKey),
+            agentClasses: [f.researcher]
+        )
         let unknown = authorizeError(f, token, verifier: stranger)
         #expect(unknown?.code == .unknownIssuerKey)
         #expect(unknown?.context.contains(f.issuer.publicKey.keyID.description) == true)
@@ -178,7 +221,10 @@ struct RequestTests {
         let fresh = try CapabilityToken.mint(claims, agentClass: f.researcher, issuerKey: newIssuer)
         #expect(authorizeError(f, fresh, verifier: rotated) == nil)
         // A key whose window has not opened yet does not issue either.
-        let early = TokenVerifier(trustBundle: TrustBundle([TrustedKey(f.issuer.publicKey, validFrom: f.now.advanced(by: .seconds(60)))]), agentClasses: [f.researcher])
+        let early = TokenVerifier(
+            trustBundle: TrustBundle([TrustedKey(f.issuer.publicKey, validFrom: f.now.advanced(by: .seconds(60)))]),
+            agentClasses: [f.researcher]
+        )
         #expect(authorizeError(f, late, verifier: early)?.code == .issuerKeyNotValid)
     }
 
@@ -192,10 +238,13 @@ struct RequestTests {
             facts.revocationIDs.contains(target) ? .revoked(reason: "block \(target) revoked") : .notRevoked
         }
         #expect(authorizeError(f, token, proof: proof(), revocation: revokesBlock1)?.code == .revoked)
-        let byTask = ClosureRevocationChecker { $0.taskID == "task-42" ? .revoked(reason: "task completed") : .notRevoked }
+        let byTask = ClosureRevocationChecker {
+            $0.taskID == "task-42" ? .revoked(reason: "task completed") : .notRevoked
+        }
         #expect(authorizeError(f, token, proof: proof(), revocation: byTask)?.code == .revoked)
         let byDelegate = ClosureRevocationChecker { facts in
-            facts.delegates.contains { $0.path.hasPrefix("/agent/helper") } ? .revoked(reason: "agent revoked") : .notRevoked
+            facts.delegates.contains { $0.path.hasPrefix("/agent/helper") }
+                ? .revoked(reason: "agent revoked") : .notRevoked
         }
         #expect(authorizeError(f, token, proof: proof(), revocation: byDelegate)?.code == .revoked)
         let stale = ClosureRevocationChecker { _ in .unavailable(reason: "feed is 90 s behind") }
@@ -252,8 +301,14 @@ struct ReplayCacheTests {
         let t0 = Timestamp(secondsSinceEpoch: 1000)
         let n = ReplayNonce.random()
         #expect(cache.insertIfAbsent(n, expiresAt: t0.advanced(by: .seconds(60)), now: t0) == .inserted)
-        #expect(cache.insertIfAbsent(n, expiresAt: t0.advanced(by: .seconds(60)), now: t0.advanced(by: .seconds(59))) == .replayed)
-        #expect(cache.insertIfAbsent(n, expiresAt: t0.advanced(by: .seconds(120)), now: t0.advanced(by: .seconds(60))) == .inserted)
+        #expect(
+            cache.insertIfAbsent(n, expiresAt: t0.advanced(by: .seconds(60)), now: t0.advanced(by: .seconds(59)))
+                == .replayed
+        )
+        #expect(
+            cache.insertIfAbsent(n, expiresAt: t0.advanced(by: .seconds(120)), now: t0.advanced(by: .seconds(60)))
+                == .inserted
+        )
     }
 
     @Test("when full of unexpired nonces it refuses new ones (fail closed), and prunes expired ones")
@@ -261,14 +316,29 @@ struct ReplayCacheTests {
         let cache = InMemoryReplayCache(capacity: 3)
         let t0 = Timestamp(secondsSinceEpoch: 1000)
         for i in 0..<3 {
-            #expect(cache.insertIfAbsent(ReplayNonce(high: 0, low: UInt64(i)), expiresAt: t0.advanced(by: .seconds(10 + Int64(i))), now: t0) == .inserted)
+            #expect(
+                cache.insertIfAbsent(
+                    ReplayNonce(high: 0, low: UInt64(i)),
+                    expiresAt: t0.advanced(by: .seconds(10 + Int64(i))),
+                    now: t0
+                ) == .inserted
+            )
         }
-        #expect(cache.insertIfAbsent(ReplayNonce(high: 1, low: 0), expiresAt: t0.advanced(by: .seconds(60)), now: t0) == .full)
+        #expect(
+            cache.insertIfAbsent(ReplayNonce(high: 1, low: 0), expiresAt: t0.advanced(by: .seconds(60)), now: t0)
+                == .full
+        )
         // A known nonce is still reported as a replay, not as "full".
-        #expect(cache.insertIfAbsent(ReplayNonce(high: 0, low: 0), expiresAt: t0.advanced(by: .seconds(60)), now: t0) == .replayed)
+        #expect(
+            cache.insertIfAbsent(ReplayNonce(high: 0, low: 0), expiresAt: t0.advanced(by: .seconds(60)), now: t0)
+                == .replayed
+        )
         // After the first expires there is room again.
         let later = t0.advanced(by: .seconds(10))
-        #expect(cache.insertIfAbsent(ReplayNonce(high: 1, low: 0), expiresAt: later.advanced(by: .seconds(60)), now: later) == .inserted)
+        #expect(
+            cache.insertIfAbsent(ReplayNonce(high: 1, low: 0), expiresAt: later.advanced(by: .seconds(60)), now: later)
+                == .inserted
+        )
         #expect(cache.count == 3)
         cache.prune(now: t0.advanced(by: .seconds(100)))
         #expect(cache.count == 0)

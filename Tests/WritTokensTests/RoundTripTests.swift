@@ -2,6 +2,7 @@ import Testing
 import WritCrypto
 import WritIdentity
 import WritTesting
+
 @testable import WritTokens
 
 @Suite("Token round trips")
@@ -25,8 +26,12 @@ struct RoundTripTests {
         let parsed = try CapabilityToken(text: token.text)
         #expect(parsed.delegations == token.delegations)
         let verified = try f.verifier.verify(
-            parsed, request: f.request, proof: f.proof(parsed, key: f.subAgent), clock: f.clock,
-            replayCache: InMemoryReplayCache(), revocation: NoRevocationChecker()
+            parsed,
+            request: f.request,
+            proof: f.proof(parsed, key: f.subAgent),
+            clock: f.clock,
+            replayCache: InMemoryReplayCache(),
+            revocation: NoRevocationChecker()
         )
         #expect(verified.delegationDepth == 1)
         #expect(verified.actions == ["read"])

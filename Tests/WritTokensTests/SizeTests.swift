@@ -1,6 +1,7 @@
 import Testing
 import WritCrypto
 import WritIdentity
+
 @testable import WritTokens
 
 /// The sizes quoted in Docs/TokenFormat.md and Docs/Performance.md.
@@ -10,11 +11,19 @@ struct SizeTests {
     static func typicalRoot(_ f: Fixture) throws -> CapabilityToken {
         try CapabilityToken.mint(
             TokenClaims(
-                subject: f.subject, holder: f.agent.publicKey, agentClass: "researcher",
-                audiences: ["api.acme.dev"], actions: ["read", "list"], resources: ["docs/*"],
-                taskID: "task-42", step: 3, issuedAt: f.now, expiresAt: f.now.advanced(by: .seconds(300))
+                subject: f.subject,
+                holder: f.agent.publicKey,
+                agentClass: "researcher",
+                audiences: ["api.acme.dev"],
+                actions: ["read", "list"],
+                resources: ["docs/*"],
+                taskID: "task-42",
+                step: 3,
+                issuedAt: f.now,
+                expiresAt: f.now.advanced(by: .seconds(300))
             ),
-            agentClass: f.researcher, issuerKey: f.issuer
+            agentClass: f.researcher,
+            issuerKey: f.issuer
         )
     }
 
@@ -23,8 +32,12 @@ struct SizeTests {
     static func typicalDelegation(_ f: Fixture, _ root: CapabilityToken) throws -> CapabilityToken {
         try root.delegating(
             Attenuation(
-                holder: f.subAgent.publicKey, delegate: f.delegate, delegateClass: "helper", actions: ["read"],
-                resources: ["docs/public/*"], expiresAt: f.now.advanced(by: .seconds(120))
+                holder: f.subAgent.publicKey,
+                delegate: f.delegate,
+                delegateClass: "helper",
+                actions: ["read"],
+                resources: ["docs/public/*"],
+                expiresAt: f.now.advanced(by: .seconds(120))
             ),
             holderKey: f.agent
         )
@@ -40,9 +53,18 @@ struct SizeTests {
         #expect(f.proof(root).bytes.count == 89)
         // Minimum: one audience, action and resource of one byte, a one-segment subject, no options.
         let minimal = try CapabilityToken.mint(
-            TokenClaims(subject: try AgentIdentity("spiffe://a/agent/x/1"), holder: f.agent.publicKey, agentClass: "x",
-                        audiences: ["a"], actions: ["r"], resources: ["*"], issuedAt: f.now, expiresAt: f.now.advanced(by: .seconds(60))),
-            agentClass: try AgentClass(name: "x", defaultTTL: .seconds(60), maximumTTL: .seconds(60)), issuerKey: f.issuer
+            TokenClaims(
+                subject: try AgentIdentity("spiffe://a/agent/x/1"),
+                holder: f.agent.publicKey,
+                agentClass: "x",
+                audiences: ["a"],
+                actions: ["r"],
+                resources: ["*"],
+                issuedAt: f.now,
+                expiresAt: f.now.advanced(by: .seconds(60))
+            ),
+            agentClass: try AgentClass(name: "x", defaultTTL: .seconds(60), maximumTTL: .seconds(60)),
+            issuerKey: f.issuer
         )
         #expect(minimal.bytes.count == 153)
         let bare = try minimal.delegating(Attenuation(holder: f.subAgent.publicKey), holderKey: f.agent)

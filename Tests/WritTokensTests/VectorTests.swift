@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WritCrypto
 import WritIdentity
+
 @testable import WritTokens
 
 @Suite("Test vectors")
@@ -21,20 +22,29 @@ struct VectorTests {
         let file = try VectorFile.load()
         #expect(file.cases.count >= 30)
         #expect(file.cases.filter { $0.expect == "valid" }.count >= 5)
-        let bundle = TrustBundle(try file.trustedKeys.map {
-            TrustedKey(
-                try Ed25519.PublicKey(rawRepresentation: Hex.decode($0.publicKey) ?? []),
-                validFrom: Timestamp(millisecondsSinceEpoch: $0.validFrom),
-                validUntil: $0.validUntil.map { Timestamp(millisecondsSinceEpoch: $0) }
-            )
-        })
+        let bundle = TrustBundle(
+            try file.trustedKeys.map {
+                TrustedKey(
+                    try Ed25519.PublicKey(rawRepresentation: Hex.decode($0.publicKey) ?? []),
+                    validFrom: Timestamp(millisecondsSinceEpoch: $0.validFrom),
+                    validUntil: $0.validUntil.map { Timestamp(millisecondsSinceEpoch: $0) }
+                )
+            }
+        )
         let classes = try file.agentClasses.map {
             try AgentClass(
-                name: $0.name, defaultTTL: .seconds($0.defaultTTLSeconds), maximumTTL: .seconds($0.maximumTTLSeconds),
-                maximumDelegationDepth: $0.maximumDelegationDepth, mayDelegate: $0.mayDelegate, refreshLimit: $0.refreshLimit
+                name: $0.name,
+                defaultTTL: .seconds($0.defaultTTLSeconds),
+                maximumTTL: .seconds($0.maximumTTLSeconds),
+                maximumDelegationDepth: $0.maximumDelegationDepth,
+                mayDelegate: $0.mayDelegate,
+                refreshLimit: $0.refreshLimit
             )
         }
-        let options = VerificationOptions(clockSkew: .seconds(file.clockSkewSeconds), proofFreshness: .seconds(file.proofFreshnessSeconds))
+        let options = VerificationOptions(
+            clockSkew: .seconds(file.clockSkewSeconds),
+            proofFreshness: .seconds(file.proofFreshnessSeconds)
+        )
         let verifier = TokenVerifier(trustBundle: bundle, agentClasses: classes, options: options)
         var codesSeen: Set<String> = []
         for c in file.cases {
@@ -71,13 +81,25 @@ struct VectorTests {
             }
             if let r = c.request, let proofText = c.proof {
                 stage = "request"
-                let request = TokenRequest(audience: r.audience, action: r.action, resource: r.resource, attributes: r.attributes)
+                let request = TokenRequest(
+                    audience: r.audience,
+                    action: r.action,
+                    resource: r.resource,
+                    attributes: r.attributes
+                )
                 let proof = try ProofOfPossession(text: proofText)
                 let now = Timestamp(millisecondsSinceEpoch: c.now ?? file.now)
                 let cache = InMemoryReplayCache()
                 let times = c.presentTwice == true ? 2 : 1
                 for _ in 0..<times {
-                    try verified.authorize(request, proof: proof, at: now, options: verifier.options, replayCache: cache, revocation: NoRevocationChecker())
+                    try verified.authorize(
+                        request,
+                        proof: proof,
+                        at: now,
+                        options: verifier.options,
+                        replayCache: cache,
+                        revocation: NoRevocationChecker()
+                    )
                 }
             }
             return Outcome(result: "valid", stage: stage, detail: "accepted")
