@@ -115,21 +115,33 @@ public final class AuditLog: AuditSink {
         // Encode outside the lock with a blank header; the index and link are patched in under the lock.
         var bytes = try EntryCodec.encode(
             AuditEntry(trustedIndex: 0, previousHash: AuditEntry.genesisHash, event: event))
-        let (index, lead) = try state.withLock { s -> (UInt64, Bool) in
+        // Under the lock: patch in the index and link, hash, grow the tree, queue. A caller that finds no flush
+        // in progress becomes the leader and takes the queued batch at once.
+        let (index, batch, first) = try state.withLock { s -> (UInt64, [[UInt8]]?, UInt64) in
             if let failure = s.failure { throw AuditError(.closed, "log closed after a store failure: \(failure.context)") }
             let index = s.tree.size
-            for k in 0..<8 { bytes[1 + k] = UInt8(truncatingIfNeeded: index >> UInt64(56 - 8 * k)) }
-            for k in 0..<32 { bytes[9 + k] = s.lastLeafHash[k] }
+            bytes.withUnsafeMutableBufferPointer { out in
+                for k in 0..<8 { out[1 + k] = UInt8(truncatingIfNeeded: index >> UInt64(56 - 8 * k)) }
+                s.lastLeafHash.withUnsafeBufferPointer { link in
+                    for k in 0..<32 { out[9 + k] = link[k] }
+                }
+            }
             let leaf = RFC6962.leafHash(bytes)
             s.tree.append(leafHash: leaf)
             s.lastLeafHash = leaf
-            s.pending.append(bytes)
-            if s.flushing { return (index, false) }
+            if s.flushing {
+                s.pending.append(bytes)
+                return (index, nil, 0)
+            }
             s.flushing = true
-            return (index, true)
+            if s.pending.isEmpty { return (index, [bytes], s.durable) }
+            var batch: [[UInt8]] = []
+            swap(&batch, &s.pending)
+            batch.append(bytes)
+            return (index, batch, s.durable)
         }
-        if lead {
-            try await flush(until: index)
+        if let batch {
+            try await flush(until: index, batch: batch, first: first)
             return index
         }
         let turn = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Turn, any Error>) in
@@ -146,18 +158,23 @@ public final class AuditLog: AuditSink {
                 }
             }
         }
-        if turn == .lead { try await flush(until: index) }
+        if turn == .lead { try await flush(until: index, batch: nil, first: 0) }
         return index
     }
 
     /// Runs the group-commit loop as leader until entry `index` is durable, then hands leadership on.
-    private func flush(until index: UInt64) async throws {
+    ///
+    /// - Parameters:
+    ///   - firstBatch: a batch already taken from the queue (starting at `firstIndex`), or `nil` to take one.
+    private func flush(until index: UInt64, batch firstBatch: [[UInt8]]?, first firstIndex: UInt64) async throws {
+        var taken = firstBatch.map { ($0, firstIndex) }
         while true {
-            let (batch, first) = state.withLock { s -> ([[UInt8]], UInt64) in
-                let batch = s.pending
-                s.pending.removeAll(keepingCapacity: true)
+            let (batch, first) = taken ?? state.withLock { s -> ([[UInt8]], UInt64) in
+                var batch: [[UInt8]] = []
+                swap(&batch, &s.pending)
                 return (batch, s.durable)
             }
+            taken = nil
             if !batch.isEmpty {
                 do {
                     try await store.append(batch, firstIndex: first)
@@ -179,8 +196,10 @@ public final class AuditLog: AuditSink {
             let done = state.withLock { s -> Bool in
                 s.durable = first + UInt64(batch.count)
                 let durable = s.durable
-                ready = s.waiters.filter { $0.index < durable }
-                s.waiters.removeAll { $0.index < durable }
+                if !s.waiters.isEmpty {
+                    ready = s.waiters.filter { $0.index < durable }
+                    s.waiters.removeAll { $0.index < durable }
+                }
                 guard durable > index else { return false }
                 if !s.pending.isEmpty, !s.waiters.isEmpty {
                     next = s.waiters.removeFirst()  // it stays `flushing`: leadership passes to it

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import WritAudit
 import WritCrypto
@@ -112,4 +113,23 @@ struct CheckpointTests {
         #expect(report.isValid, "\(report)")
         #expect(report.checkpointsVerified == 2)
     }
+
+    @Test("periodic checkpoints are signed and published until the task is cancelled")
+    func periodic() async throws {
+        let log = try await Self.log("svc", entries: 2)
+        let published = RecordingCheckpoints()
+        let task = Task { await log.publishCheckpoints(every: .milliseconds(5)) { published.add($0) } }
+        while published.count < 3 { try await Task.sleep(for: .milliseconds(2)) }
+        task.cancel()
+        await task.value
+        #expect(published.all.allSatisfy { $0.isSigned(by: "svc", key: log.publicKey) && $0.checkpoint.size == 2 })
+    }
+}
+
+/// Collects published checkpoints across tasks.
+final class RecordingCheckpoints: Sendable {
+    private let items = Mutex<[SignedCheckpoint]>([])
+    func add(_ c: SignedCheckpoint) { items.withLock { $0.append(c) } }
+    var count: Int { items.withLock { $0.count } }
+    var all: [SignedCheckpoint] { items.withLock { $0 } }
 }
