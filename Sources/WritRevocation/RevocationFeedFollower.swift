@@ -22,16 +22,19 @@ public final class RevocationFeedFollower: Sendable {
         /// Entries are dropped from the snapshot once their `coversUntil` is this far in the past (`nil`: never).
         /// Keep it above the clock skew the token verifier tolerates.
         public var pruneDelay: Duration?
+        /// Time between prunes of the snapshot (a prune scans every entry, so it runs less often than syncs).
+        public var pruneInterval: Duration
 
         /// Creates a configuration.
         public init(
             pollInterval: Duration = .seconds(1), pageSize: Int = 1000, maximumPagesPerSync: Int = 1000,
-            pruneDelay: Duration? = .seconds(300)
+            pruneDelay: Duration? = .seconds(300), pruneInterval: Duration = .seconds(60)
         ) {
             self.pollInterval = pollInterval
             self.pageSize = pageSize
             self.maximumPagesPerSync = maximumPagesPerSync
             self.pruneDelay = pruneDelay
+            self.pruneInterval = pruneInterval
         }
     }
 
@@ -63,6 +66,7 @@ public final class RevocationFeedFollower: Sendable {
     private let clock: any WallClock
     private let wakeSignal = WakeSignal()
     private let lastErrorState = Mutex<RevocationError?>(nil)
+    private let lastPrune = Mutex<Timestamp?>(nil)
 
     /// Creates a follower.
     ///
@@ -125,12 +129,20 @@ public final class RevocationFeedFollower: Sendable {
             }
             snapshot.apply(page)
         }
-        if let delay = configuration.pruneDelay {
+        if let delay = configuration.pruneDelay, isPruneDue(at: startedAt) {
             snapshot.prune(expiredBefore: startedAt.advanced(by: .zero - delay))
         }
         let watermark = snapshot.watermark
         try await store.recordWatermark(verifier: verifier, sequence: watermark, at: startedAt)
         return SyncResult(fetched: fetched, watermark: watermark, caughtUp: caughtUp)
+    }
+
+    private func isPruneDue(at now: Timestamp) -> Bool {
+        lastPrune.withLock { last in
+            if let last, last.duration(to: now) < configuration.pruneInterval, last <= now { return false }
+            last = now
+            return true
+        }
     }
 
     /// Asks a running ``run()`` loop to sync now instead of at the next poll (for push notifications).

@@ -107,6 +107,27 @@ final class RevocationIDTable: @unchecked Sendable {
         return table
     }
 
+    /// The slots (and whether the zero id) whose records satisfy `predicate`, for ``remove(slots:zero:)``.
+    func slots(where predicate: (RevocationRecord) -> Bool) -> (slots: [Int], zero: Bool) {
+        var found: [Int] = []
+        for slot in 0..<slotCount where storage.keys[slot] != RevocationID.empty && predicate(storage.record(at: slot)) {
+            found.append(slot)
+        }
+        return (found, zeroRecord.map(predicate) ?? false)
+    }
+
+    /// Empties slots found by ``slots(where:)`` (valid only if the table was not changed in between).
+    func remove(slots: [Int], zero: Bool) {
+        for slot in slots where storage.keys[slot] != RevocationID.empty {
+            storage.clear(slot)
+            count -= 1
+        }
+        if zero && zeroRecord != nil {
+            zeroRecord = nil
+            count -= 1
+        }
+    }
+
     /// Bytes held by the table's slots.
     var allocatedByteCount: Int { storage.byteCount }
 

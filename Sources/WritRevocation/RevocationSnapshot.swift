@@ -225,24 +225,41 @@ public final class RevocationSnapshot: Sendable {
     ///
     /// Pass the current time minus (at least) the clock skew the token verifier tolerates, so that every token a
     /// dropped entry covered is rejected as expired anyway. Does not change the watermark.
+    ///
+    /// The scan runs outside the state lock (only writers change the data, and they are serialised); the state
+    /// lock is then held only to remove what was found. When a quarter or more of the block ids go, the block
+    /// table is rebuilt at its new size (outside the lock) and swapped in, returning the memory.
     @discardableResult
     public func prune(expiredBefore time: Timestamp) -> Int {
         writer.withLock { _ in
             let expired = { (record: RevocationRecord) in record.coversUntil < time }
-            // Rebuild the block table outside the state lock (only this writer mutates it), then swap it in.
             let table = state.withLock { $0.blocks }
-            let kept = table.filtered { !expired($0) }
+            let (slots, zero) = table.slots(where: expired)
+            let blockCount = slots.count + (zero ? 1 : 0)
+            let rebuilt = blockCount > 0 && blockCount * 4 >= table.count ? table.filtered { !expired($0) } : nil
+            let (tasks, agents, keys) = expiredNames(expired)
             return state.withLock { state in
-                var removed = state.blocks.count - kept.count
-                state.blocks = kept
-                let before = state.tasks.count + state.agents.count + state.issuerKeys.count
-            state.tasks = state.tasks.filter { !expired($0.value) }
-            state.agents = state.agents.filter { !expired($0.value) }
-            state.issuerKeys = state.issuerKeys.filter { !expired($0.value) }
-                removed += before - (state.tasks.count + state.agents.count + state.issuerKeys.count)
-                return removed
+                if let rebuilt {
+                    state.blocks = rebuilt
+                } else if blockCount > 0 {
+                    state.blocks.remove(slots: slots, zero: zero)
+                }
+                for task in tasks { state.tasks[task] = nil }
+                for agent in agents { state.agents[agent] = nil }
+                for key in keys { state.issuerKeys[key] = nil }
+                return blockCount + tasks.count + agents.count + keys.count
             }
         }
+    }
+
+    /// The task, agent and issuer-key names whose records are expired (read from a copy, outside the lock; the
+    /// copy is released on return so that removing them afterwards does not copy the dictionaries).
+    private func expiredNames(_ expired: (RevocationRecord) -> Bool) -> ([String], [String], [KeyID]) {
+        let (tasks, agents, keys) = state.withLock { ($0.tasks, $0.agents, $0.issuerKeys) }
+        return (
+            tasks.compactMap { expired($0.value) ? $0.key : nil }, agents.compactMap { expired($0.value) ? $0.key : nil },
+            keys.compactMap { expired($0.value) ? $0.key : nil }
+        )
     }
 
     /// Counts and memory of a snapshot, for monitoring.

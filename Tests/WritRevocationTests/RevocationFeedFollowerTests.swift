@@ -103,13 +103,27 @@ struct RevocationFeedFollowerTests {
     @Test("following prunes entries whose coverage ended long enough ago")
     func prunes() async throws {
         _ = try await store.revoke(.block(id(1)), reason: .timeout, at: clock.now(), coversUntil: clock.now().advanced(by: .seconds(10)))
-        let gateway = try follower("gw", configuration: .init(pruneDelay: .seconds(60)))
+        let gateway = try follower("gw", configuration: .init(pruneDelay: .seconds(60), pruneInterval: .zero))
         try await gateway.syncOnce()
         #expect(gateway.snapshot.contains(block: id(1)))
         clock.advance(by: .seconds(69))
         try await gateway.syncOnce()
         #expect(gateway.snapshot.contains(block: id(1)))
         clock.advance(by: .seconds(2))
+        try await gateway.syncOnce()
+        #expect(!gateway.snapshot.contains(block: id(1)))
+    }
+
+    @Test("prunes run at most once per prune interval")
+    func pruneInterval() async throws {
+        _ = try await store.revoke(.block(id(1)), reason: .timeout, at: clock.now(), coversUntil: clock.now())
+        let gateway = try follower("gw", configuration: .init(pruneDelay: .zero, pruneInterval: .seconds(60)))
+        try await gateway.syncOnce()  // prunes (first time): the entry was not yet expired
+        #expect(gateway.snapshot.contains(block: id(1)))
+        clock.advance(by: .seconds(30))
+        try await gateway.syncOnce()
+        #expect(gateway.snapshot.contains(block: id(1)), "no prune within the interval")
+        clock.advance(by: .seconds(30))
         try await gateway.syncOnce()
         #expect(!gateway.snapshot.contains(block: id(1)))
     }

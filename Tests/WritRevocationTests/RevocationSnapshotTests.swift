@@ -156,6 +156,12 @@ struct RevocationSnapshotTests {
         #expect(snapshot.prune(expiredBefore: clock.now().advanced(by: .seconds(100))) == Int(count / 2))
         #expect(snapshot.statistics.blockTableByteCount < bytesBefore, "pruning rebuilds a smaller table")
         #expect(snapshot.statistics.blockCount == Int(count / 2))
+        // A small prune removes in place and keeps the table.
+        let bytesAfter = snapshot.statistics.blockTableByteCount
+        snapshot.apply([entry(count + 1, .block(id(count + 1)), coversFor: 1)])
+        #expect(snapshot.prune(expiredBefore: clock.now().advanced(by: .seconds(2))) == 1)
+        #expect(snapshot.statistics.blockTableByteCount == bytesAfter)
+        #expect(!snapshot.contains(block: id(count + 1)) && snapshot.contains(block: id(1)))
         #expect((1...count).allSatisfy { snapshot.contains(block: id($0)) == ($0 % 2 == 1) })
         if case .revoked(let found) = snapshot.status(of: id(7), now: clock.now()) {
             #expect(found.sequence == 7 && found.target == .block(id(7)))
