@@ -20,6 +20,8 @@ struct WritCommand: AsyncParsableCommand {
             ProveCommand.self, VerifyCommand.self,
             PolicyCommand.self,
             AuditCommand.self,
+            DrillCommand.self,
+            TTLCommand.self,
         ]
     )
 }
