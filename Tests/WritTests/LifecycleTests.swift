@@ -283,3 +283,24 @@ struct AttestationTests {
         }
     }
 }
+
+@Suite("Registration")
+struct RegistrationTests {
+    @Test("an identity cannot be re-bound to another key, nor registered again once revoked")
+    func rebinding() async throws {
+        let world = try await World()
+        await #expect(throws: AuthorityError(.alreadyRegistered, "")) {
+            try await world.authority.register(world.supervisor, publicKey: Ed25519.PrivateKey().publicKey, agentClass: "supervisor")
+        }
+        // The same binding again is harmless.
+        try await world.authority.register(world.supervisor, publicKey: world.supervisorKey.publicKey, agentClass: "supervisor")
+        try await world.authority.revoke(agent: world.worker)
+        await #expect(throws: AuthorityError(.alreadyRegistered, "")) {
+            try await world.authority.register(
+                world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker", supervisor: world.supervisor)
+        }
+        await #expect(throws: AuthorityError(.unknownAgent, "")) {
+            try await world.authority.openTask(for: world.worker, objective: "o", intent: "i", deadline: .seconds(5))
+        }
+    }
+}

@@ -8,6 +8,8 @@ public struct AuthorityError: Error, Hashable, Sendable, CustomStringConvertible
         case attestationFailed = "attestation-failed"
         /// The agent is not registered with the authority.
         case unknownAgent = "unknown-agent"
+        /// The identity is already registered with another key, or was revoked.
+        case alreadyRegistered = "already-registered"
         /// The agent class is not configured.
         case unknownAgentClass = "unknown-agent-class"
         /// The task does not exist.

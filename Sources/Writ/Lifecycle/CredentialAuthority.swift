@@ -190,8 +190,10 @@ public actor CredentialAuthority {
 
     /// Registers an agent whose identity and key were established (for example by attestation).
     ///
-    /// A sub-agent names its supervisor; it must have its own key, distinct from the supervisor's.
-    /// - Throws: ``AuthorityError`` for an unknown class or supervisor, or a key shared with the supervisor.
+    /// A sub-agent names its supervisor; it must have its own key, distinct from the supervisor's. An identity
+    /// can be registered again only with the same key, class and supervisor, and never once revoked.
+    /// - Throws: ``AuthorityError`` for an unknown class or supervisor, a key shared with the supervisor, or an
+    ///   identity already bound to something else or revoked.
     @discardableResult
     public func register(
         _ identity: AgentIdentity, publicKey: Ed25519.PublicKey, agentClass className: String,
@@ -199,6 +201,17 @@ public actor CredentialAuthority {
     ) throws -> Agent {
         guard let agentClass = classes[className] else {
             throw AuthorityError(.unknownAgentClass, "agent class '\(className)' is not configured")
+        }
+        if let existing = agents[identity] {
+            guard !existing.isRevoked else {
+                throw AuthorityError(.alreadyRegistered, "agent \(identity) was revoked and cannot be registered again")
+            }
+            guard existing.publicKey == publicKey, existing.agentClass.name == className,
+                existing.supervisor == supervisor
+            else {
+                throw AuthorityError(.alreadyRegistered, "agent \(identity) is already bound to another key, class or supervisor")
+            }
+            return existing
         }
         if let supervisor {
             guard let parent = agents[supervisor] else {
