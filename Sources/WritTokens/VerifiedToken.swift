@@ -174,7 +174,10 @@ public struct VerifiedToken: Sendable, Hashable {
         case .unavailable(let reason):
             throw TokenError(.revocationUnavailable, "revocation status unavailable: \(reason)")
         }
+        // Remember the nonce until one millisecond past the last instant the proof is still accepted
+        // (`checkProof` accepts up to and including timestamp + freshness + skew).
         let expiry = proof.timestamp.advanced(by: options.proofFreshness).advanced(by: options.clockSkew)
+            .advanced(by: .milliseconds(1))
         switch replayCache.insertIfAbsent(proof.nonce, expiresAt: max(expiry, now), now: now) {
         case .inserted: break
         case .replayed: throw TokenError(.replayedNonce, "proof nonce \(proof.nonce) was already used")

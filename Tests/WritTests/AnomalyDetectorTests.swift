@@ -25,12 +25,12 @@ struct AnomalyDetectorTests {
         let report = detector.observe(observation(at: 3, outcome: .denied))
         #expect(report?.detector == "denial-burst")
         #expect(report?.tokenID == "t1")
-        #expect(detector.observe(observation(at: 4, outcome: .denied)) == nil, "reports once per burst")
+        #expect(detector.observe(observation(at: 4, outcome: .denied)) == nil, "counting starts afresh after a report")
         // Other tokens are counted separately.
         #expect(detector.observe(observation(at: 4, token: "t2", outcome: .denied)) == nil)
-        // After the window has passed, a new burst is reported again.
-        for second in 30...31 { #expect(detector.observe(observation(at: second, outcome: .denied)) == nil) }
-        #expect(detector.observe(observation(at: 32, outcome: .denied)) != nil)
+        // A burst that goes on is reported again once it crosses the threshold again.
+        #expect(detector.observe(observation(at: 5, outcome: .denied)) == nil)
+        #expect(detector.observe(observation(at: 6, outcome: .denied)) != nil)
     }
 
     @Test("denials spread wider than the window do not fire")
@@ -64,7 +64,10 @@ struct AnomalyDetectorTests {
     func useAfterClose() {
         let detector = UseAfterCloseDetector()
         #expect(detector.observe(observation(at: 0, outcome: .denied, revocationReason: "completed")) != nil)
-        #expect(detector.observe(observation(at: 0, outcome: .denied, revocationReason: "handed-off")) != nil)
+        #expect(
+            detector.observe(observation(at: 1, outcome: .denied, revocationReason: "completed")) == nil,
+            "one report per token, not one per request")
+        #expect(detector.observe(observation(at: 0, token: "t2", outcome: .denied, revocationReason: "handed-off")) != nil)
         #expect(detector.observe(observation(at: 0, outcome: .denied, revocationReason: "manual")) == nil)
         #expect(detector.observe(observation(at: 0)) == nil)
     }

@@ -51,6 +51,8 @@ public actor CredentialProvider {
     private var current: Current?
     private var inFlight: Task<IssuedToken, any Error>?
     private var refreshRefused: AuthorityError?
+    /// Bumped by ``begin(task:step:)`` and ``end()``: a refresh started for an older step is not adopted.
+    private var generation = 0
 
     /// How many refreshes this provider has obtained (for tests and metrics).
     public private(set) var refreshes = 0
@@ -94,16 +96,25 @@ public actor CredentialProvider {
         guard let source else {
             throw AuthorityError(.credentialUnavailable, "a delegated provider cannot obtain new tokens")
         }
+        inFlight?.cancel()
         inFlight = nil
         refreshRefused = nil
+        generation += 1
+        let mine = generation
         let issued = try await source.issue(task: task, step: step)
+        guard generation == mine else {
+            throw AuthorityError(.credentialUnavailable, "another step began while this one was being issued")
+        }
         adopt(issued)
     }
 
-    /// Forgets the current token (the step ended).
+    /// Forgets the current token locally (the step ended). To revoke it everywhere, the authority's
+    /// ``CredentialAuthority/completeStep(task:step:)`` does that.
     public func end() {
         current = nil
+        inFlight?.cancel()
         inFlight = nil
+        generation += 1
     }
 
     /// The token and a fresh proof for one call, refreshing first when due.
@@ -131,7 +142,9 @@ public actor CredentialProvider {
     ///   - subAgent: the sub-agent's identity.
     ///   - publicKey: the sub-agent's own key (must differ from this agent's).
     ///   - agentClass: the sub-agent's class name.
-    ///   - actions, resources, audiences: the narrower scope (`nil` keeps the parent's).
+    ///   - actions: the narrower actions (`nil` keeps the parent's).
+    ///   - resources: the narrower resources (`nil` keeps the parent's).
+    ///   - audiences: the narrower audiences (`nil` keeps the parent's).
     ///   - lifetime: how long the delegated token lives (capped by the parent's expiry).
     public func delegate(
         to subAgent: AgentIdentity, publicKey: Ed25519.PublicKey, agentClass: String, actions: [String]? = nil,
@@ -167,8 +180,9 @@ public actor CredentialProvider {
             do {
                 return try await refreshed().token
             } catch {
-                // Keep using the current token while it is valid; fail closed once it has expired.
-                if now < current.expiresAt, let still = self.current, still.token == current.token {
+                // Keep using the current token while it is valid (time read again: the refresh took time);
+                // fail closed once it has expired.
+                if clock.now() < current.expiresAt, let still = self.current, still.token == current.token {
                     return still.token
                 }
                 throw AuthorityError(.credentialUnavailable, "token expired and refresh failed: \(error)")
@@ -188,13 +202,19 @@ public actor CredentialProvider {
             throw AuthorityError(.credentialUnavailable, "nothing to refresh")
         }
         let policy = self.policy
+        let mine = generation
         let task = Task { try await Self.refresh(source: source, task: taskID, step: step, policy: policy) }
         inFlight = task
         do {
             let issued = try await task.value
             if inFlight == task { inFlight = nil }
-            adopt(issued)
-            refreshes += 1
+            guard generation == mine else {
+                throw AuthorityError(.credentialUnavailable, "the step changed while its token was being refreshed")
+            }
+            if current?.token.id != issued.token.id {
+                adopt(issued)
+                refreshes += 1
+            }
             return issued
         } catch let error as AuthorityError {
             if inFlight == task { inFlight = nil }

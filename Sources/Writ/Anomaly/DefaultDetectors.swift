@@ -18,13 +18,10 @@ public struct DenialBurstDetector: AnomalyDetector {
 
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard observation.outcome == .denied, let key = observation.tokenID ?? observation.agent else { return nil }
-        let (events, tripped) = windows.add(true, for: key, at: observation.time)
-        guard events.count >= threshold, !tripped else { return nil }
+        let (events, _) = windows.add(true, for: key, at: observation.time)
+        guard events.count >= threshold else { return nil }
         windows.markTripped(key)
-        return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
-            taskID: observation.taskID,
-            detail: "\(events.count) denials within the window (threshold \(threshold))", time: observation.time)
+        return AnomalyReport(name, about: observation, detail: "\(events.count) denials within the window (threshold \(threshold))")
     }
 }
 
@@ -57,10 +54,7 @@ public struct IntentDeviationDetector: AnomalyDetector {
         let resourceUsual = baseline.resourcePrefixes.contains { observation.resource.hasPrefix($0) }
         guard !(actionUsual && resourceUsual) else { return nil }
         let what = actionUsual ? "resource '\(observation.resource)'" : "action '\(observation.action)'"
-        return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
-            taskID: observation.taskID,
-            detail: "\(what) is outside the usual set for intent '\(intent)'", time: observation.time)
+        return AnomalyReport(name, about: observation, detail: "\(what) is outside the usual set for intent '\(intent)'")
     }
 }
 
@@ -81,13 +75,10 @@ public struct RateSpikeDetector: AnomalyDetector {
 
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard let key = observation.tokenID ?? observation.agent else { return nil }
-        let (events, tripped) = windows.add(true, for: key, at: observation.time)
-        guard events.count > limit, !tripped else { return nil }
+        let (events, _) = windows.add(true, for: key, at: observation.time)
+        guard events.count > limit else { return nil }
         windows.markTripped(key)
-        return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
-            taskID: observation.taskID,
-            detail: "more than \(limit) requests within the window", time: observation.time)
+        return AnomalyReport(name, about: observation, detail: "more than \(limit) requests within the window")
     }
 }
 
@@ -96,16 +87,18 @@ public struct RateSpikeDetector: AnomalyDetector {
 public struct UseAfterCloseDetector: AnomalyDetector {
     public let name = "use-after-close"
     private static let closingReasons: Set<String> = ["completed", "handed-off", "timeout"]
+    private let reported = SlidingWindows<Bool>(window: .seconds(1), maximumKeys: 10_000, maximumEventsPerKey: 1)
 
-    /// Creates the detector.
+    /// Creates the detector. It reports each token block once (the oldest of 10,000 remembered blocks are
+    /// forgotten first).
     public init() {}
 
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard let reason = observation.revocationReason, Self.closingReasons.contains(reason) else { return nil }
-        return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
-            taskID: observation.taskID,
-            detail: "token used after its task ended (\(reason))", time: observation.time)
+        let key = observation.blockID?.description ?? observation.tokenID ?? observation.agent ?? ""
+        guard !reported.add(true, for: key, at: observation.time).alreadyTripped else { return nil }
+        reported.markTripped(key)
+        return AnomalyReport(name, about: observation, detail: "token used after its task ended (\(reason))")
     }
 }
 
@@ -113,7 +106,7 @@ public struct UseAfterCloseDetector: AnomalyDetector {
 public struct ResourceProbeDetector: AnomalyDetector {
     public let name = "resource-probe"
     private let threshold: Int
-    private let windows: SlidingWindows<String>
+    private let windows: SlidingWindows<Int>
 
     /// Creates the detector.
     /// - Parameters:
@@ -121,19 +114,18 @@ public struct ResourceProbeDetector: AnomalyDetector {
     ///   - window: the sliding window (default 60 s).
     public init(threshold: Int = 20, window: Duration = .seconds(60)) {
         self.threshold = threshold
-        windows = SlidingWindows(window: window)
+        // Resources are kept as hashes, and only a few times the threshold per key: memory stays bounded
+        // whatever the resource strings' length.
+        windows = SlidingWindows(window: window, maximumEventsPerKey: max(threshold * 4, 16))
     }
 
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard let key = observation.tokenID ?? observation.agent else { return nil }
-        let (resources, tripped) = windows.add(observation.resource, for: key, at: observation.time)
+        let (resources, _) = windows.add(observation.resource.hashValue, for: key, at: observation.time)
         let distinct = Set(resources).count
-        guard distinct >= threshold, !tripped else { return nil }
+        guard distinct >= threshold else { return nil }
         windows.markTripped(key)
-        return AnomalyReport(
-            detector: name, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
-            taskID: observation.taskID,
-            detail: "\(distinct) distinct resources within the window (threshold \(threshold))", time: observation.time)
+        return AnomalyReport(name, about: observation, detail: "\(distinct) distinct resources within the window (threshold \(threshold))")
     }
 }
 

@@ -24,6 +24,10 @@ public struct RequestObservation: Sendable, Hashable {
     public var tokenID: String?
     /// The revocation id of the presented token's last block (what an anomaly response revokes).
     public var blockID: RevocationID?
+    /// The revocation id of the presented token's root block.
+    public var rootBlockID: RevocationID?
+    /// The key id of the key that held the token (verified by its proof of possession).
+    public var holderKeyID: KeyID?
     /// The task the token was minted for.
     public var taskID: String?
     /// The intent declared in the token.
@@ -41,10 +45,12 @@ public struct RequestObservation: Sendable, Hashable {
     /// Creates an observation.
     public init(
         time: Timestamp, service: String, agent: String?, tokenID: String?, blockID: RevocationID? = nil,
-        taskID: String?, intent: String?, action: String, resource: String, outcome: Outcome,
-        revocationReason: String? = nil
+        rootBlockID: RevocationID? = nil, holderKeyID: KeyID? = nil, taskID: String?, intent: String?,
+        action: String, resource: String, outcome: Outcome, revocationReason: String? = nil
     ) {
         self.blockID = blockID
+        self.rootBlockID = rootBlockID
+        self.holderKeyID = holderKeyID
         self.time = time
         self.service = service
         self.agent = agent
@@ -68,6 +74,10 @@ public struct AnomalyReport: Sendable, Hashable, CustomStringConvertible {
     public var tokenID: String?
     /// The revocation id of the presented token's last block.
     public var blockID: RevocationID?
+    /// The revocation id of the presented token's root block.
+    public var rootBlockID: RevocationID?
+    /// The key that held the token (proven by the request's proof of possession), when known.
+    public var holderKeyID: KeyID?
     /// The task concerned.
     public var taskID: String?
     /// A one-line explanation with the numbers that crossed the threshold.
@@ -77,10 +87,13 @@ public struct AnomalyReport: Sendable, Hashable, CustomStringConvertible {
 
     /// Creates a report.
     public init(
-        detector: String, agent: String?, tokenID: String?, blockID: RevocationID? = nil, taskID: String?,
-        detail: String, time: Timestamp
+        detector: String, agent: String?, tokenID: String?, blockID: RevocationID? = nil,
+        rootBlockID: RevocationID? = nil, holderKeyID: KeyID? = nil, taskID: String?, detail: String,
+        time: Timestamp
     ) {
         self.blockID = blockID
+        self.rootBlockID = rootBlockID
+        self.holderKeyID = holderKeyID
         self.detector = detector
         self.agent = agent
         self.tokenID = tokenID
@@ -89,6 +102,7 @@ public struct AnomalyReport: Sendable, Hashable, CustomStringConvertible {
         self.time = time
     }
 
+    /// The detector's name and detail.
     public var description: String { "\(detector): \(detail)" }
 }
 
@@ -102,4 +116,14 @@ public protocol AnomalyDetector: Sendable {
 
     /// Records one observation and returns an anomaly if this observation crosses a threshold.
     func observe(_ observation: RequestObservation) -> AnomalyReport?
+}
+
+extension AnomalyReport {
+    /// A report about `observation`'s token and agent, raised by `detector`.
+    public init(_ detector: String, about observation: RequestObservation, detail: String) {
+        self.init(
+            detector: detector, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
+            rootBlockID: observation.rootBlockID, holderKeyID: observation.holderKeyID, taskID: observation.taskID,
+            detail: detail, time: observation.time)
+    }
 }

@@ -30,13 +30,12 @@ final class SlidingWindows<Value: Hashable & Sendable>: Sendable {
     }
 
     /// Adds an event for `key` and returns the events of that key still inside the window, plus whether this
-    /// key had already tripped (so a detector reports once per burst, not once per request).
+    /// key has ever tripped (for detectors that report a key only once).
     func add(_ value: Value, for key: String, at time: Timestamp) -> (values: [Value], alreadyTripped: Bool) {
         state.withLock { state in
             let cutoff = time.advanced(by: .zero - window)
             var entry = state.entries[key] ?? Entry()
             entry.events.removeAll { $0.time <= cutoff }
-            if entry.events.isEmpty { entry.tripped = false }
             if entry.events.count >= maximumEventsPerKey { entry.events.removeFirst() }
             entry.events.append((time, value))
             let tripped = entry.tripped
@@ -56,8 +55,12 @@ final class SlidingWindows<Value: Hashable & Sendable>: Sendable {
         }
     }
 
-    /// Marks `key` as having tripped its detector in the current burst.
+    /// Marks `key` as having tripped its detector, and starts counting afresh: a burst that goes on is reported
+    /// again once it crosses the threshold again.
     func markTripped(_ key: String) {
-        state.withLock { $0.entries[key]?.tripped = true }
+        state.withLock {
+            $0.entries[key]?.tripped = true
+            $0.entries[key]?.events.removeAll()
+        }
     }
 }

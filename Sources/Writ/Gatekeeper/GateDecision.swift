@@ -47,6 +47,8 @@ public struct GrantedRequest: Sendable, Hashable {
 public struct GateDenial: Sendable, Hashable, CustomStringConvertible {
     /// What failed.
     public enum Code: String, Sendable, Hashable {
+        /// The action or resource is empty or longer than the token format allows.
+        case malformedRequest = "malformed-request"
         /// The token text could not be decoded.
         case malformedToken = "malformed-token"
         /// The proof text could not be decoded.

@@ -65,8 +65,8 @@ public final class Gatekeeper: Sendable {
         }
     }
 
-    /// One request as the service received it.
-    public struct Request: Sendable {
+    /// One request as the service received it. Its description never shows the token or the proof.
+    public struct Request: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
         /// The token text (`writ1_…`).
         public var token: String
         /// The proof-of-possession text (`writp1_…`).
@@ -98,6 +98,11 @@ public final class Gatekeeper: Sendable {
             self.risk = risk
             self.traceID = traceID
         }
+
+        /// The action and resource only; the token and proof are redacted.
+        public var description: String { "Gatekeeper.Request(\(action) \(resource), token: <redacted>)" }
+        /// Same as ``description``.
+        public var debugDescription: String { description }
     }
 
     /// The configuration.
@@ -140,9 +145,18 @@ public final class Gatekeeper: Sendable {
         var decision: GateDecision
         var token: VerifiedToken?
         var revocationReason: String?
+        /// Whether the request is proven to come from the token's holder (its proof of possession verified), so
+        /// detectors may attribute it to the token's block and holder key. Requests that fail before or at the
+        /// proof — a leaked token with junk proofs — must never get the agent quarantined or revoked.
+        var attributable = false
     }
 
     private func evaluate(_ request: Request, now: Timestamp) -> Outcome {
+        guard !request.action.isEmpty, request.action.utf8.count <= TokenLimits.maximumActionLength,
+            !request.resource.isEmpty, request.resource.utf8.count <= TokenLimits.maximumResourceLength
+        else {
+            return Outcome(decision: .deny(denial(.malformedRequest, "action or resource is empty or longer than the cap")))
+        }
         guard request.token.utf8.count <= TokenFormat.textPrefix.utf8.count + (TokenLimits.maximumTokenBytes * 4 + 2) / 3 else {
             return Outcome(decision: .deny(denial(.malformedToken, "token text is longer than the cap")))
         }
@@ -178,33 +192,62 @@ public final class Gatekeeper: Sendable {
                 replayCache: configuration.replayCache, revocation: revocationChecker)
         } catch {
             var outcome = Outcome(decision: .deny(gateDenial(for: error)), token: verified)
+            switch error.code {
+            case .revoked, .revocationUnavailable, .replayedNonce:
+                // These are checked after the proof: the holder made this request.
+                outcome.attributable = true
+            default:
+                // Failed before or at the proof: attribute only if the proof itself holds (a holder probing
+                // beyond its token), never for junk proofs.
+                outcome.attributable =
+                    (try? verified.checkProof(proof, for: tokenRequest, at: now, options: configuration.verification))
+                    != nil
+            }
             if error.code == .revoked, case .revoked(let entry) = revocationChecker.lookup(verified.revocationFacts) {
                 outcome.revocationReason = entry.reason.rawValue
             }
             return outcome
         }
-        let agentRequest = policyRequest(for: verified, request: request, now: now)
-        let decision = configuration.policies.evaluate(agentRequest, entities: configuration.entities)
-        switch decision.agentDecision {
-        case .allow:
-            return Outcome(decision: .allow(granted(verified, policies: decision.reasons, auditIndex: nil)), token: verified)
-        case .deny(let reasons):
-            let message = reasons.isEmpty
-                ? "no policy permits \(request.action) on \(request.resource)"
-                : "forbidden by \(reasons.map(\.rawValue).joined(separator: ", "))"
-            return Outcome(decision: .deny(denial(.policy, message, policies: reasons)), token: verified)
-        case .reauthorize(let reason, let policy):
-            return Outcome(decision: .reauthorize(reason: reason, policy: policy), token: verified)
-        }
+        var outcome = Outcome(decision: decide(verified, request: request, now: now), token: verified)
+        outcome.attributable = true
+        return outcome
     }
 
-    private func policyRequest(for token: VerifiedToken, request: Request, now: Timestamp) -> AgentRequest {
-        let delegated = !token.delegates.isEmpty
+    /// Evaluates the policies for the acting agent and, for a delegated token, also for the token's subject: a
+    /// delegator cannot escape a principal- or class-scoped `forbid` (or a checkpoint) by naming another
+    /// principal or class in a delegation block. A deny from either wins; then a checkpoint from either.
+    private func decide(_ token: VerifiedToken, request: Request, now: Timestamp) -> GateDecision {
+        var decisions = [configuration.policies.evaluate(
+            policyRequest(for: token, request: request, now: now, asSubject: false), entities: configuration.entities)]
+        if !token.delegates.isEmpty || token.delegateClass != nil {
+            decisions.append(configuration.policies.evaluate(
+                policyRequest(for: token, request: request, now: now, asSubject: true), entities: configuration.entities))
+        }
+        for decision in decisions {
+            if case .deny(let reasons) = decision.agentDecision {
+                let message = reasons.isEmpty
+                    ? "no policy permits \(request.action) on \(request.resource)"
+                    : "forbidden by \(reasons.map(\.rawValue).joined(separator: ", "))"
+                return .deny(denial(.policy, message, policies: reasons))
+            }
+        }
+        for decision in decisions {
+            if case .reauthorize(let reason, let policy) = decision.agentDecision {
+                return .reauthorize(reason: reason, policy: policy)
+            }
+        }
+        return .allow(granted(token, policies: decisions[0].reasons, auditIndex: nil))
+    }
+
+    private func policyRequest(for token: VerifiedToken, request: Request, now: Timestamp, asSubject: Bool)
+        -> AgentRequest
+    {
+        let delegated = !asSubject && !token.delegates.isEmpty
         var extra: [(String, CedarValue)] = request.attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }
         extra.append(("subject", .string(token.subject.description)))
         return AgentRequest(
-            agentID: (token.delegates.last ?? token.subject).description,
-            agentClass: (token.delegateClass ?? token.agentClass).name,
+            agentID: (asSubject ? token.subject : token.delegates.last ?? token.subject).description,
+            agentClass: (asSubject ? token.agentClass : token.delegateClass ?? token.agentClass).name,
             supervisor: delegated ? EntityUID(type: AgentRequest.agentType, id: token.subject.description) : nil,
             action: EntityUID(type: "Action", id: request.action),
             resource: EntityUID(type: "Resource", id: request.resource),
@@ -221,21 +264,30 @@ public final class Gatekeeper: Sendable {
         let token = outcome.token
         let agent = token.map { ($0.delegates.last ?? $0.subject).description }
         let blockID = token?.revocationIDs.last
+        // Only requests proven to come from the holder are attributed to its block, key and agent.
+        let attributed = outcome.attributable ? token : nil
         let observation = RequestObservation(
-            time: now, service: configuration.audience, agent: agent, tokenID: token?.tokenID.description,
-            blockID: blockID, taskID: token?.taskID, intent: token?.intent, action: request.action,
-            resource: request.resource, outcome: observationOutcome(outcome.decision),
-            revocationReason: outcome.revocationReason)
+            time: now, service: configuration.audience, agent: attributed.map { _ in agent } ?? nil,
+            tokenID: token?.tokenID.description, blockID: attributed?.revocationIDs.last,
+            rootBlockID: attributed?.revocationIDs.first, holderKeyID: attributed?.holder.keyID,
+            taskID: token?.taskID, intent: token?.intent, action: request.action, resource: request.resource,
+            outcome: observationOutcome(outcome.decision), revocationReason: outcome.revocationReason)
         var reports: [AnomalyReport] = []
         for detector in configuration.detectors {
             if let report = detector.observe(observation) { reports.append(report) }
+        }
+        // Quarantine at once, before any await, so concurrent requests with the same block are refused too.
+        // Only the block is quarantined: agent names in delegation blocks are the delegator's words.
+        for report in reports where outcome.revocationReason == nil {
+            if let block = report.blockID { revocationChecker.quarantine(block: block) }
         }
 
         var event = AuditEvent(
             auditKind(outcome.decision), time: now, agent: agent, task: token?.taskID,
             step: token?.step.map(String.init), tokenID: token?.tokenID.description, revocationID: blockID,
-            audience: configuration.audience, action: request.action, resource: request.resource,
-            decision: auditDecision(outcome.decision), reason: auditReason(outcome.decision), traceID: request.traceID)
+            audience: configuration.audience, action: Self.clipped(request.action),
+            resource: Self.clipped(request.resource), decision: auditDecision(outcome.decision),
+            reason: Self.clipped(auditReason(outcome.decision)), traceID: request.traceID.map(Self.clipped))
         if let token {
             event.attributes["class"] = (token.delegateClass ?? token.agentClass).name
             event.attributes["depth"] = String(token.delegationDepth)
@@ -255,7 +307,6 @@ public final class Gatekeeper: Sendable {
         }
 
         for report in reports {
-            revocationChecker.quarantine(block: report.blockID, agent: report.agent)
             _ = try? await configuration.audit.record(
                 AuditEvent(
                     .anomaly, time: now, agent: report.agent, task: report.taskID, tokenID: report.tokenID,
@@ -267,6 +318,15 @@ public final class Gatekeeper: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Request-supplied text as recorded in the audit log: at most 1,024 bytes, so an oversized field cannot
+    /// make the entry too large to record (and the decision go unaudited).
+    private static func clipped(_ text: String) -> String {
+        guard text.utf8.count > 1024 else { return text }
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: 1000)
+        while !text.unicodeScalars.indices.contains(end), end > text.startIndex { end = text.utf8.index(before: end) }
+        return String(text[..<end]) + "…(\(text.utf8.count) bytes)"
+    }
 
     private func granted(_ token: VerifiedToken, policies: [PolicyID], auditIndex: UInt64?) -> GrantedRequest {
         GrantedRequest(

@@ -3,7 +3,7 @@ public import WritCrypto
 public import WritRevocation
 public import WritTokens
 
-/// Answers the token verifier's revocation question from a verifier-side ``RevocationSnapshot``, plus a local
+/// Answers the token verifier's revocation question from a verifier-side `RevocationSnapshot`, plus a local
 /// quarantine that takes effect at once (used when this service's own anomaly detectors fire, before the
 /// authority's revocation has come back through the feed).
 ///
@@ -17,8 +17,13 @@ public final class SnapshotRevocationChecker: RevocationChecker {
 
     private struct Quarantine {
         var blocks: Set<RevocationID> = []
-        var agents: Set<String> = []
+        var order: [RevocationID] = []
+        var head = 0
     }
+
+    /// Most blocks kept in quarantine; the oldest are dropped first (by then the authority's revocation has
+    /// reached the snapshot).
+    public static let quarantineCapacity = 100_000
 
     /// Creates a checker over `snapshot`, reading the time from `clock`.
     public init(snapshot: RevocationSnapshot, clock: some WallClock) {
@@ -26,11 +31,20 @@ public final class SnapshotRevocationChecker: RevocationChecker {
         self.clock = clock
     }
 
-    /// Blocks `block` and `agent` locally, immediately, until the process restarts.
-    public func quarantine(block: RevocationID?, agent: String?) {
+    /// Refuses every token whose chain contains `block`, locally and at once (bounded; the authority's
+    /// revocation makes it permanent and global).
+    public func quarantine(block: RevocationID) {
         quarantine.withLock { q in
-            if let block { q.blocks.insert(block) }
-            if let agent { q.agents.insert(agent) }
+            guard q.blocks.insert(block).inserted else { return }
+            q.order.append(block)
+            if q.blocks.count > Self.quarantineCapacity {
+                q.blocks.remove(q.order[q.head])
+                q.head += 1
+                if q.head >= Self.quarantineCapacity {  // drop the consumed prefix now and then: O(1) amortised
+                    q.order.removeFirst(q.head)
+                    q.head = 0
+                }
+            }
         }
     }
 
@@ -42,12 +56,10 @@ public final class SnapshotRevocationChecker: RevocationChecker {
             now: clock.now())
     }
 
+    /// Revoked when quarantined or revoked in the snapshot; unavailable when the snapshot is stale.
     public func revocationStatus(_ facts: RevocationFacts) -> RevocationStatus {
         let quarantined = quarantine.withLock { q in
-            (!q.blocks.isEmpty && facts.revocationIDs.contains(where: q.blocks.contains))
-                || (!q.agents.isEmpty
-                    && (q.agents.contains(facts.subject.description)
-                        || facts.delegates.contains { q.agents.contains($0.description) }))
+            !q.blocks.isEmpty && facts.revocationIDs.contains(where: q.blocks.contains)
         }
         if quarantined { return .revoked(reason: "quarantined after an anomaly") }
         switch lookup(facts) {

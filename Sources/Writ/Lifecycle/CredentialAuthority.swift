@@ -108,6 +108,10 @@ public actor CredentialAuthority {
         public fileprivate(set) var steps: [String: StepInfo]
         /// The task this one was handed off to, if any.
         public fileprivate(set) var handedOffTo: String?
+        /// The step number the next new step gets.
+        fileprivate var nextStepNumber: UInt64 = 1
+        /// The latest expiry of any token issued for the task (what a task revocation must cover).
+        public fileprivate(set) var latestExpiry: Timestamp?
     }
 
     /// One step of a task.
@@ -126,6 +130,8 @@ public actor CredentialAuthority {
     private let classes: [String: AgentClass]
     private var agents: [AgentIdentity: Agent] = [:]
     private var tasks: [String: TaskInfo] = [:]
+    /// Token ids that already had an anomaly (bounded), to escalate repeat offenders.
+    private var anomalousTokens: Set<String> = []
 
     /// Creates an authority.
     public init(_ configuration: Configuration) {
@@ -263,7 +269,8 @@ public actor CredentialAuthority {
     /// Mints the token for a task step: one audience, the step's actions and resources, a TTL of the step's
     /// need capped by the class maximum and the task deadline.
     ///
-    /// Issuing a step that already has a live token refreshes it (and counts against the refresh limit).
+    /// Issuing a step that already has a live token refreshes it (and counts against the refresh limit); a step
+    /// issued again after ``completeStep(task:step:)`` keeps its refresh count.
     /// - Throws: ``AuthorityError`` when the task is closed or overdue, or no entitlement covers the grant.
     public func issue(task taskID: String, step grant: StepGrant) async throws -> IssuedToken {
         if tasks[taskID]?.steps[grant.name]?.live != nil {
@@ -280,15 +287,21 @@ public actor CredentialAuthority {
                     reason: "not entitled: \(grant)"))
             throw AuthorityError(.notEntitled, "class '\(agent.agentClass.name)' is not entitled to \(grant)")
         }
-        let number = UInt64(task.steps.count + 1)
-        let issued = try mint(task: task, agent: agent, grant: grant, stepNumber: number, now: now, refreshCount: 0)
-        try await record(issuedEvent(issued, kind: .issued, agent: agent, grant: grant, parent: nil))
-        // Re-check after the await: the task may have closed meanwhile.
-        guard tasks[taskID]?.state == .open else {
-            _ = try? await revoke(.block(issued.revocationID), reason: .completed, coversUntil: issued.expiresAt)
-            throw AuthorityError(.taskClosed, "task \(taskID) closed while its step was being issued")
+        let previous = task.steps[grant.name]
+        let number = previous?.number ?? task.nextStepNumber
+        let refreshCount = previous?.refreshCount ?? 0
+        let issued = try mint(task: task, agent: agent, grant: grant, stepNumber: number, now: now, refreshCount: refreshCount)
+        // Commit before any await, so concurrent calls see the live token and the step number is taken.
+        tasks[taskID]?.steps[grant.name] = StepInfo(grant: grant, number: number, live: issued, refreshCount: refreshCount)
+        if previous == nil { tasks[taskID]?.nextStepNumber += 1 }
+        noteExpiry(issued, task: taskID)
+        do {
+            try await record(issuedEvent(issued, kind: .issued, agent: agent, grant: grant, parent: nil))
+        } catch {
+            try? await abandon(issued, task: taskID, step: grant.name)
+            throw error
         }
-        tasks[taskID]?.steps[grant.name] = StepInfo(grant: grant, number: number, live: issued, refreshCount: 0)
+        try await confirmLive(issued, task: taskID, step: grant.name)
         return issued
     }
 
@@ -314,15 +327,40 @@ public actor CredentialAuthority {
         let issued = try mint(
             task: task, agent: agent, grant: step.grant, stepNumber: step.number, now: now,
             refreshCount: step.refreshCount + 1)
-        try await revoke(.block(old.revocationID), reason: .superseded, coversUntil: old.expiresAt)
-        try await record(issuedEvent(issued, kind: .refreshed, agent: agent, grant: step.grant, parent: old))
-        guard tasks[taskID]?.state == .open else {
-            _ = try? await revoke(.block(issued.revocationID), reason: .completed, coversUntil: issued.expiresAt)
-            throw AuthorityError(.taskClosed, "task \(taskID) closed while its step was being refreshed")
-        }
+        // Commit before any await: a concurrent refresh sees the new count and the new live token.
         tasks[taskID]?.steps[name]?.live = issued
         tasks[taskID]?.steps[name]?.refreshCount = step.refreshCount + 1
+        noteExpiry(issued, task: taskID)
+        do {
+            try await revoke(.block(old.revocationID), reason: .superseded, coversUntil: old.expiresAt, task: taskID)
+            try await record(issuedEvent(issued, kind: .refreshed, agent: agent, grant: step.grant, parent: old))
+        } catch {
+            try? await abandon(issued, task: taskID, step: name)
+            throw error
+        }
+        try await confirmLive(issued, task: taskID, step: name)
         return issued
+    }
+
+    /// After the awaits of issue or refresh: the task must still be open and `issued` still the step's live
+    /// token (a concurrent completion, refresh or close may have replaced it); otherwise it is revoked.
+    private func confirmLive(_ issued: IssuedToken, task taskID: String, step name: String) async throws {
+        guard tasks[taskID]?.state == .open, tasks[taskID]?.steps[name]?.live?.token.id == issued.token.id else {
+            try? await abandon(issued, task: taskID, step: name)
+            throw AuthorityError(.taskClosed, "task \(taskID) step '\(name)' changed while its token was being issued")
+        }
+    }
+
+    /// Records the latest expiry of the task's tokens (what a task revocation must cover).
+    private func noteExpiry(_ issued: IssuedToken, task taskID: String) {
+        let latest = max(tasks[taskID]?.latestExpiry ?? issued.expiresAt, issued.expiresAt)
+        tasks[taskID]?.latestExpiry = latest
+    }
+
+    /// Withdraws a token that will not be handed out: clears it from the step and revokes its block.
+    private func abandon(_ issued: IssuedToken, task taskID: String, step name: String) async throws {
+        if tasks[taskID]?.steps[name]?.live?.token.id == issued.token.id { tasks[taskID]?.steps[name]?.live = nil }
+        try await revoke(.block(issued.revocationID), reason: .completed, coversUntil: issued.expiresAt, task: taskID)
     }
 
     /// Ends a step early: revokes its live token.
@@ -347,6 +385,9 @@ public actor CredentialAuthority {
         async throws -> String
     {
         guard let task = tasks[taskID] else { throw AuthorityError(.unknownTask, "task \(taskID) does not exist") }
+        guard task.state == .open else {
+            throw AuthorityError(.taskClosed, "task \(taskID) is \(task.state.rawValue); only an open task can be handed off")
+        }
         try await close(taskID, state: .handedOff, reason: .handedOff)
         let newID = try await openTask(for: task.agent, objective: objective, intent: intent, deadline: deadline)
         tasks[taskID]?.handedOffTo = newID
@@ -382,25 +423,45 @@ public actor CredentialAuthority {
 
     // MARK: Revocation on demand
 
-    /// Handles an anomaly reported by a gatekeeper: audits it and revokes per ``Configuration/anomalyResponse``.
+    /// Handles an anomaly reported by a gatekeeper: revokes per ``Configuration/anomalyResponse``, then audits.
+    ///
+    /// The presented token's last block is revoked (and with it everything delegated from it). The agent named
+    /// in the report is revoked only when the authority can confirm it: it is registered and its key is the key
+    /// that held the token (``AnomalyReport/holderKeyID``) — a delegator cannot get another agent revoked by
+    /// naming it in a delegation block. A second anomaly for the same token also revokes its root block (the
+    /// delegator could otherwise keep minting fresh sibling delegations).
     public func reportAnomaly(_ report: AnomalyReport) async throws {
         let now = configuration.clock.now()
-        try await record(
-            AuditEvent(
-                .anomaly, time: now, agent: report.agent, task: report.taskID, tokenID: report.tokenID,
-                revocationID: report.blockID, reason: report.detail, attributes: ["detector": report.detector]))
         let response = configuration.anomalyResponse
         let horizon = now.advanced(by: longestTTL)
+        var revoked: [String] = []
         if response.contains(.revokeToken), let block = report.blockID {
             try await revoke(.block(block), reason: .anomaly, coversUntil: horizon, task: report.taskID, agent: report.agent)
+            revoked.append("block \(block)")
         }
-        if response.contains(.revokeAgent), let agentText = report.agent {
-            if let identity = try? AgentIdentity(agentText) { agents[identity]?.isRevoked = true }
+        if let tokenID = report.tokenID {
+            if anomalousTokens.contains(tokenID), let root = report.rootBlockID, root != report.blockID {
+                try await revoke(.block(root), reason: .anomaly, coversUntil: horizon, task: report.taskID)
+                revoked.append("root block \(root) (repeat)")
+            }
+            if anomalousTokens.count < 100_000 { anomalousTokens.insert(tokenID) }
+        }
+        if response.contains(.revokeAgent), let agentText = report.agent, let identity = try? AgentIdentity(agentText),
+            let registered = agents[identity], registered.publicKey.keyID == report.holderKeyID
+        {
+            agents[identity]?.isRevoked = true
             try await revoke(.agent(agentText), reason: .anomaly, coversUntil: horizon, task: report.taskID, agent: agentText)
+            revoked.append("agent \(agentText)")
         }
         if response.contains(.revokeTask), let taskID = report.taskID, tasks[taskID]?.state == .open {
             try await close(taskID, state: .revoked, reason: .anomaly)
+            revoked.append("task \(taskID)")
         }
+        try await record(
+            AuditEvent(
+                .anomaly, time: now, agent: report.agent, task: report.taskID, tokenID: report.tokenID,
+                revocationID: report.blockID, reason: report.detail,
+                attributes: ["detector": report.detector, "revoked": revoked.joined(separator: "; ")]))
     }
 
     /// Revokes one agent: none of its tokens work any more, and it gets no new ones.
@@ -426,19 +487,30 @@ public actor CredentialAuthority {
 
     /// Records a delegation a supervisor made to a sub-agent (delegation itself needs no round trip; this
     /// puts it in the audit trail).
+    ///
+    /// - Throws: ``AuthorityError/Code/delegationRefused`` unless `delegate` is a registered sub-agent of
+    ///   `supervisor`, the token's last block names it and is held by its registered key, and `supervisor` held
+    ///   the block before.
     public func recordDelegation(
         _ token: CapabilityToken, from supervisor: AgentIdentity, to delegate: AgentIdentity
     ) async throws {
-        guard let sub = agents[delegate], sub.supervisor == supervisor else {
+        guard let sub = agents[delegate], sub.supervisor == supervisor, !sub.isRevoked else {
             throw AuthorityError(.delegationRefused, "\(delegate) is not a registered sub-agent of \(supervisor)")
+        }
+        guard let last = token.delegations.last, last.attenuation.delegate == delegate, token.holder == sub.publicKey
+        else {
+            throw AuthorityError(.delegationRefused, "the token's last block is not held by \(delegate)'s registered key")
+        }
+        let previousHolder = token.delegations.dropLast().last?.attenuation.delegate ?? token.root.claims.subject
+        guard previousHolder == supervisor else {
+            throw AuthorityError(.delegationRefused, "\(supervisor) did not hold the token it delegated")
         }
         let parentBlock = token.delegations.count >= 2
             ? token.delegations[token.delegations.count - 2].revocationID : token.root.revocationID
         try await record(
             AuditEvent(
                 .delegated, time: configuration.clock.now(), agent: delegate.description, task: token.root.claims.taskID,
-                tokenID: token.id.description, parentTokenID: token.id.description,
-                revocationID: token.delegations.last?.revocationID,
+                tokenID: token.id.description, revocationID: last.revocationID,
                 attributes: [
                     "supervisor": supervisor.description, "class": sub.agentClass.name,
                     "depth": String(token.delegations.count), "parent-block": parentBlock.description,
@@ -512,9 +584,14 @@ public actor CredentialAuthority {
     private func close(_ taskID: String, state: TaskState, reason: RevocationReason) async throws {
         guard let task = tasks[taskID] else { throw AuthorityError(.unknownTask, "task \(taskID) does not exist") }
         guard task.state == .open else { return }
+        // Revoke first: if the store fails, the task stays open and a retry (or the watchdog) revokes again.
+        // Tokens minted meanwhile carry the task id, so the task revocation covers them too.
+        let covers = max(task.latestExpiry ?? configuration.clock.now(), configuration.clock.now())
+            .advanced(by: VerificationOptions.maximumClockSkew)
+        try await revoke(.task(taskID), reason: reason, coversUntil: covers, task: taskID, agent: task.agent.description)
+        guard tasks[taskID]?.state == .open else { return }
         tasks[taskID]?.state = state
         for name in task.steps.keys { tasks[taskID]?.steps[name]?.live = nil }
-        try await revoke(.task(taskID), reason: reason, coversUntil: task.deadline, task: taskID, agent: task.agent.description)
         try await record(
             AuditEvent(
                 .taskClosed, time: configuration.clock.now(), agent: task.agent.description, task: taskID,
