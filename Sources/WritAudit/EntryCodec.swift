@@ -75,7 +75,10 @@ enum EntryCodec {
             }
             for (key, value) in sortedByUTF8(event.sensitiveAttributes) {
                 guard let digest = value.digest, digest.count == 32 else {
-                    throw AuditError(.invalidEncoding, "entry \(entry.index): sensitive attribute '\(key)' is not hashed")
+                    throw AuditError(
+                        .invalidEncoding,
+                        "entry \(entry.index): sensitive attribute '\(key)' is not hashed"
+                    )
                 }
                 try appendPair(.sensitive, key: key, value: digest, to: &out)
             }
@@ -170,7 +173,9 @@ enum EntryCodec {
             case .tokenID: event.tokenID = try string(value, index)
             case .parentTokenID: event.parentTokenID = try string(value, index)
             case .revocationID:
-                guard value.count == 16 else { throw AuditError(.invalidEncoding, "entry \(index): revocation id length") }
+                guard value.count == 16 else {
+                    throw AuditError(.invalidEncoding, "entry \(index): revocation id length")
+                }
                 event.revocationID = try RevocationID(bytes: value)
             case .audience: event.audience = try string(value, index)
             case .action: event.action = try string(value, index)
