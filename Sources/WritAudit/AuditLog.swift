@@ -66,7 +66,8 @@ public final class AuditLog: AuditSink {
     ///   - salt: the per-log salt for sensitive values.
     ///   - clock: the time source for entry times and cosignatures.
     /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not form an unbroken chain (the log refuses
-    ///   to append to a broken record), or the store's error.
+    ///   to append to a broken record); ``AuditError/Code/conflict`` when they belong to another service; or the
+    ///   store's error.
     public static func open(
         store: some AuditStore,
         service: String,
@@ -79,6 +80,12 @@ public final class AuditLog: AuditSink {
         }
         var state = State()
         let total = try await store.count()
+        if total > 0, let first = try await store.read(0..<1).first {
+            let owner = try AuditEntry(decoding: first).event.service ?? ""
+            guard owner == service else {
+                throw AuditError(.conflict, "the stored log belongs to '\(owner)', not '\(service)'")
+            }
+        }
         var start: UInt64 = 0
         while start < total {
             let end = min(total, start + 65_536)

@@ -210,4 +210,12 @@ struct AuditLogTests {
         try await other.append([entries[0], entries[2]], firstIndex: 0)
         await #expect(throws: AuditError(.tampered, "")) { try await Self.makeLog(other) }
     }
+
+    @Test("a stored log is reopened only by the service that owns it")
+    func ownership() async throws {
+        let store = InMemoryAuditStore()
+        _ = try await Self.makeLog(store, service: "gateway").record(Self.sampleEvent())
+        await #expect(throws: AuditError(.conflict, "")) { try await Self.makeLog(store, service: "billing") }
+        #expect(try await Self.makeLog(store, service: "gateway").size == 1)
+    }
 }
