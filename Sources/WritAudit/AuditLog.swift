@@ -122,16 +122,28 @@ public final class AuditLog: AuditSink {
     /// - Throws: ``AuditError/Code/closed`` after an earlier store failure; the store's error when this entry's
     ///   batch failed; ``AuditError/Code/oversized`` or ``AuditError/Code/invalidEncoding`` for a bad event.
     public func record(_ event: AuditEvent) async throws -> UInt64 {
-        var event = event
-        event.service = service
-        if event.time == nil { event.time = clock.now() }
-        if !event.sensitiveAttributes.isEmpty {
-            event.sensitiveAttributes = event.sensitiveAttributes.mapValues { $0.hashed(with: salt) }
-        }
+        let time = event.time ?? clock.now()
         // Encode outside the lock with a blank header; the index and link are patched in under the lock.
-        var bytes = try EntryCodec.encode(
-            AuditEntry(trustedIndex: 0, previousHash: AuditEntry.genesisHash, event: event)
-        )
+        var bytes: [UInt8]
+        if event.sensitiveAttributes.isEmpty {
+            bytes = try EntryCodec.encode(
+                event,
+                index: 0,
+                previousHash: AuditEntry.genesisHash,
+                service: service,
+                time: time
+            )
+        } else {
+            var hashed = event
+            hashed.sensitiveAttributes = event.sensitiveAttributes.mapValues { $0.hashed(with: salt) }
+            bytes = try EntryCodec.encode(
+                hashed,
+                index: 0,
+                previousHash: AuditEntry.genesisHash,
+                service: service,
+                time: time
+            )
+        }
         // Under the lock: patch in the index and link, hash, grow the tree, queue. A caller that finds no flush
         // in progress becomes the leader and takes the queued batch at once.
         let (index, batch, first) = try state.withLock { s -> (UInt64, [[UInt8]]?, UInt64) in
