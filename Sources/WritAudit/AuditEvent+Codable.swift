@@ -26,7 +26,11 @@ extension AuditEvent: Codable {
         parentTokenID = try c.decodeIfPresent(String.self, forKey: .parentTokenID)
         if let hex = try c.decodeIfPresent(String.self, forKey: .revocationID) {
             guard let id = RevocationID(hex: hex) else {
-                throw DecodingError.dataCorruptedError(forKey: .revocationID, in: c, debugDescription: "not 32 hex digits")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .revocationID,
+                    in: c,
+                    debugDescription: "not 32 hex digits"
+                )
             }
             revocationID = id
         }
@@ -43,7 +47,10 @@ extension AuditEvent: Codable {
                 digest.count == 32
             else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: .sensitiveAttributes, in: c, debugDescription: "'\(name)' is not a keyed-blake2b digest")
+                    forKey: .sensitiveAttributes,
+                    in: c,
+                    debugDescription: "'\(name)' is not a keyed-blake2b digest"
+                )
             }
             sensitiveAttributes[name] = SensitiveValue(digest: digest)
         }
@@ -72,7 +79,12 @@ extension AuditEvent: Codable {
             for (name, value) in sensitiveAttributes {
                 guard let digest = value.digest else {
                     throw EncodingError.invalidValue(
-                        name, .init(codingPath: c.codingPath, debugDescription: "sensitive attribute '\(name)' is not hashed yet"))
+                        name,
+                        .init(
+                            codingPath: c.codingPath,
+                            debugDescription: "sensitive attribute '\(name)' is not hashed yet"
+                        )
+                    )
                 }
                 digests[name] = Self.digestPrefix + Hex.encode(digest)
             }

@@ -1,5 +1,5 @@
-public import WritCrypto
 import Synchronization
+public import WritCrypto
 
 /// An append-only, hash-chained audit log over an ``AuditStore``, with an RFC 6962 Merkle tree over its entries
 /// and Ed25519-signed checkpoints.
@@ -41,8 +41,14 @@ public final class AuditLog: AuditSink {
         var witnessed: [String: (size: UInt64, root: [UInt8])] = [:]
     }
 
-    private init(store: any AuditStore, service: String, signingKey: Ed25519.PrivateKey, salt: AuditSalt,
-                 clock: any WallClock, state: State) {
+    private init(
+        store: any AuditStore,
+        service: String,
+        signingKey: Ed25519.PrivateKey,
+        salt: AuditSalt,
+        clock: any WallClock,
+        state: State
+    ) {
         self.store = store
         self.service = service
         self.signingKey = signingKey
@@ -60,9 +66,13 @@ public final class AuditLog: AuditSink {
     ///   - salt: the per-log salt for sensitive values.
     ///   - clock: the time source for entry times and cosignatures.
     /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not form an unbroken chain (the log refuses
-    ///   to append to a broken record), or the store's error.
+    ///   to append to a broken record); ``AuditError/Code/conflict`` when they belong to another service; or the
+    ///   store's error.
     public static func open(
-        store: some AuditStore, service: String, signingKey: Ed25519.PrivateKey, salt: AuditSalt,
+        store: some AuditStore,
+        service: String,
+        signingKey: Ed25519.PrivateKey,
+        salt: AuditSalt,
         clock: any WallClock = SystemClock()
     ) async throws -> AuditLog {
         guard !service.isEmpty, !service.contains("\n") else {
@@ -70,6 +80,12 @@ public final class AuditLog: AuditSink {
         }
         var state = State()
         let total = try await store.count()
+        if total > 0, let first = try await store.read(0..<1).first {
+            let owner = try AuditEntry(decoding: first).event.service ?? ""
+            guard owner == service else {
+                throw AuditError(.conflict, "the stored log belongs to '\(owner)', not '\(service)'")
+            }
+        }
         var start: UInt64 = 0
         while start < total {
             let end = min(total, start + 65_536)
@@ -106,19 +122,34 @@ public final class AuditLog: AuditSink {
     /// - Throws: ``AuditError/Code/closed`` after an earlier store failure; the store's error when this entry's
     ///   batch failed; ``AuditError/Code/oversized`` or ``AuditError/Code/invalidEncoding`` for a bad event.
     public func record(_ event: AuditEvent) async throws -> UInt64 {
-        var event = event
-        event.service = service
-        if event.time == nil { event.time = clock.now() }
-        if !event.sensitiveAttributes.isEmpty {
-            event.sensitiveAttributes = event.sensitiveAttributes.mapValues { $0.hashed(with: salt) }
-        }
+        let time = event.time ?? clock.now()
         // Encode outside the lock with a blank header; the index and link are patched in under the lock.
-        var bytes = try EntryCodec.encode(
-            AuditEntry(trustedIndex: 0, previousHash: AuditEntry.genesisHash, event: event))
+        var bytes: [UInt8]
+        if event.sensitiveAttributes.isEmpty {
+            bytes = try EntryCodec.encode(
+                event,
+                index: 0,
+                previousHash: AuditEntry.genesisHash,
+                service: service,
+                time: time
+            )
+        } else {
+            var hashed = event
+            hashed.sensitiveAttributes = event.sensitiveAttributes.mapValues { $0.hashed(with: salt) }
+            bytes = try EntryCodec.encode(
+                hashed,
+                index: 0,
+                previousHash: AuditEntry.genesisHash,
+                service: service,
+                time: time
+            )
+        }
         // Under the lock: patch in the index and link, hash, grow the tree, queue. A caller that finds no flush
         // in progress becomes the leader and takes the queued batch at once.
         let (index, batch, first) = try state.withLock { s -> (UInt64, [[UInt8]]?, UInt64) in
-            if let failure = s.failure { throw AuditError(.closed, "log closed after a store failure: \(failure.context)") }
+            if let failure = s.failure {
+                throw AuditError(.closed, "log closed after a store failure: \(failure.context)")
+            }
             let index = s.tree.size
             bytes.withUnsafeMutableBufferPointer { out in
                 for k in 0..<8 { out[1 + k] = UInt8(truncatingIfNeeded: index >> UInt64(56 - 8 * k)) }
@@ -169,17 +200,20 @@ public final class AuditLog: AuditSink {
     private func flush(until index: UInt64, batch firstBatch: [[UInt8]]?, first firstIndex: UInt64) async throws {
         var taken = firstBatch.map { ($0, firstIndex) }
         while true {
-            let (batch, first) = taken ?? state.withLock { s -> ([[UInt8]], UInt64) in
-                var batch: [[UInt8]] = []
-                swap(&batch, &s.pending)
-                return (batch, s.durable)
-            }
+            let (batch, first) =
+                taken
+                ?? state.withLock { s -> ([[UInt8]], UInt64) in
+                    var batch: [[UInt8]] = []
+                    swap(&batch, &s.pending)
+                    return (batch, s.durable)
+                }
             taken = nil
             if !batch.isEmpty {
                 do {
                     try await store.append(batch, firstIndex: first)
                 } catch {
-                    let failure = (error as? AuditError)
+                    let failure =
+                        (error as? AuditError)
                         ?? AuditError(.storeFailure, "store append failed: \(String(describing: error))")
                     let waiters = state.withLock { s -> [Waiter] in
                         s.failure = failure
@@ -253,14 +287,18 @@ public final class AuditLog: AuditSink {
     /// A checkpoint of every durable entry, signed with the log's key (C2SP signed note).
     public func checkpoint() throws -> SignedCheckpoint {
         let (size, root) = try state.withLock { s in (s.durable, try s.tree.root(size: s.durable)) }
-        return SignedCheckpoint.sign(try Checkpoint(origin: service, size: size, rootHash: root), name: service,
-                                     key: signingKey)
+        return SignedCheckpoint.sign(
+            try Checkpoint(origin: service, size: size, rootHash: root),
+            name: service,
+            key: signingKey
+        )
     }
 
     /// Signs a checkpoint every `interval` and hands it to `publish` (to a witness, a file, a transparency
     /// service), until the calling task is cancelled.
     public func publishCheckpoints(
-        every interval: Duration, _ publish: @Sendable (SignedCheckpoint) async -> Void
+        every interval: Duration,
+        _ publish: @Sendable (SignedCheckpoint) async -> Void
     ) async {
         while !Task.isCancelled {
             if let checkpoint = try? self.checkpoint() { await publish(checkpoint) }
@@ -282,7 +320,9 @@ public final class AuditLog: AuditSink {
     ///     cosigned a smaller non-empty checkpoint of the same origin before.
     /// - Throws: ``AuditError/Code/invalidSignature`` or ``AuditError/Code/inconsistent``.
     public func cosign(
-        _ checkpoint: SignedCheckpoint, logKey: Ed25519.PublicKey, consistencyProof: [[UInt8]]? = nil
+        _ checkpoint: SignedCheckpoint,
+        logKey: Ed25519.PublicKey,
+        consistencyProof: [[UInt8]]? = nil
     ) throws -> SignedCheckpoint {
         let origin = checkpoint.checkpoint.origin
         try checkpoint.verify(name: origin, key: logKey)
@@ -291,20 +331,34 @@ public final class AuditLog: AuditSink {
         try state.withLock { s in
             if let seen = s.witnessed[origin] {
                 if size < seen.size {
-                    throw AuditError(.inconsistent, "'\(origin)' checkpoint size \(size) is smaller than witnessed \(seen.size)")
+                    throw AuditError(
+                        .inconsistent,
+                        "'\(origin)' checkpoint size \(size) is smaller than witnessed \(seen.size)"
+                    )
                 }
                 if size == seen.size, root != seen.root {
                     throw AuditError(.inconsistent, "'\(origin)' presents two roots for size \(size)")
                 }
                 if size > seen.size, seen.size > 0 {
                     guard let proof = consistencyProof else {
-                        throw AuditError(.inconsistent, "'\(origin)' grew from \(seen.size) to \(size) without a consistency proof")
+                        throw AuditError(
+                            .inconsistent,
+                            "'\(origin)' grew from \(seen.size) to \(size) without a consistency proof"
+                        )
                     }
                     do {
-                        try MerkleProof.verifyConsistency(oldSize: seen.size, newSize: size, oldRoot: seen.root,
-                                                          newRoot: root, proof: proof)
+                        try MerkleProof.verifyConsistency(
+                            oldSize: seen.size,
+                            newSize: size,
+                            oldRoot: seen.root,
+                            newRoot: root,
+                            proof: proof
+                        )
                     } catch {
-                        throw AuditError(.inconsistent, "'\(origin)' size \(size) does not extend witnessed size \(seen.size)")
+                        throw AuditError(
+                            .inconsistent,
+                            "'\(origin)' size \(size) does not extend witnessed size \(seen.size)"
+                        )
                     }
                 }
             }

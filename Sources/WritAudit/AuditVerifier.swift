@@ -63,7 +63,9 @@ public struct AuditVerificationReport: Sendable, CustomStringConvertible {
 public enum AuditVerifier {
     /// Verifies the entries of `store`.
     public static func verify(
-        store: some AuditStore, checkpoints: [SignedCheckpoint] = [], logKey: Ed25519.PublicKey? = nil
+        store: some AuditStore,
+        checkpoints: [SignedCheckpoint] = [],
+        logKey: Ed25519.PublicKey? = nil
     ) async throws -> AuditVerificationReport {
         verify(entries: try await store.readAll(), checkpoints: checkpoints, logKey: logKey)
     }
@@ -74,7 +76,9 @@ public enum AuditVerifier {
     /// - Throws: ``AuditError/Code/storeFailure`` or ``AuditError/Code/invalidEncoding`` when the file cannot be read
     ///   as an audit log at all.
     public static func verify(
-        fileAt path: String, checkpoints: [SignedCheckpoint] = [], logKey: Ed25519.PublicKey? = nil
+        fileAt path: String,
+        checkpoints: [SignedCheckpoint] = [],
+        logKey: Ed25519.PublicKey? = nil
     ) throws -> AuditVerificationReport {
         let scan = try FileAuditStore.scan(path: path)
         return verify(entries: scan.entries, checkpoints: checkpoints, logKey: logKey, damage: scan.damage)
@@ -88,13 +92,13 @@ public enum AuditVerifier {
     ///   - logKey: the log's public key; when given, every checkpoint must carry its valid signature.
     ///   - damage: a damaged storage frame (from ``FileAuditStore/scan(path:)``) after `entries`.
     public static func verify(
-        entries: [[UInt8]], checkpoints: [SignedCheckpoint] = [], logKey: Ed25519.PublicKey? = nil,
+        entries: [[UInt8]],
+        checkpoints: [SignedCheckpoint] = [],
+        logKey: Ed25519.PublicKey? = nil,
         damage: FileAuditStore.Damage? = nil
     ) -> AuditVerificationReport {
         var tree = MerkleTree()
         var origin: String?
-        var leaves: [[UInt8]] = []
-        leaves.reserveCapacity(entries.count)
         var failure: AuditVerificationReport.Failure?
 
         func fail(_ index: UInt64?, _ problem: AuditVerificationReport.Problem, _ reason: String) {
@@ -115,13 +119,19 @@ public enum AuditVerifier {
                 // An earlier index whose link matches that entry's predecessor: the original entry, pushed along by
                 // an insertion at its index.
                 let k = entry.index
-                let predecessor = k == 0 ? AuditEntry.genesisHash : (k <= UInt64(leaves.count) ? leaves[Int(k) - 1] : nil)
+                let predecessor = k == 0 ? AuditEntry.genesisHash : (k <= tree.size ? tree.leafHash(at: k - 1) : nil)
                 if k < i, let predecessor, entry.previousHash == predecessor {
-                    fail(k, .misplacedEntry,
-                         "inserted: position \(i) holds the original entry \(k), which links to the same predecessor")
+                    fail(
+                        k,
+                        .misplacedEntry,
+                        "inserted: position \(i) holds the original entry \(k), which links to the same predecessor"
+                    )
                 } else {
-                    fail(i, .misplacedEntry,
-                         "position \(i) holds entry \(entry.index): an entry was removed, inserted or reordered here")
+                    fail(
+                        i,
+                        .misplacedEntry,
+                        "position \(i) holds entry \(entry.index): an entry was removed, inserted or reordered here"
+                    )
                 }
                 break
             }
@@ -129,12 +139,17 @@ public enum AuditVerifier {
             guard entry.previousHash == previous else {
                 // Entry i-1 was changed if entry i's own hash still matches the link in entry i+1; otherwise the
                 // link inside entry i was changed (or forged).
-                let nextLinksHere = position + 1 < entries.count
+                let nextLinksHere =
+                    position + 1 < entries.count
                     && (try? EntryCodec.header(entries[position + 1]))?.previousHash.elementsEqual(leaf) == true
                 if nextLinksHere, i > 0 {
                     fail(i - 1, .brokenChain, "modified: its hash no longer matches the link stored in entry \(i)")
                 } else {
-                    fail(i, .brokenChain, "its link does not match the hash of entry \(i == 0 ? "-" : String(i - 1)): modified or forged")
+                    fail(
+                        i,
+                        .brokenChain,
+                        "its link does not match the hash of entry \(i == 0 ? "-" : String(i - 1)): modified or forged"
+                    )
                 }
                 break
             }
@@ -144,7 +159,6 @@ public enum AuditVerifier {
             }
             origin = origin ?? entry.event.service
             tree.append(leafHash: leaf)
-            leaves.append(leaf)
             previous = leaf
         }
         if failure == nil, let damage {
@@ -163,19 +177,31 @@ public enum AuditVerifier {
                 break
             }
             if cp.size > tree.size {
-                fail(tree.size, .truncated,
-                     "the log ends after \(tree.size) entries but a signed checkpoint covers \(cp.size): entries \(tree.size)..<\(cp.size) were removed")
+                fail(
+                    tree.size,
+                    .truncated,
+                    "the log ends after \(tree.size) entries but a signed checkpoint covers \(cp.size): "
+                        + "entries \(tree.size)..<\(cp.size) were removed"
+                )
                 break
             }
             let root = (try? tree.root(size: cp.size)) ?? []
             if root != cp.rootHash {
-                fail(nil, .checkpointMismatch,
-                     "entries 0..<\(cp.size) do not match the signed checkpoint root: history was rewritten")
+                fail(
+                    nil,
+                    .checkpointMismatch,
+                    "entries 0..<\(cp.size) do not match the signed checkpoint root: history was rewritten"
+                )
                 break
             }
             verified += 1
         }
-        return AuditVerificationReport(origin: origin, entryCount: tree.size, rootHash: (try? tree.root()) ?? [],
-                                       checkpointsVerified: verified, failure: failure)
+        return AuditVerificationReport(
+            origin: origin,
+            entryCount: tree.size,
+            rootHash: (try? tree.root()) ?? [],
+            checkpointsVerified: verified,
+            failure: failure
+        )
     }
 }

@@ -49,7 +49,9 @@ public struct Checkpoint: Sendable, Hashable {
     ///
     /// - Throws: ``AuditError/Code/invalidEncoding`` naming the bad line.
     public init(body: String) throws {
-        guard body.hasSuffix("\n") else { throw AuditError(.invalidEncoding, "checkpoint body must end with a newline") }
+        guard body.hasSuffix("\n") else {
+            throw AuditError(.invalidEncoding, "checkpoint body must end with a newline")
+        }
         var lines = body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         lines.removeLast()
         guard lines.count >= 3 else { throw AuditError(.invalidEncoding, "checkpoint needs origin, size and root") }

@@ -28,10 +28,27 @@ enum EntryCodec {
     }
 
     static func encode(_ entry: AuditEntry) throws -> [UInt8] {
-        let event = entry.event
-        guard let time = event.time, let service = event.service else {
+        guard let time = entry.event.time, let service = entry.event.service else {
             throw AuditError(.invalidEncoding, "entry \(entry.index): event has no time or service")
         }
+        return try encode(
+            entry.event,
+            index: entry.index,
+            previousHash: entry.previousHash,
+            service: service,
+            time: time
+        )
+    }
+
+    /// Encodes `event` with `service` and `time` in place of its own (so a log need not copy the event to stamp it).
+    static func encode(
+        _ event: AuditEvent,
+        index: UInt64,
+        previousHash: [UInt8],
+        service: String,
+        time: Timestamp
+    ) throws -> [UInt8] {
+        let entry = (index: index, previousHash: previousHash)
         var out = [UInt8]()
         out.reserveCapacity(256)
         out.append(version)
@@ -75,7 +92,10 @@ enum EntryCodec {
             }
             for (key, value) in sortedByUTF8(event.sensitiveAttributes) {
                 guard let digest = value.digest, digest.count == 32 else {
-                    throw AuditError(.invalidEncoding, "entry \(entry.index): sensitive attribute '\(key)' is not hashed")
+                    throw AuditError(
+                        .invalidEncoding,
+                        "entry \(entry.index): sensitive attribute '\(key)' is not hashed"
+                    )
                 }
                 try appendPair(.sensitive, key: key, value: digest, to: &out)
             }
@@ -170,7 +190,9 @@ enum EntryCodec {
             case .tokenID: event.tokenID = try string(value, index)
             case .parentTokenID: event.parentTokenID = try string(value, index)
             case .revocationID:
-                guard value.count == 16 else { throw AuditError(.invalidEncoding, "entry \(index): revocation id length") }
+                guard value.count == 16 else {
+                    throw AuditError(.invalidEncoding, "entry \(index): revocation id length")
+                }
                 event.revocationID = try RevocationID(bytes: value)
             case .audience: event.audience = try string(value, index)
             case .action: event.action = try string(value, index)

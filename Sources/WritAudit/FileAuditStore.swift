@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
-import Synchronization
 
 /// An ``AuditStore`` in one append-only file, with group commit and torn-write repair.
 ///
@@ -94,7 +95,10 @@ public final class FileAuditStore: AuditStore {
             }
             let frames = try parse(bytes, path: path)
             if let damage = frames.damage {
-                throw AuditError(.tampered, "'\(path)' entry \(damage.entryIndex) at byte \(damage.byteOffset): \(damage.reason)")
+                throw AuditError(
+                    .tampered,
+                    "'\(path)' entry \(damage.entryIndex) at byte \(damage.byteOffset): \(damage.reason)"
+                )
             }
             var recovery = Recovery(repairedBytes: 0, quarantinePath: nil)
             if frames.tornTailBytes > 0 {
@@ -150,10 +154,14 @@ public final class FileAuditStore: AuditStore {
             relative.append(UInt64(buffer.count))
             let start = buffer.count
             let length = UInt32(entry.count)
-            for shift in stride(from: 24, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: length >> UInt32(shift))) }
+            for shift in stride(from: 24, through: 0, by: -8) {
+                buffer.append(UInt8(truncatingIfNeeded: length >> UInt32(shift)))
+            }
             buffer.append(contentsOf: entry)
             let crc = buffer.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-            for shift in stride(from: 24, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift))) }
+            for shift in stride(from: 24, through: 0, by: -8) {
+                buffer.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift)))
+            }
         }
         let offset = try state.withLock { s -> UInt64 in
             if let failed = s.failed { throw AuditError(.storeFailure, "store failed earlier: \(failed)") }
@@ -176,7 +184,9 @@ public final class FileAuditStore: AuditStore {
                 } catch {
                     // Undo the partial batch so the file stays a clean prefix; the store refuses further appends.
                     _ = ftruncate(fd, off_t(offset))
-                    continuation.resume(returning: .failure(error as? AuditError ?? AuditError(.storeFailure, "\(error)")))
+                    continuation.resume(
+                        returning: .failure(error as? AuditError ?? AuditError(.storeFailure, "\(error)"))
+                    )
                 }
             }
         }
@@ -198,7 +208,8 @@ public final class FileAuditStore: AuditStore {
                 throw AuditError(.outOfRange, "read up to \(range.upperBound) but the file holds \(s.offsets.count)")
             }
             guard !range.isEmpty else { return (0, 0, []) }
-            let lower = Int(range.lowerBound), upper = Int(range.upperBound)
+            let lower = Int(range.lowerBound)
+            let upper = Int(range.upperBound)
             let end = upper < s.offsets.count ? s.offsets[upper] : s.end
             return (s.offsets[lower], end, Array(s.offsets[lower..<upper]))
         }
@@ -206,7 +217,9 @@ public final class FileAuditStore: AuditStore {
         var bytes = [UInt8](repeating: 0, count: Int(end - start))
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(start) + off_t(done)) }
+            let n = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, $0.count - done, off_t(start) + off_t(done))
+            }
             guard n > 0 else { throw AuditError(.storeFailure, "cannot read '\(path)': \(errnoText())") }
             done += n
         }
@@ -243,8 +256,11 @@ public final class FileAuditStore: AuditStore {
             case .bad(let reason):
                 frames.end = UInt64(offset)
                 if let next = nextIntactFrame(in: bytes, after: offset) {
-                    frames.damage = Damage(entryIndex: UInt64(frames.offsets.count), byteOffset: UInt64(offset),
-                                           reason: "\(reason), yet an intact frame follows at byte \(next): modified on disk")
+                    frames.damage = Damage(
+                        entryIndex: UInt64(frames.offsets.count),
+                        byteOffset: UInt64(offset),
+                        reason: "\(reason), yet an intact frame follows at byte \(next): modified on disk"
+                    )
                 } else {
                     frames.tornTailBytes = bytes.count - offset
                 }
@@ -262,12 +278,15 @@ public final class FileAuditStore: AuditStore {
 
     static func frame(in bytes: [UInt8], at offset: Int) -> FrameCheck {
         guard bytes.count - offset >= 4 else { return .bad("incomplete frame header") }
-        let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
+        let length =
+            Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
             | Int(bytes[offset + 3])
         guard length > 0, length <= EntryCodec.maxEntryBytes else { return .bad("frame length \(length) out of range") }
         guard bytes.count - offset >= length + 8 else { return .bad("incomplete frame") }
         let stored = bytes[offset + 4 + length..<offset + 8 + length].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        let crc = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + 4 + length])) }
+        let crc = bytes.withUnsafeBytes {
+            CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + 4 + length]))
+        }
         guard crc == stored else { return .bad("frame checksum mismatch") }
         return .ok(length)
     }
@@ -297,7 +316,9 @@ public final class FileAuditStore: AuditStore {
     static func writeFully(fd: Int32, _ bytes: [UInt8], at offset: UInt64, path: String) throws {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
+            let n = bytes.withUnsafeBytes {
+                pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
+            }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { throw AuditError(.storeFailure, "cannot write '\(path)': \(errnoText())") }
             done += n

@@ -18,7 +18,10 @@ public struct ForensicTimeline: Sendable {
 
         /// Describes one log.
         public init(
-            name: String, entries: [[UInt8]], checkpoints: [SignedCheckpoint] = [], logKey: Ed25519.PublicKey? = nil,
+            name: String,
+            entries: [[UInt8]],
+            checkpoints: [SignedCheckpoint] = [],
+            logKey: Ed25519.PublicKey? = nil,
             damage: FileAuditStore.Damage? = nil
         ) {
             self.name = name
@@ -63,8 +66,12 @@ public struct ForensicTimeline: Sendable {
         var parents: [String: String] = [:]
         var pending: [(service: String, index: UInt64, leaf: [UInt8], event: AuditEvent)] = []
         for source in sources {
-            let report = AuditVerifier.verify(entries: source.entries, checkpoints: source.checkpoints,
-                                              logKey: source.logKey, damage: source.damage)
+            let report = AuditVerifier.verify(
+                entries: source.entries,
+                checkpoints: source.checkpoints,
+                logKey: source.logKey,
+                damage: source.damage
+            )
             if let failure = report.failure {
                 throw AuditError(.tampered, "\(source.name): \(failure)")
             }
@@ -78,11 +85,19 @@ public struct ForensicTimeline: Sendable {
             }
         }
         for p in pending {
-            rows.append(Row(service: p.service, index: p.index, leafHash: Hex.encode(p.leaf), event: p.event,
-                            delegationChain: p.event.tokenID.map { Self.chain(of: $0, parents: parents) } ?? []))
+            rows.append(
+                Row(
+                    service: p.service,
+                    index: p.index,
+                    leafHash: Hex.encode(p.leaf),
+                    event: p.event,
+                    delegationChain: p.event.tokenID.map { Self.chain(of: $0, parents: parents) } ?? []
+                )
+            )
         }
         rows.sort { a, b in
-            let ta = a.event.time?.millisecondsSinceEpoch ?? 0, tb = b.event.time?.millisecondsSinceEpoch ?? 0
+            let ta = a.event.time?.millisecondsSinceEpoch ?? 0
+            let tb = b.event.time?.millisecondsSinceEpoch ?? 0
             if ta != tb { return ta < tb }
             if a.service != b.service { return a.service < b.service }
             return a.index < b.index

@@ -9,7 +9,11 @@ public enum MerkleProof {
     ///
     /// - Throws: ``AuditError/Code/invalidProof`` naming what did not match.
     public static func verifyInclusion(
-        index: UInt64, treeSize: UInt64, leafHash: [UInt8], proof: [[UInt8]], root: [UInt8]
+        index: UInt64,
+        treeSize: UInt64,
+        leafHash: [UInt8],
+        proof: [[UInt8]],
+        root: [UInt8]
     ) throws {
         let computed = try rootFromInclusion(index: index, treeSize: treeSize, leafHash: leafHash, proof: proof)
         guard computed == root else { throw AuditError(.invalidProof, "inclusion proof leads to a different root") }
@@ -19,7 +23,10 @@ public enum MerkleProof {
     ///
     /// - Throws: ``AuditError/Code/invalidProof`` for an index outside the tree or a proof of the wrong shape.
     public static func rootFromInclusion(
-        index: UInt64, treeSize: UInt64, leafHash: [UInt8], proof: [[UInt8]]
+        index: UInt64,
+        treeSize: UInt64,
+        leafHash: [UInt8],
+        proof: [[UInt8]]
     ) throws -> [UInt8] {
         guard index < treeSize else {
             throw AuditError(.invalidProof, "leaf index \(index) not below tree size \(treeSize)")
@@ -54,7 +61,11 @@ public enum MerkleProof {
     ///
     /// - Throws: ``AuditError/Code/invalidProof`` naming what did not match.
     public static func verifyConsistency(
-        oldSize: UInt64, newSize: UInt64, oldRoot: [UInt8], newRoot: [UInt8], proof: [[UInt8]]
+        oldSize: UInt64,
+        newSize: UInt64,
+        oldRoot: [UInt8],
+        newRoot: [UInt8],
+        proof: [[UInt8]]
     ) throws {
         guard oldSize <= newSize else {
             throw AuditError(.invalidProof, "old size \(oldSize) is larger than new size \(newSize)")
@@ -65,15 +76,26 @@ public enum MerkleProof {
             guard oldRoot == newRoot else { throw AuditError(.invalidProof, "same size, different roots") }
             return
         }
-        try verifySubtreeConsistency(start: 0, end: oldSize, treeSize: newSize, subtreeRoot: oldRoot, root: newRoot,
-                                     proof: proof)
+        try verifySubtreeConsistency(
+            start: 0,
+            end: oldSize,
+            treeSize: newSize,
+            subtreeRoot: oldRoot,
+            root: newRoot,
+            proof: proof
+        )
     }
 
     /// Checks that `leafHash` is leaf `index` of the subtree `[start, end)` whose hash is `subtreeRoot`.
     ///
     /// - Throws: ``AuditError/Code/invalidProof`` for an invalid subtree, an index outside it, or a mismatch.
     public static func verifySubtreeInclusion(
-        index: UInt64, start: UInt64, end: UInt64, leafHash: [UInt8], proof: [[UInt8]], subtreeRoot: [UInt8]
+        index: UInt64,
+        start: UInt64,
+        end: UInt64,
+        leafHash: [UInt8],
+        proof: [[UInt8]],
+        subtreeRoot: [UInt8]
     ) throws {
         guard start < end, isValidSubtree(start: start, end: end) else {
             throw AuditError(.invalidProof, "[\(start), \(end)) is not a subtree")
@@ -81,8 +103,13 @@ public enum MerkleProof {
         guard index >= start, index < end else {
             throw AuditError(.invalidProof, "index \(index) outside subtree [\(start), \(end))")
         }
-        try verifyInclusion(index: index - start, treeSize: end - start, leafHash: leafHash, proof: proof,
-                            root: subtreeRoot)
+        try verifyInclusion(
+            index: index - start,
+            treeSize: end - start,
+            leafHash: leafHash,
+            proof: proof,
+            root: subtreeRoot
+        )
     }
 
     /// Checks that the subtree `[start, end)` with hash `subtreeRoot` is part of the tree of `treeSize` leaves with
@@ -91,12 +118,19 @@ public enum MerkleProof {
     ///
     /// - Throws: ``AuditError/Code/invalidProof`` naming what did not match.
     public static func verifySubtreeConsistency(
-        start: UInt64, end: UInt64, treeSize: UInt64, subtreeRoot: [UInt8], root: [UInt8], proof: [[UInt8]]
+        start: UInt64,
+        end: UInt64,
+        treeSize: UInt64,
+        subtreeRoot: [UInt8],
+        root: [UInt8],
+        proof: [[UInt8]]
     ) throws {
         guard start <= end, isValidSubtree(start: start, end: end) else {
             throw AuditError(.invalidProof, "[\(start), \(end)) is not a subtree")
         }
-        guard end <= treeSize else { throw AuditError(.invalidProof, "subtree end \(end) beyond tree size \(treeSize)") }
+        guard end <= treeSize else {
+            throw AuditError(.invalidProof, "subtree end \(end) beyond tree size \(treeSize)")
+        }
         if start == end {
             guard proof.isEmpty, subtreeRoot == RFC6962.emptyRoot else {
                 throw AuditError(.invalidProof, "an empty subtree needs the empty root and an empty proof")

@@ -26,7 +26,8 @@ public struct MerkleTree: Sendable {
             let parent = levels[level].withUnsafeBytes { buffer in
                 RFC6962.nodeHash(
                     UnsafeRawBufferPointer(rebasing: buffer[(n - 2) * 32..<(n - 1) * 32]),
-                    UnsafeRawBufferPointer(rebasing: buffer[(n - 1) * 32..<n * 32]))
+                    UnsafeRawBufferPointer(rebasing: buffer[(n - 1) * 32..<n * 32])
+                )
             }
             if levels.count == level + 1 { levels.append([]) }
             levels[level + 1].append(contentsOf: parent)

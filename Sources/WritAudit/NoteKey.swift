@@ -20,7 +20,8 @@ public enum NoteKey {
         let type = witness ? cosignature : ed25519
         let hash = keyHash(name: name, type: type, key: key)
         let hex = String(hash, radix: 16)
-        return "\(name)+\(String(repeating: "0", count: 8 - hex.count) + hex)+\(Base64Standard.encode([type] + key.rawRepresentation))"
+        let paddedHex = String(repeating: "0", count: 8 - hex.count) + hex
+        return "\(name)+\(paddedHex)+\(Base64Standard.encode([type] + key.rawRepresentation))"
     }
 
     /// Parses verifier-key text, checking that its key hash matches.

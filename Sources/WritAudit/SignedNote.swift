@@ -33,8 +33,11 @@ public struct SignedCheckpoint: Sendable, Hashable {
     /// Signs `checkpoint` as the log named `name` (usually the checkpoint's origin).
     public static func sign(_ checkpoint: Checkpoint, name: String, key: Ed25519.PrivateKey) -> SignedCheckpoint {
         let signature = key.signature(for: Array(checkpoint.body.utf8))
-        let line = Signature(name: name, keyHash: NoteKey.keyHash(name: name, type: NoteKey.ed25519, key: key.publicKey),
-                             bytes: signature)
+        let line = Signature(
+            name: name,
+            keyHash: NoteKey.keyHash(name: name, type: NoteKey.ed25519, key: key.publicKey),
+            bytes: signature
+        )
         return SignedCheckpoint(checkpoint: checkpoint, signatures: [line])
     }
 
@@ -48,8 +51,11 @@ public struct SignedCheckpoint: Sendable, Hashable {
         var bytes = [UInt8]()
         EntryCodec.appendUInt64(seconds, to: &bytes)
         bytes.append(contentsOf: key.signature(for: message))
-        let line = Signature(name: name, keyHash: NoteKey.keyHash(name: name, type: NoteKey.cosignature, key: key.publicKey),
-                             bytes: bytes)
+        let line = Signature(
+            name: name,
+            keyHash: NoteKey.keyHash(name: name, type: NoteKey.cosignature, key: key.publicKey),
+            bytes: bytes
+        )
         return SignedCheckpoint(checkpoint: checkpoint, signatures: signatures + [line])
     }
 
@@ -61,8 +67,10 @@ public struct SignedCheckpoint: Sendable, Hashable {
     public func isSigned(by name: String, key: Ed25519.PublicKey) -> Bool {
         let hash = NoteKey.keyHash(name: name, type: NoteKey.ed25519, key: key)
         let message = Array(checkpoint.body.utf8)
-        return signatures.contains { $0.name == name && $0.keyHash == hash && $0.bytes.count == 64
-            && key.isValidSignature($0.bytes, for: message) }
+        return signatures.contains {
+            $0.name == name && $0.keyHash == hash && $0.bytes.count == 64
+                && key.isValidSignature($0.bytes, for: message)
+        }
     }
 
     /// Whether the witness key `key` named `name` cosigned this checkpoint.
@@ -82,7 +90,11 @@ public struct SignedCheckpoint: Sendable, Hashable {
     /// - Throws: ``AuditError/Code/invalidSignature``.
     public func verify(name: String, key: Ed25519.PublicKey) throws {
         guard isSigned(by: name, key: key) else {
-            throw AuditError(.invalidSignature, "checkpoint for '\(checkpoint.origin)' size \(checkpoint.size) has no valid signature by '\(name)' (\(key.keyID))")
+            throw AuditError(
+                .invalidSignature,
+                "checkpoint for '\(checkpoint.origin)' size \(checkpoint.size) has no valid signature by "
+                    + "'\(name)' (\(key.keyID))"
+            )
         }
     }
 
@@ -109,14 +121,17 @@ public struct SignedCheckpoint: Sendable, Hashable {
         }
         let body = String(text[..<split.lowerBound]) + "\n"
         let signatureText = String(text[split.upperBound...])
-        guard signatureText.hasSuffix("\n") else { throw AuditError(.invalidEncoding, "signed note must end with a newline") }
+        guard signatureText.hasSuffix("\n") else {
+            throw AuditError(.invalidEncoding, "signed note must end with a newline")
+        }
         var lines = signatureText.split(separator: "\n", omittingEmptySubsequences: false)
         lines.removeLast()
         guard !lines.isEmpty else { throw AuditError(.invalidEncoding, "signed note has no signatures") }
         var signatures: [Signature] = []
         for line in lines {
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 3, parts[0] == "\u{2014}", !parts[1].isEmpty, let raw = Base64Standard.decode(parts[2]),
+            guard parts.count == 3, parts[0] == "\u{2014}", !parts[1].isEmpty,
+                let raw = Base64Standard.decode(parts[2]),
                 raw.count > 4
             else { throw AuditError(.invalidEncoding, "malformed signature line") }
             let hash = raw[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }

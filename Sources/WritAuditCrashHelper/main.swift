@@ -1,3 +1,6 @@
+import WritAudit
+import WritCrypto
+
 // Test support only: the child process of WritAuditTests' crash test. It opens (and so repairs) the file log given
 // as its first argument, creates the marker file given as its second once ready, then appends from several tasks
 // in a loop, printing "ack <index>" after each append has returned, until the parent kills it with SIGKILL.
@@ -6,8 +9,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import WritAudit
-import WritCrypto
 
 /// Writes one line to a file descriptor with a single write (< PIPE_BUF bytes, so atomic on a pipe).
 func say(_ line: String, to fd: Int32 = 1) {
@@ -23,8 +24,12 @@ guard arguments.count == 3 else {
 
 do {
     let store = try FileAuditStore.open(path: arguments[1])
-    let log = try await AuditLog.open(store: store, service: "crash-test", signingKey: Ed25519.PrivateKey(),
-                                      salt: AuditSalt())
+    let log = try await AuditLog.open(
+        store: store,
+        service: "crash-test",
+        signingKey: Ed25519.PrivateKey(),
+        salt: AuditSalt()
+    )
     let marker = open(arguments[2], O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     close(marker)
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -34,8 +39,15 @@ do {
                 while true {
                     n += 1
                     let index = try await log.record(
-                        AuditEvent(.used, agent: "agent-\(worker)", task: "crash", step: "\(n)", tokenID: "tok-\(worker)-\(n)",
-                                   reason: String(repeating: "r", count: n % 50)))
+                        AuditEvent(
+                            .used,
+                            agent: "agent-\(worker)",
+                            task: "crash",
+                            step: "\(n)",
+                            tokenID: "tok-\(worker)-\(n)",
+                            reason: String(repeating: "r", count: n % 50)
+                        )
+                    )
                     say("ack \(index)")
                 }
             }

@@ -1,5 +1,5 @@
-public import WritAudit
 import Synchronization
+public import WritAudit
 
 /// An ``AuditStore`` wrapper that fails on command, for fail-closed tests: while failing, every append throws
 /// ``AuditError/Code/storeFailure`` (like a full disk) and nothing is stored.

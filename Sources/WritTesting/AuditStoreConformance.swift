@@ -96,8 +96,12 @@ public struct AuditStoreConformance: Sendable {
     func rejectsGapsAndOverlaps() async throws {
         let store = try await makeStore()
         try await store.append([Self.entry(0), Self.entry(1)], firstIndex: 0)
-        try await expectError(.conflict, "append leaving a gap") { try await store.append([Self.entry(5)], firstIndex: 5) }
-        try await expectError(.conflict, "append overwriting entry 1") { try await store.append([Self.entry(9)], firstIndex: 1) }
+        try await expectError(.conflict, "append leaving a gap") {
+            try await store.append([Self.entry(5)], firstIndex: 5)
+        }
+        try await expectError(.conflict, "append overwriting entry 1") {
+            try await store.append([Self.entry(9)], firstIndex: 1)
+        }
         try check(try await store.read(0..<2) == [Self.entry(0), Self.entry(1)], "rejected appends change nothing")
     }
 
@@ -129,7 +133,11 @@ public struct AuditStoreConformance: Sendable {
                 return all
             }
             try check(indices == Set(0..<64), "64 concurrent records get indices 0..<64")
-            let report = try await AuditVerifier.verify(store: store, checkpoints: [try log.checkpoint()], logKey: key.publicKey)
+            let report = try await AuditVerifier.verify(
+                store: store,
+                checkpoints: [try log.checkpoint()],
+                logKey: key.publicKey
+            )
             try check(report.isValid, "a log over the store verifies: \(report)")
             root = try log.root()
         }

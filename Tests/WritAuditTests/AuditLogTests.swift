@@ -6,18 +6,37 @@ import WritTesting
 
 @Suite("Audit log: events, chain, tree, group commit")
 struct AuditLogTests {
-    static func makeLog(_ store: some AuditStore = InMemoryAuditStore(), service: String = "gateway",
-                        clock: ManualClock = ManualClock()) async throws -> AuditLog {
-        try await AuditLog.open(store: store, service: service, signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-                                clock: clock)
+    static func makeLog(
+        _ store: some AuditStore = InMemoryAuditStore(),
+        service: String = "gateway",
+        clock: ManualClock = ManualClock()
+    ) async throws -> AuditLog {
+        try await AuditLog.open(
+            store: store,
+            service: service,
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt(),
+            clock: clock
+        )
     }
 
     static func sampleEvent(_ i: Int = 0) -> AuditEvent {
         AuditEvent(
-            .used, agent: "spiffe://example.org/agent/coder/1", task: "task-\(i % 3)", step: "s\(i)",
-            tokenID: "tok-\(i)", parentTokenID: "tok-root", revocationID: RevocationID(high: 1, low: UInt64(i)),
-            audience: "billing", action: "read", resource: "/invoices/\(i)", decision: .allow, reason: "policy0",
-            traceID: "trace-\(i)", attributes: ["b": "2", "a": "1", "é": "x"])
+            .used,
+            agent: "spiffe://example.org/agent/coder/1",
+            task: "task-\(i % 3)",
+            step: "s\(i)",
+            tokenID: "tok-\(i)",
+            parentTokenID: "tok-root",
+            revocationID: RevocationID(high: 1, low: UInt64(i)),
+            audience: "billing",
+            action: "read",
+            resource: "/invoices/\(i)",
+            decision: .allow,
+            reason: "policy0",
+            traceID: "trace-\(i)",
+            attributes: ["b": "2", "a": "1", "é": "x"]
+        )
     }
 
     @Test("an entry round-trips through its canonical encoding, byte for byte")
@@ -97,16 +116,26 @@ struct AuditLogTests {
         }
         #expect(try log.root() == tree.root())
         let proof = try log.inclusionProof(index: 4)
-        try MerkleProof.verifyInclusion(index: 4, treeSize: 10, leafHash: try log.leafHash(at: 4), proof: proof,
-                                        root: try log.root())
+        try MerkleProof.verifyInclusion(
+            index: 4,
+            treeSize: 10,
+            leafHash: try log.leafHash(at: 4),
+            proof: proof,
+            root: try log.root()
+        )
     }
 
     @Test("sensitive values are stored only as salted digests that the salt holder can match")
     func sensitiveValues() async throws {
         let salt = AuditSalt()
         let store = InMemoryAuditStore()
-        let log = try await AuditLog.open(store: store, service: "broker", signingKey: Ed25519.PrivateKey(), salt: salt,
-                                          clock: ManualClock())
+        let log = try await AuditLog.open(
+            store: store,
+            service: "broker",
+            signingKey: Ed25519.PrivateKey(),
+            salt: salt,
+            clock: ManualClock()
+        )
         let secret = "sk-live-very-secret-value"
         _ = try await log.record(AuditEvent(.used, sensitiveAttributes: ["apiKey": SensitiveValue(secret)]))
         let raw = try await store.read(0..<1)[0]
@@ -118,7 +147,9 @@ struct AuditLogTests {
         #expect(!salt.matches("sk-live-other", digest: digest))
         #expect(!AuditSalt().matches(secret, digest: digest))
         #expect(SensitiveValue(secret).description == "<redacted>")
-        #expect(!String(describing: AuditEvent(.used, sensitiveAttributes: ["k": SensitiveValue(secret)])).contains(secret))
+        #expect(
+            !String(describing: AuditEvent(.used, sensitiveAttributes: ["k": SensitiveValue(secret)])).contains(secret)
+        )
     }
 
     @Test("an unhashed sensitive value refuses JSON encoding; a hashed one round-trips")
@@ -178,5 +209,13 @@ struct AuditLogTests {
         let entries = try await store.readAll()
         try await other.append([entries[0], entries[2]], firstIndex: 0)
         await #expect(throws: AuditError(.tampered, "")) { try await Self.makeLog(other) }
+    }
+
+    @Test("a stored log is reopened only by the service that owns it")
+    func ownership() async throws {
+        let store = InMemoryAuditStore()
+        _ = try await Self.makeLog(store, service: "gateway").record(Self.sampleEvent())
+        await #expect(throws: AuditError(.conflict, "")) { try await Self.makeLog(store, service: "billing") }
+        #expect(try await Self.makeLog(store, service: "gateway").size == 1)
     }
 }

@@ -7,10 +7,19 @@ import WritTesting
 
 @Suite("Signed checkpoints and witnessing")
 struct CheckpointTests {
-    static func log(_ service: String, entries: Int, store: InMemoryAuditStore = InMemoryAuditStore(),
-                    key: Ed25519.PrivateKey = Ed25519.PrivateKey()) async throws -> AuditLog {
-        let log = try await AuditLog.open(store: store, service: service, signingKey: key, salt: AuditSalt(),
-                                          clock: ManualClock())
+    static func log(
+        _ service: String,
+        entries: Int,
+        store: InMemoryAuditStore = InMemoryAuditStore(),
+        key: Ed25519.PrivateKey = Ed25519.PrivateKey()
+    ) async throws -> AuditLog {
+        let log = try await AuditLog.open(
+            store: store,
+            service: service,
+            signingKey: key,
+            salt: AuditSalt(),
+            clock: ManualClock()
+        )
         for i in 0..<entries { _ = try await log.record(AuditEvent(.used, tokenID: "t\(i)")) }
         return log
     }
@@ -36,8 +45,10 @@ struct CheckpointTests {
     func tampered() async throws {
         let log = try await Self.log("svc", entries: 3)
         let text = try log.checkpoint().text
-        for bad in [text.replacingOccurrences(of: "\n3\n", with: "\n4\n"),
-                    text.replacingOccurrences(of: "svc\n3", with: "evil\n3")] {
+        for bad in [
+            text.replacingOccurrences(of: "\n3\n", with: "\n4\n"),
+            text.replacingOccurrences(of: "svc\n3", with: "evil\n3"),
+        ] {
             let parsed = try SignedCheckpoint(text: bad)
             #expect(throws: AuditError(.invalidSignature, "")) {
                 try parsed.verify(name: parsed.checkpoint.origin, key: log.publicKey)
@@ -48,11 +59,14 @@ struct CheckpointTests {
         }
     }
 
-    @Test("malformed notes are rejected", arguments: [
-        "svc\n3\nAAAA\n\n", "svc\n03\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n\u{2014} svc AAAAAAA=\n",
-        "svc\n3\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", "no blank line",
-        "svc\n3\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n- svc AAAAAAA=\n",
-    ])
+    @Test(
+        "malformed notes are rejected",
+        arguments: [
+            "svc\n3\nAAAA\n\n", "svc\n03\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n\u{2014} svc AAAAAAA=\n",
+            "svc\n3\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", "no blank line",
+            "svc\n3\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n- svc AAAAAAA=\n",
+        ]
+    )
     func malformed(text: String) {
         #expect(throws: AuditError.self) { try SignedCheckpoint(text: text) }
     }
@@ -85,18 +99,27 @@ struct CheckpointTests {
         // The log grows honestly: accepted with a consistency proof.
         for i in 0..<3 { _ = try await gateway.record(AuditEvent(.used, tokenID: "more\(i)")) }
         let second = try gateway.checkpoint()
-        _ = try witness.cosign(second, logKey: gateway.publicKey, consistencyProof: try gateway.consistencyProof(from: 4))
+        _ = try witness.cosign(
+            second,
+            logKey: gateway.publicKey,
+            consistencyProof: try gateway.consistencyProof(from: 4)
+        )
 
         // The owner rewrites history with the same key: a fresh log of the same origin and size.
         let forged = try await Self.log("gateway", entries: 7, key: key)
-        #expect(throws: AuditError(.inconsistent, "")) { try witness.cosign(try forged.checkpoint(), logKey: gateway.publicKey) }
+        #expect(throws: AuditError(.inconsistent, "")) {
+            try witness.cosign(try forged.checkpoint(), logKey: gateway.publicKey)
+        }
         // Rolling back is refused too.
         #expect(throws: AuditError(.inconsistent, "")) { try witness.cosign(first, logKey: gateway.publicKey) }
         // Growing from a forged history fails the consistency proof.
         _ = try await forged.record(AuditEvent(.revoked))
         #expect(throws: AuditError(.inconsistent, "")) {
-            try witness.cosign(try forged.checkpoint(), logKey: gateway.publicKey,
-                               consistencyProof: try forged.consistencyProof(from: 7))
+            try witness.cosign(
+                try forged.checkpoint(),
+                logKey: gateway.publicKey,
+                consistencyProof: try forged.consistencyProof(from: 7)
+            )
         }
         // A checkpoint not signed by the log's key is refused.
         #expect(throws: AuditError(.invalidSignature, "")) { try witness.cosign(second, logKey: witness.publicKey) }

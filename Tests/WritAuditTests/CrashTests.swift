@@ -15,7 +15,8 @@ import Darwin
 struct CrashTests {
     /// The helper executable, built beside the test bundle (`.build/<config>/WritAuditCrashHelper`).
     static var helper: URL? {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for _ in 0..<5 {
             let candidate = directory.appendingPathComponent("WritAuditCrashHelper")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }

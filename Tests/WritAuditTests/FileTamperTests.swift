@@ -20,7 +20,8 @@ struct FileTamperTests {
             var frames: [[UInt8]] = []
             var offset = 8
             while offset < bytes.count {
-                let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
+                let length =
+                    Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
                     | Int(bytes[offset + 3])
                 frames.append(Array(bytes[offset..<offset + length + 8]))
                 offset += length + 8
@@ -45,10 +46,17 @@ struct FileTamperTests {
         let checkpoint: SignedCheckpoint
         do {
             let store = try FileAuditStore.open(path: path)
-            let log = try await AuditLog.open(store: store, service: "billing", signingKey: key, salt: AuditSalt(),
-                                              clock: ManualClock())
+            let log = try await AuditLog.open(
+                store: store,
+                service: "billing",
+                signingKey: key,
+                salt: AuditSalt(),
+                clock: ManualClock()
+            )
             for i in 0..<count {
-                _ = try await log.record(AuditEvent(.used, agent: "a", task: "t", tokenID: "tok-\(i)", decision: .allow))
+                _ = try await log.record(
+                    AuditEvent(.used, agent: "a", task: "t", tokenID: "tok-\(i)", decision: .allow)
+                )
             }
             checkpoint = try log.checkpoint()
         }
@@ -109,8 +117,12 @@ struct FileTamperTests {
         #expect(failure.problem == .brokenChain || failure.problem == .modifiedEntry)
         // The store opens (frames are intact) but the log refuses the broken chain.
         await #expect(throws: AuditError(.tampered, "")) {
-            _ = try await AuditLog.open(store: try FileAuditStore.open(path: f.path), service: "billing",
-                                        signingKey: Ed25519.PrivateKey(), salt: AuditSalt())
+            _ = try await AuditLog.open(
+                store: try FileAuditStore.open(path: f.path),
+                service: "billing",
+                signingKey: Ed25519.PrivateKey(),
+                salt: AuditSalt()
+            )
         }
     }
 
@@ -142,8 +154,14 @@ struct FileTamperTests {
         var frames = try f.frames()
         // A well-formed forgery that claims index 4 and links correctly to entry 3.
         let link = AuditEntry.leafHash(of: Self.entry(of: frames[3]))
-        var event = AuditEvent(.used, time: Timestamp(millisecondsSinceEpoch: 0), agent: "a", task: "t",
-                               tokenID: "forged", decision: .allow)
+        var event = AuditEvent(
+            .used,
+            time: Timestamp(millisecondsSinceEpoch: 0),
+            agent: "a",
+            task: "t",
+            tokenID: "forged",
+            decision: .allow
+        )
         event.service = "billing"
         let forged = try AuditEntry(index: 4, previousHash: link, event: event).encoded()
         frames.insert(Self.frame(forged), at: 4)
@@ -189,8 +207,11 @@ struct FileTamperTests {
     @Test("a checkpoint signed by another key is refused")
     func wrongKey() async throws {
         let f = try await Self.fixture()
-        let report = try AuditVerifier.verify(fileAt: f.path, checkpoints: [f.checkpoint],
-                                              logKey: Ed25519.PrivateKey().publicKey)
+        let report = try AuditVerifier.verify(
+            fileAt: f.path,
+            checkpoints: [f.checkpoint],
+            logKey: Ed25519.PrivateKey().publicKey
+        )
         #expect(report.failure?.problem == .badCheckpoint)
     }
 
@@ -203,8 +224,12 @@ struct FileTamperTests {
         #expect(store.recovery.repairedBytes == 13)
         #expect(store.recovery.quarantinePath.map { FileManager.default.fileExists(atPath: $0) } == true)
         #expect(try await store.count() == 10)
-        let log = try await AuditLog.open(store: store, service: "billing", signingKey: Ed25519.PrivateKey(),
-                                          salt: AuditSalt())
+        let log = try await AuditLog.open(
+            store: store,
+            service: "billing",
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt()
+        )
         #expect(try await log.record(AuditEvent(.taskClosed)) == 10)
         #expect(try AuditVerifier.verify(fileAt: f.path, checkpoints: [f.checkpoint], logKey: f.key).isValid)
     }

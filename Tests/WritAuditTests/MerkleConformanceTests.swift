@@ -46,19 +46,39 @@ struct MerkleConformanceTests {
             do {
                 switch folder {
                 case "inclusion":
-                    try MerkleProof.verifyInclusion(index: v.leafIdx!, treeSize: v.treeSize!, leafHash: bytes(v.leafHash),
-                                                    proof: proof(v), root: bytes(v.root))
+                    try MerkleProof.verifyInclusion(
+                        index: v.leafIdx!,
+                        treeSize: v.treeSize!,
+                        leafHash: bytes(v.leafHash),
+                        proof: proof(v),
+                        root: bytes(v.root)
+                    )
                 case "subtreeinclusion":
-                    try MerkleProof.verifySubtreeInclusion(index: v.leafIdx!, start: v.start!, end: v.end!,
-                                                           leafHash: bytes(v.leafHash), proof: proof(v),
-                                                           subtreeRoot: bytes(v.root))
+                    try MerkleProof.verifySubtreeInclusion(
+                        index: v.leafIdx!,
+                        start: v.start!,
+                        end: v.end!,
+                        leafHash: bytes(v.leafHash),
+                        proof: proof(v),
+                        subtreeRoot: bytes(v.root)
+                    )
                 case "consistency":
-                    try MerkleProof.verifyConsistency(oldSize: v.size1!, newSize: v.size2!, oldRoot: bytes(v.root1),
-                                                      newRoot: bytes(v.root2), proof: proof(v))
+                    try MerkleProof.verifyConsistency(
+                        oldSize: v.size1!,
+                        newSize: v.size2!,
+                        oldRoot: bytes(v.root1),
+                        newRoot: bytes(v.root2),
+                        proof: proof(v)
+                    )
                 default:
-                    try MerkleProof.verifySubtreeConsistency(start: v.start!, end: v.end!, treeSize: v.size!,
-                                                             subtreeRoot: bytes(v.root1), root: bytes(v.root2),
-                                                             proof: proof(v))
+                    try MerkleProof.verifySubtreeConsistency(
+                        start: v.start!,
+                        end: v.end!,
+                        treeSize: v.size!,
+                        subtreeRoot: bytes(v.root1),
+                        root: bytes(v.root2),
+                        proof: proof(v)
+                    )
                 }
                 ok = true
             } catch {
@@ -73,8 +93,11 @@ struct MerkleConformanceTests {
         return (passed, failures)
     }
 
-    @Test("every vector gives the expected verdict", .enabled(if: Conformance.isAvailable("merkle/testdata")),
-          arguments: ["inclusion", "subtreeinclusion", "consistency", "subtreeconsistency"])
+    @Test(
+        "every vector gives the expected verdict",
+        .enabled(if: Conformance.isAvailable("merkle/testdata")),
+        arguments: ["inclusion", "subtreeinclusion", "consistency", "subtreeconsistency"]
+    )
     func vectors(folder: String) throws {
         let result = try Self.check(folder)
         #expect(result.failures.isEmpty, "\(result.failures)")
@@ -105,13 +128,23 @@ struct MerkleConformanceTests {
             #expect(try tree.root(size: n) == Self.referenceRoot(leaves[0..<Int(n)]))
             for i in 0..<n {
                 let proof = try tree.inclusionProof(index: i, size: n)
-                try MerkleProof.verifyInclusion(index: i, treeSize: n, leafHash: leaves[Int(i)], proof: proof,
-                                                root: roots[Int(n)])
+                try MerkleProof.verifyInclusion(
+                    index: i,
+                    treeSize: n,
+                    leafHash: leaves[Int(i)],
+                    proof: proof,
+                    root: roots[Int(n)]
+                )
             }
             for m in 1...n {
                 let proof = try tree.consistencyProof(from: m, to: n)
-                try MerkleProof.verifyConsistency(oldSize: m, newSize: n, oldRoot: roots[Int(m)], newRoot: roots[Int(n)],
-                                                  proof: proof)
+                try MerkleProof.verifyConsistency(
+                    oldSize: m,
+                    newSize: n,
+                    oldRoot: roots[Int(m)],
+                    newRoot: roots[Int(n)],
+                    proof: proof
+                )
             }
         }
     }
@@ -122,13 +155,23 @@ struct MerkleConformanceTests {
         for i in 0..<10 { tree.append(leafHash: RFC6962.leafHash([UInt8(i)])) }
         var proof = try tree.inclusionProof(index: 3)
         #expect(throws: AuditError(.invalidProof, "")) {
-            try MerkleProof.verifyInclusion(index: 3, treeSize: 10, leafHash: RFC6962.leafHash([9]), proof: proof,
-                                            root: try tree.root())
+            try MerkleProof.verifyInclusion(
+                index: 3,
+                treeSize: 10,
+                leafHash: RFC6962.leafHash([9]),
+                proof: proof,
+                root: try tree.root()
+            )
         }
         proof[1][0] ^= 1
         #expect(throws: AuditError(.invalidProof, "")) {
-            try MerkleProof.verifyInclusion(index: 3, treeSize: 10, leafHash: RFC6962.leafHash([3]), proof: proof,
-                                            root: try tree.root())
+            try MerkleProof.verifyInclusion(
+                index: 3,
+                treeSize: 10,
+                leafHash: RFC6962.leafHash([3]),
+                proof: proof,
+                root: try tree.root()
+            )
         }
     }
 

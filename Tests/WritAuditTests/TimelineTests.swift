@@ -9,30 +9,70 @@ struct TimelineTests {
     /// An authority, a gateway and a database service, each with its own log and clock offset.
     static func sources() async throws -> [ForensicTimeline.Source] {
         let clock = ManualClock()
-        let authority = InMemoryAuditStore(), gateway = InMemoryAuditStore(), database = InMemoryAuditStore()
+        let authority = InMemoryAuditStore()
+        let gateway = InMemoryAuditStore()
+        let database = InMemoryAuditStore()
         func open(_ store: InMemoryAuditStore, _ name: String) async throws -> AuditLog {
-            try await AuditLog.open(store: store, service: name, signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-                                    clock: clock)
+            try await AuditLog.open(
+                store: store,
+                service: name,
+                signingKey: Ed25519.PrivateKey(),
+                salt: AuditSalt(),
+                clock: clock
+            )
         }
-        let a = try await open(authority, "authority"), g = try await open(gateway, "gateway")
+        let a = try await open(authority, "authority")
+        let g = try await open(gateway, "gateway")
         let d = try await open(database, "database")
-        let coder = "spiffe://corp/agent/coder/1", helper = "spiffe://corp/agent/helper/7"
+        let coder = "spiffe://corp/agent/coder/1"
+        let helper = "spiffe://corp/agent/helper/7"
         func step(_ log: AuditLog, _ event: AuditEvent) async throws {
             clock.advance(by: .milliseconds(10))
             _ = try await log.record(event)
         }
         try await step(a, AuditEvent(.taskOpened, agent: coder, task: "T1"))
-        try await step(a, AuditEvent(.issued, agent: coder, task: "T1", step: "1", tokenID: "tok-A", audience: "gateway"))
-        try await step(g, AuditEvent(.used, agent: coder, task: "T1", step: "1", tokenID: "tok-A", action: "GET",
-                                     resource: "/repo", decision: .allow))
+        try await step(
+            a,
+            AuditEvent(.issued, agent: coder, task: "T1", step: "1", tokenID: "tok-A", audience: "gateway")
+        )
+        try await step(
+            g,
+            AuditEvent(
+                .used,
+                agent: coder,
+                task: "T1",
+                step: "1",
+                tokenID: "tok-A",
+                action: "GET",
+                resource: "/repo",
+                decision: .allow
+            )
+        )
         try await step(a, AuditEvent(.delegated, agent: coder, task: "T1", tokenID: "tok-B", parentTokenID: "tok-A"))
-        try await step(d, AuditEvent(.denied, agent: helper, task: "T1", tokenID: "tok-B", parentTokenID: "tok-A",
-                                     action: "DROP", resource: "db/users", decision: .deny, reason: "forbid policy3"))
+        try await step(
+            d,
+            AuditEvent(
+                .denied,
+                agent: helper,
+                task: "T1",
+                tokenID: "tok-B",
+                parentTokenID: "tok-A",
+                action: "DROP",
+                resource: "db/users",
+                decision: .deny,
+                reason: "forbid policy3"
+            )
+        )
         try await step(a, AuditEvent(.issued, agent: helper, task: "T2", tokenID: "tok-C"))
         try await step(g, AuditEvent(.used, agent: helper, task: "T2", tokenID: "tok-C", decision: .allow))
         try await step(a, AuditEvent(.revoked, agent: coder, task: "T1", tokenID: "tok-A", reason: "anomaly"))
         return [
-            .init(name: "authority", entries: try await authority.readAll(), checkpoints: [try a.checkpoint()], logKey: a.publicKey),
+            .init(
+                name: "authority",
+                entries: try await authority.readAll(),
+                checkpoints: [try a.checkpoint()],
+                logKey: a.publicKey
+            ),
             .init(name: "gateway", entries: try await gateway.readAll()),
             .init(name: "database", entries: try await database.readAll()),
         ]
@@ -42,8 +82,12 @@ struct TimelineTests {
     func merge() async throws {
         let timeline = try ForensicTimeline(sources: try await Self.sources())
         #expect(timeline.rows.count == 8)
-        #expect(timeline.rows.map(\.service) == ["authority", "authority", "gateway", "authority", "database",
-                                                  "authority", "gateway", "authority"])
+        #expect(
+            timeline.rows.map(\.service) == [
+                "authority", "authority", "gateway", "authority", "database",
+                "authority", "gateway", "authority",
+            ]
+        )
         let times = timeline.rows.compactMap { $0.event.time }
         #expect(times == times.sorted())
         #expect(timeline.reports.allSatisfy { $0.report.isValid })

@@ -5,10 +5,32 @@ import Writ
 /// A typical `used` event (≈ 230 encoded bytes).
 func sampleEvent(_ i: Int = 0) -> AuditEvent {
     AuditEvent(
-        .used, agent: "spiffe://corp.example/agent/coder/42", task: "task-7f3a", step: "step-\(i & 7)",
-        tokenID: "tok-9c2e41d7a0b5", parentTokenID: "tok-1b77c0de", revocationID: RevocationID(high: 1, low: 2),
-        audience: "billing.corp.example", action: "invoice.read", resource: "/invoices/2026/11", decision: .allow,
-        reason: "policy0", traceID: "4bf92f3577b34da6a3ce929d0e0e4736")
+        .used,
+        agent: "spiffe://corp.example/agent/coder/42",
+        task: "task-7f3a",
+        step: "step-\(i & 7)",
+        tokenID: "tok-9c2e41d7a0b5",
+        parentTokenID: "tok-1b77c0de",
+        revocationID: RevocationID(high: 1, low: 2),
+        audience: "billing.corp.example",
+        action: "invoice.read",
+        resource: "/invoices/2026/11",
+        decision: .allow,
+        reason: "policy0",
+        traceID: "4bf92f3577b34da6a3ce929d0e0e4736"
+    )
+}
+
+/// A small `used` event (≈ 110 encoded bytes): kind, agent, token id, decision.
+func smallEvent() -> AuditEvent {
+    AuditEvent(.used, agent: "spiffe://corp/agent/c/1", tokenID: "tok-9c2e41d7", decision: .allow)
+}
+
+func encoded(_ event: AuditEvent) -> [UInt8] {
+    var event = event
+    event.time = Timestamp(millisecondsSinceEpoch: 1_767_225_600_000)
+    event.service = "billing"
+    return (try? AuditEntry(index: 1, previousHash: AuditEntry.genesisHash, event: event).encoded()) ?? []
 }
 
 func openLog(_ store: some AuditStore) async throws -> AuditLog {
@@ -38,24 +60,25 @@ let benchmarks: @Sendable () -> Void = {
     let fast = Benchmark.Configuration(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)
 
     // Physical limit of an append: SHA-256 over the entry (leaf) plus about one 64-byte node hash.
-    Benchmark("Audit: raw libsodium SHA-256 leaf + node (baseline)", configuration: fast) { benchmark in
-        var event = sampleEvent()
-        event.time = Timestamp(millisecondsSinceEpoch: 1_767_225_600_000)
-        event.service = "billing"
-        let entry = (try? AuditEntry(index: 1, previousHash: AuditEntry.genesisHash, event: event).encoded()) ?? []
+    for (label, event) in [("typical", sampleEvent()), ("small", smallEvent())] {
+        let entry = [0] + encoded(event)
         let node = [UInt8](repeating: 1, count: 65)
-        for _ in benchmark.scaledIterations {
-            blackHole(SHA256.hash([0] + entry))
-            blackHole(SHA256.hash(node))
+        Benchmark(
+            "Audit: raw libsodium SHA-256 leaf + node, \(label) entry (\(entry.count - 1) B) (baseline)",
+            configuration: fast
+        ) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(SHA256.hash(entry))
+                blackHole(SHA256.hash(node))
+            }
         }
-    }
 
-    Benchmark("Audit: append in memory (one appender)", configuration: fast) { benchmark in
-        let log = try await openLog(InMemoryAuditStore())
-        let event = sampleEvent()
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { blackHole(try await log.record(event)) }
-        benchmark.stopMeasurement()
+        Benchmark("Audit: append in memory, \(label) entry (one appender)", configuration: fast) { benchmark in
+            let log = try await openLog(InMemoryAuditStore())
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { blackHole(try await log.record(event)) }
+            benchmark.stopMeasurement()
+        }
     }
 
     Benchmark("Audit: encode an entry (canonical binary)", configuration: fast) { benchmark in
@@ -101,12 +124,19 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "Audit: verify a 1M-entry log (decode, chain, tree, checkpoint)",
-        configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .one, maxDuration: .seconds(20),
-                             maxIterations: 3)
+        configuration: .init(
+            metrics: [.wallClock, .throughput],
+            scalingFactor: .one,
+            maxDuration: .seconds(20),
+            maxIterations: 3
+        )
     ) { (benchmark: Benchmark, fixture: VerifyFixture) in
         for _ in benchmark.scaledIterations {
-            let report = AuditVerifier.verify(entries: fixture.entries, checkpoints: [fixture.checkpoint],
-                                              logKey: fixture.key)
+            let report = AuditVerifier.verify(
+                entries: fixture.entries,
+                checkpoints: [fixture.checkpoint],
+                logKey: fixture.key
+            )
             precondition(report.isValid)
             blackHole(report)
         }
@@ -127,8 +157,15 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             index = (index &* 6_364_136_223_846_793_005 &+ 1) % tree.size
             let proof = (try? tree.inclusionProof(index: index)) ?? []
-            blackHole((try? MerkleProof.verifyInclusion(index: index, treeSize: tree.size,
-                                                        leafHash: tree.leafHash(at: index), proof: proof, root: root)) != nil)
+            blackHole(
+                (try? MerkleProof.verifyInclusion(
+                    index: index,
+                    treeSize: tree.size,
+                    leafHash: tree.leafHash(at: index),
+                    proof: proof,
+                    root: root
+                )) != nil
+            )
         }
     } setup: {
         var tree = MerkleTree()

@@ -8,8 +8,10 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Verify audit logs, sign checkpoints, prove inclusion, build a cross-service timeline.",
-        subcommands: [AuditVerifyCommand.self, AuditCheckpointCommand.self, AuditProveCommand.self,
-                      AuditTimelineCommand.self]
+        subcommands: [
+            AuditVerifyCommand.self, AuditCheckpointCommand.self, AuditProveCommand.self,
+            AuditTimelineCommand.self,
+        ]
     )
 }
 
@@ -30,14 +32,23 @@ struct AuditVerifyCommand: AsyncParsableCommand {
         let scan = try scanLog(log)
         let checkpoints = try checkpoint.map(loadCheckpoint)
         let publicKey = try key.map(loadPublicKey)
-        let report = AuditVerifier.verify(entries: scan.entries, checkpoints: checkpoints, logKey: publicKey,
-                                          damage: scan.damage)
+        let report = AuditVerifier.verify(
+            entries: scan.entries,
+            checkpoints: checkpoints,
+            logKey: publicKey,
+            damage: scan.damage
+        )
         if scan.tornTailBytes > 0, report.isValid {
-            printError("warning: '\(log)' ends with a torn, unacknowledged write of \(scan.tornTailBytes) bytes (repaired on next open)")
+            printError(
+                "warning: '\(log)' ends with a torn, unacknowledged write of \(scan.tornTailBytes) bytes "
+                    + "(repaired on next open)"
+            )
         }
         guard let failure = report.failure else {
-            print("OK \(log): \(report.entryCount) entries, root \(Hex.encode(report.rootHash)), "
-                + "\(report.checkpointsVerified) checkpoint(s) verified")
+            print(
+                "OK \(log): \(report.entryCount) entries, root \(Hex.encode(report.rootHash)), "
+                    + "\(report.checkpointsVerified) checkpoint(s) verified"
+            )
             return
         }
         throw CLIError.rejected("\(log): \(failure)")
