@@ -1,5 +1,5 @@
-public import WritCrypto
 import Synchronization
+public import WritCrypto
 
 /// A ``RevocationStore`` held in memory: for tests, single-process deployments and as the reference
 /// implementation of the store contract.
@@ -19,7 +19,8 @@ public final class InMemoryRevocationStore: RevocationStore {
 
         /// The index of the first entry with a sequence above `sequence`.
         func firstIndex(after sequence: UInt64) -> Int {
-            var low = 0, high = entries.count
+            var low = 0
+            var high = entries.count
             while low < high {
                 let mid = (low + high) / 2
                 if entries[mid].sequence <= sequence { low = mid + 1 } else { high = mid }
@@ -34,7 +35,10 @@ public final class InMemoryRevocationStore: RevocationStore {
     public init() {}
 
     public func revoke(
-        _ target: RevocationTarget, reason: RevocationReason, at time: Timestamp, coversUntil: Timestamp
+        _ target: RevocationTarget,
+        reason: RevocationReason,
+        at time: Timestamp,
+        coversUntil: Timestamp
     ) async throws -> RevocationEntry {
         try target.validate()
         return state.withLock { state in
@@ -44,8 +48,12 @@ public final class InMemoryRevocationStore: RevocationStore {
             }
             state.latestSequence += 1
             let entry = RevocationEntry(
-                sequence: state.latestSequence, target: target, reason: reason, revokedAt: time,
-                coversUntil: coversUntil)
+                sequence: state.latestSequence,
+                target: target,
+                reason: reason,
+                revokedAt: time,
+                coversUntil: coversUntil
+            )
             state.entries.append(entry)
             state.newestByTarget[target] = entry.sequence
             return entry

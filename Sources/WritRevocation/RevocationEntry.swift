@@ -22,7 +22,10 @@ public struct RevocationEntry: Hashable, Sendable, CustomStringConvertible {
     ///   - revokedAt: when the revocation was recorded.
     ///   - coversUntil: when every token it covers has expired.
     public init(
-        sequence: UInt64, target: RevocationTarget, reason: RevocationReason, revokedAt: Timestamp,
+        sequence: UInt64,
+        target: RevocationTarget,
+        reason: RevocationReason,
+        revokedAt: Timestamp,
         coversUntil: Timestamp
     ) {
         self.sequence = sequence

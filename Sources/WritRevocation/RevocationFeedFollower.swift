@@ -1,5 +1,5 @@
-public import WritCrypto
 import Synchronization
+public import WritCrypto
 
 /// Keeps a ``RevocationSnapshot`` up to date from a ``RevocationStore`` and reports its watermark.
 ///
@@ -27,8 +27,11 @@ public final class RevocationFeedFollower: Sendable {
 
         /// Creates a configuration.
         public init(
-            pollInterval: Duration = .seconds(1), pageSize: Int = 1000, maximumPagesPerSync: Int = 1000,
-            pruneDelay: Duration? = .seconds(300), pruneInterval: Duration = .seconds(60)
+            pollInterval: Duration = .seconds(1),
+            pageSize: Int = 1000,
+            maximumPagesPerSync: Int = 1000,
+            pruneDelay: Duration? = .seconds(300),
+            pruneInterval: Duration = .seconds(60)
         ) {
             self.pollInterval = pollInterval
             self.pageSize = pageSize
@@ -79,7 +82,10 @@ public final class RevocationFeedFollower: Sendable {
     /// - Throws: ``RevocationError`` with code `invalidArgument` for an empty or oversized verifier name or a page
     ///   size or page limit below 1.
     public init(
-        verifier: String, store: some RevocationStore, snapshot: RevocationSnapshot, clock: some WallClock,
+        verifier: String,
+        store: some RevocationStore,
+        snapshot: RevocationSnapshot,
+        clock: some WallClock,
         configuration: Configuration = Configuration()
     ) throws(RevocationError) {
         try validateVerifierName(verifier)

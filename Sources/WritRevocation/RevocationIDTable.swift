@@ -54,9 +54,11 @@ final class RevocationIDTable: @unchecked Sendable {
 
         func record(at slot: Int) -> RevocationRecord {
             RevocationRecord(
-                sequence: sequences[slot], reason: RevocationRecord.reason(code: reasons[slot]),
+                sequence: sequences[slot],
+                reason: RevocationRecord.reason(code: reasons[slot]),
                 revokedAt: Timestamp(millisecondsSinceEpoch: revokedAts[slot]),
-                coversUntil: Timestamp(millisecondsSinceEpoch: coversUntils[slot]))
+                coversUntil: Timestamp(millisecondsSinceEpoch: coversUntils[slot])
+            )
         }
 
         func store(_ id: RevocationID, _ record: RevocationRecord, at slot: Int) {
@@ -110,7 +112,8 @@ final class RevocationIDTable: @unchecked Sendable {
     /// The slots (and whether the zero id) whose records satisfy `predicate`, for ``remove(slots:zero:)``.
     func slots(where predicate: (RevocationRecord) -> Bool) -> (slots: [Int], zero: Bool) {
         var found: [Int] = []
-        for slot in 0..<slotCount where storage.keys[slot] != RevocationID.empty && predicate(storage.record(at: slot)) {
+        for slot in 0..<slotCount where storage.keys[slot] != RevocationID.empty && predicate(storage.record(at: slot))
+        {
             found.append(slot)
         }
         return (found, zeroRecord.map(predicate) ?? false)

@@ -14,7 +14,12 @@ public struct RevocationProof: Hashable, Sendable, CustomStringConvertible {
     public var unregistered: [String]
 
     /// Creates a proof.
-    public init(sequence: UInt64, watermarks: [VerifierWatermark], laggards: [VerifierWatermark], unregistered: [String]) {
+    public init(
+        sequence: UInt64,
+        watermarks: [VerifierWatermark],
+        laggards: [VerifierWatermark],
+        unregistered: [String]
+    ) {
         self.sequence = sequence
         self.watermarks = watermarks
         self.laggards = laggards

@@ -22,7 +22,13 @@ struct RevocationRecord: Hashable, Sendable {
     }
 
     func entry(for target: RevocationTarget) -> RevocationEntry {
-        RevocationEntry(sequence: sequence, target: target, reason: reason, revokedAt: revokedAt, coversUntil: coversUntil)
+        RevocationEntry(
+            sequence: sequence,
+            target: target,
+            reason: reason,
+            revokedAt: revokedAt,
+            coversUntil: coversUntil
+        )
     }
 
     /// Whether `candidate` should replace this record: it keeps the target revoked for longer.

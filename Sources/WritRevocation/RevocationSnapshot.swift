@@ -1,5 +1,5 @@
-public import WritCrypto
 import Synchronization
+public import WritCrypto
 
 /// A verifier's in-memory copy of the revocation set: synchronous, O(1) lookups on the request path.
 ///
@@ -47,7 +47,11 @@ public final class RevocationSnapshot: Sendable {
             }
         }
 
-        static func merge<Key: Hashable>(_ record: RevocationRecord, into map: inout [Key: RevocationRecord], key: Key)
+        static func merge<Key: Hashable>(
+            _ record: RevocationRecord,
+            into map: inout [Key: RevocationRecord],
+            key: Key
+        )
             -> Bool
         {
             if let current = map[key], !current.isSuperseded(by: record) { return false }
@@ -156,7 +160,11 @@ public final class RevocationSnapshot: Sendable {
     ///   - issuerKey: the key id that signed the first block, if known.
     ///   - now: the current time, for the staleness check.
     public func status(
-        blocks: [RevocationID], task: String? = nil, agents: [String] = [], issuerKey: KeyID? = nil, now: Timestamp
+        blocks: [RevocationID],
+        task: String? = nil,
+        agents: [String] = [],
+        issuerKey: KeyID? = nil,
+        now: Timestamp
     ) -> RevocationLookup {
         state.withLock { state in
             var found: RevocationEntry?
@@ -187,8 +195,11 @@ public final class RevocationSnapshot: Sendable {
     /// Whether a token may be used; the same as ``status(blocks:task:agents:issuerKey:now:)`` for any sequences
     /// of block ids and agent identities (they are copied into arrays first).
     public func status(
-        blocks: some Sequence<RevocationID>, task: String? = nil, agents: some Sequence<String> = [String](),
-        issuerKey: KeyID? = nil, now: Timestamp
+        blocks: some Sequence<RevocationID>,
+        task: String? = nil,
+        agents: some Sequence<String> = [String](),
+        issuerKey: KeyID? = nil,
+        now: Timestamp
     ) -> RevocationLookup {
         status(blocks: Array(blocks), task: task, agents: Array(agents), issuerKey: issuerKey, now: now)
     }
@@ -257,7 +268,8 @@ public final class RevocationSnapshot: Sendable {
     private func expiredNames(_ expired: (RevocationRecord) -> Bool) -> ([String], [String], [KeyID]) {
         let (tasks, agents, keys) = state.withLock { ($0.tasks, $0.agents, $0.issuerKeys) }
         return (
-            tasks.compactMap { expired($0.value) ? $0.key : nil }, agents.compactMap { expired($0.value) ? $0.key : nil },
+            tasks.compactMap { expired($0.value) ? $0.key : nil },
+            agents.compactMap { expired($0.value) ? $0.key : nil },
             keys.compactMap { expired($0.value) ? $0.key : nil }
         )
     }
@@ -284,9 +296,14 @@ public final class RevocationSnapshot: Sendable {
     public var statistics: Statistics {
         state.withLock { state in
             Statistics(
-                blockCount: state.blocks.count, taskCount: state.tasks.count, agentCount: state.agents.count,
-                issuerKeyCount: state.issuerKeys.count, blockTableByteCount: state.blocks.allocatedByteCount,
-                watermark: state.watermark, lastHeard: state.lastHeard)
+                blockCount: state.blocks.count,
+                taskCount: state.tasks.count,
+                agentCount: state.agents.count,
+                issuerKeyCount: state.issuerKeys.count,
+                blockTableByteCount: state.blocks.allocatedByteCount,
+                watermark: state.watermark,
+                lastHeard: state.lastHeard
+            )
         }
     }
 }

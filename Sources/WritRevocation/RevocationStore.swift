@@ -26,7 +26,10 @@ public protocol RevocationStore: Sendable {
     /// - Returns: the new entry, or the existing one when the same revocation was already recorded.
     /// - Throws: ``RevocationError`` with code `invalidTarget` or `storeUnavailable`.
     func revoke(
-        _ target: RevocationTarget, reason: RevocationReason, at time: Timestamp, coversUntil: Timestamp
+        _ target: RevocationTarget,
+        reason: RevocationReason,
+        at time: Timestamp,
+        coversUntil: Timestamp
     ) async throws -> RevocationEntry
 
     /// Up to `limit` entries with a sequence greater than `sequence`, in increasing sequence order.
@@ -70,19 +73,26 @@ extension RevocationStore {
     ///   - sequence: the revocation to prove, usually ``RevocationEntry/sequence`` of a just-recorded entry.
     ///   - expected: verifiers that must be present; one that never reported counts as not having applied it.
     public func revocationProof(
-        for sequence: UInt64, expecting expected: some Sequence<String> = [String]()
+        for sequence: UInt64,
+        expecting expected: some Sequence<String> = [String]()
     ) async throws -> RevocationProof {
         let marks = try await watermarks().sorted { $0.verifier < $1.verifier }
         let registered = Set(marks.map(\.verifier))
         let unregistered = Set(expected).subtracting(registered).sorted()
         return RevocationProof(
-            sequence: sequence, watermarks: marks, laggards: marks.filter { $0.sequence < sequence },
-            unregistered: unregistered)
+            sequence: sequence,
+            watermarks: marks,
+            laggards: marks.filter { $0.sequence < sequence },
+            unregistered: unregistered
+        )
     }
 
     /// Records a revocation at the current time of `clock`.
     public func revoke(
-        _ target: RevocationTarget, reason: RevocationReason, coversUntil: Timestamp, clock: some WallClock
+        _ target: RevocationTarget,
+        reason: RevocationReason,
+        coversUntil: Timestamp,
+        clock: some WallClock
     ) async throws -> RevocationEntry {
         try await revoke(target, reason: reason, at: clock.now(), coversUntil: coversUntil)
     }

@@ -86,7 +86,9 @@ public enum RevocationTarget: Hashable, Sendable, CustomStringConvertible {
             guard count > 0 else { throw RevocationError(.invalidTarget, "\(kind.rawValue) name is empty") }
             guard count <= Self.maximumNameByteCount else {
                 throw RevocationError(
-                    .invalidTarget, "\(kind.rawValue) name is \(count) bytes, limit \(Self.maximumNameByteCount)")
+                    .invalidTarget,
+                    "\(kind.rawValue) name is \(count) bytes, limit \(Self.maximumNameByteCount)"
+                )
             }
         }
     }

@@ -155,7 +155,10 @@ extension RevocationStoreConformance {
                 written.append(try await store.revoke(nextBlock(), reason: reason, at: time(2), coversUntil: time(61)))
             }
             let read = try await allEntries()
-            try expect(read == written, "feed returned \(read.count) entries that differ from the \(written.count) written")
+            try expect(
+                read == written,
+                "feed returned \(read.count) entries that differ from the \(written.count) written"
+            )
         }
 
         mutating func revokeIsIdempotent() async throws {
@@ -174,7 +177,9 @@ extension RevocationStoreConformance {
         mutating func feedPagesInOrder() async throws {
             var written: [RevocationEntry] = []
             for i in 0..<25 {
-                written.append(try await store.revoke(nextBlock(), reason: .timeout, at: time(Int64(i)), coversUntil: time(900)))
+                written.append(
+                    try await store.revoke(nextBlock(), reason: .timeout, at: time(Int64(i)), coversUntil: time(900))
+                )
             }
             let page = try await store.entries(after: 0, limit: 10)
             try expect(page == Array(written.prefix(10)), "first page of 10 is wrong")
@@ -190,7 +195,9 @@ extension RevocationStoreConformance {
 
         func rejectsBadArguments() async throws {
             try await expectError(.invalidArgument, "limit 0") { _ = try await store.entries(after: 0, limit: 0) }
-            try await expectError(.invalidArgument, "negative limit") { _ = try await store.entries(after: 0, limit: -1) }
+            try await expectError(.invalidArgument, "negative limit") {
+                _ = try await store.entries(after: 0, limit: -1)
+            }
             try await expectError(.invalidTarget, "empty task") {
                 _ = try await store.revoke(.task(""), reason: .manual, at: time(0), coversUntil: time(1))
             }
@@ -240,7 +247,10 @@ extension RevocationStoreConformance {
             try await store.recordWatermark(verifier: "gw-1", sequence: entry.sequence, at: time(1))
             try await store.recordWatermark(verifier: "gw-2", sequence: entry.sequence - 1, at: time(1))
             var proof = try await store.revocationProof(for: entry.sequence)
-            try expect(!proof.isComplete && proof.laggards.map(\.verifier) == ["gw-2"], "laggard not reported: \(proof)")
+            try expect(
+                !proof.isComplete && proof.laggards.map(\.verifier) == ["gw-2"],
+                "laggard not reported: \(proof)"
+            )
             try await store.recordWatermark(verifier: "gw-2", sequence: entry.sequence + 3, at: time(2))
             try expect(try await store.isApplied(sequence: entry.sequence), "not proven after every verifier applied")
             proof = try await store.revocationProof(for: entry.sequence, expecting: ["gw-1", "gw-3"])
@@ -255,8 +265,11 @@ extension RevocationStoreConformance {
                 for i in 0..<64 {
                     group.addTask {
                         try await store.revoke(
-                            .block(RevocationID(high: 7, low: UInt64(i))), reason: .manual, at: start,
-                            coversUntil: start.advanced(by: .seconds(60)))
+                            .block(RevocationID(high: 7, low: UInt64(i))),
+                            reason: .manual,
+                            at: start,
+                            coversUntil: start.advanced(by: .seconds(60))
+                        )
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }

@@ -16,14 +16,20 @@ struct RevocationConcurrencyTests {
 
     static func isExpired(_ n: Int) -> Bool { n % 3 == 0 }
 
-    @Test("concurrent revokes, feed applies, prunes and lookups agree; a live revoked id never reads as unrevoked again")
+    @Test(
+        "concurrent revokes, feed applies, prunes and lookups agree; a live revoked id never reads as unrevoked again"
+    )
     func revokeApplyLookup() async throws {
         let clock = ManualClock()
         let store = InMemoryRevocationStore()
         let followers = try (0..<Self.verifiers).map {
             try RevocationFeedFollower(
-                verifier: "gw-\($0)", store: store, snapshot: RevocationSnapshot(maxStaleness: .seconds(3600)),
-                clock: clock, configuration: .init(pageSize: 64, pruneDelay: .zero, pruneInterval: .zero))
+                verifier: "gw-\($0)",
+                store: store,
+                snapshot: RevocationSnapshot(maxStaleness: .seconds(3600)),
+                clock: clock,
+                configuration: .init(pageSize: 64, pruneDelay: .zero, pruneInterval: .zero)
+            )
         }
         let flips = try await withThrowingTaskGroup(of: Int.self) { group in
             for revoker in 0..<Self.revokers {
@@ -31,8 +37,11 @@ struct RevocationConcurrencyTests {
                     for n in 0..<Self.perRevoker {
                         // Every third entry's tokens have already expired: followers prune it while others read.
                         _ = try await store.revoke(
-                            .block(Self.id(revoker, n)), reason: .anomaly, at: clock.now(),
-                            coversUntil: clock.now().advanced(by: .seconds(Self.isExpired(n) ? -1 : 600)))
+                            .block(Self.id(revoker, n)),
+                            reason: .anomaly,
+                            at: clock.now(),
+                            coversUntil: clock.now().advanced(by: .seconds(Self.isExpired(n) ? -1 : 600))
+                        )
                         if n % 50 == 0 { await Task.yield() }
                     }
                     return 0
@@ -83,7 +92,8 @@ struct RevocationConcurrencyTests {
                 #expect(
                     (0..<Self.perRevoker).allSatisfy {
                         follower.snapshot.contains(block: Self.id(revoker, $0)) == !Self.isExpired($0)
-                    })
+                    }
+                )
             }
         }
         #expect(try await store.isApplied(sequence: latest, byAll: followers.map(\.verifier)))
@@ -93,8 +103,12 @@ struct RevocationConcurrencyTests {
     func wakeStorm() async throws {
         let store = InMemoryRevocationStore()
         let follower = try RevocationFeedFollower(
-            verifier: "gw", store: store, snapshot: RevocationSnapshot(maxStaleness: .seconds(60)), clock: ManualClock(),
-            configuration: .init(pollInterval: .milliseconds(5)))
+            verifier: "gw",
+            store: store,
+            snapshot: RevocationSnapshot(maxStaleness: .seconds(60)),
+            clock: ManualClock(),
+            configuration: .init(pollInterval: .milliseconds(5))
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await follower.run() }
             for _ in 0..<4 {
@@ -108,8 +122,11 @@ struct RevocationConcurrencyTests {
             group.addTask {
                 for n in 0..<100 {
                     _ = try await store.revoke(
-                        .task("t-\(n)"), reason: .completed, at: .init(millisecondsSinceEpoch: 0),
-                        coversUntil: .init(millisecondsSinceEpoch: 1))
+                        .task("t-\(n)"),
+                        reason: .completed,
+                        at: .init(millisecondsSinceEpoch: 0),
+                        coversUntil: .init(millisecondsSinceEpoch: 1)
+                    )
                 }
             }
             // Wait for the follower to catch up with everything, then stop it.

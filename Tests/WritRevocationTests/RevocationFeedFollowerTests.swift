@@ -11,15 +11,27 @@ struct RevocationFeedFollowerTests {
     func id(_ n: UInt64) -> RevocationID { RevocationID(high: n, low: n &* 31) }
 
     func revoke(_ target: RevocationTarget, _ reason: RevocationReason = .manual) async throws -> RevocationEntry {
-        try await store.revoke(target, reason: reason, at: clock.now(), coversUntil: clock.now().advanced(by: .seconds(600)))
+        try await store.revoke(
+            target,
+            reason: reason,
+            at: clock.now(),
+            coversUntil: clock.now().advanced(by: .seconds(600))
+        )
     }
 
-    func follower(_ name: String, configuration: RevocationFeedFollower.Configuration = .init()) throws
+    func follower(
+        _ name: String,
+        configuration: RevocationFeedFollower.Configuration = .init()
+    ) throws
         -> RevocationFeedFollower
     {
         try RevocationFeedFollower(
-            verifier: name, store: store, snapshot: RevocationSnapshot(maxStaleness: .seconds(30)), clock: clock,
-            configuration: configuration)
+            verifier: name,
+            store: store,
+            snapshot: RevocationSnapshot(maxStaleness: .seconds(30)),
+            clock: clock,
+            configuration: configuration
+        )
     }
 
     @Test("a sync applies the feed, marks the snapshot fresh and records the watermark")
@@ -29,12 +41,15 @@ struct RevocationFeedFollowerTests {
         let result = try await gateway.syncOnce()
         #expect(result == .init(fetched: 1, watermark: entry.sequence, caughtUp: true))
         #expect(gateway.snapshot.status(blocks: [id(1)], now: clock.now()) == .revoked(entry))
-        #expect(try await store.watermarks() == [VerifierWatermark(verifier: "gw-1", sequence: 1, recordedAt: clock.now())])
+        #expect(
+            try await store.watermarks() == [VerifierWatermark(verifier: "gw-1", sequence: 1, recordedAt: clock.now())]
+        )
     }
 
     @Test("the watermark proof holds only once every verifier has applied the revocation")
     func proof() async throws {
-        let one = try follower("gw-1"), two = try follower("gw-2")
+        let one = try follower("gw-1")
+        let two = try follower("gw-2")
         try await one.syncOnce()
         try await two.syncOnce()
         let entry = try await revoke(.task("t-9"), .completed)
@@ -77,14 +92,23 @@ struct RevocationFeedFollowerTests {
     func storeFailure() async throws {
         let broken = FailingStore()
         let gateway = try RevocationFeedFollower(
-            verifier: "gw", store: broken, snapshot: RevocationSnapshot(maxStaleness: .seconds(30)), clock: clock)
+            verifier: "gw",
+            store: broken,
+            snapshot: RevocationSnapshot(maxStaleness: .seconds(30)),
+            clock: clock
+        )
         try await gateway.syncOnce()
         broken.failing = true
         clock.advance(by: .seconds(31))
         await #expect(throws: RevocationError(.storeUnavailable, "")) { try await gateway.syncOnce() }
         #expect(gateway.lastError?.code == .storeUnavailable)
-        #expect(gateway.snapshot.status(blocks: [id(1)], now: clock.now()) == .stale(
-            lastHeard: clock.now().advanced(by: .seconds(-31)), bound: .seconds(30)))
+        #expect(
+            gateway.snapshot.status(blocks: [id(1)], now: clock.now())
+                == .stale(
+                    lastHeard: clock.now().advanced(by: .seconds(-31)),
+                    bound: .seconds(30)
+                )
+        )
         broken.failing = false
         try await gateway.syncOnce()
         #expect(gateway.lastError == nil)
@@ -94,15 +118,23 @@ struct RevocationFeedFollowerTests {
     @Test("a store that returns sequence 0 is rejected")
     func corruptStore() async throws {
         let gateway = try RevocationFeedFollower(
-            verifier: "gw", store: FailingStore(corrupt: true), snapshot: RevocationSnapshot(maxStaleness: .seconds(30)),
-            clock: clock)
+            verifier: "gw",
+            store: FailingStore(corrupt: true),
+            snapshot: RevocationSnapshot(maxStaleness: .seconds(30)),
+            clock: clock
+        )
         await #expect(throws: RevocationError(.corruptStore, "")) { try await gateway.syncOnce() }
         #expect(gateway.snapshot.isStale(at: clock.now()))
     }
 
     @Test("following prunes entries whose coverage ended long enough ago")
     func prunes() async throws {
-        _ = try await store.revoke(.block(id(1)), reason: .timeout, at: clock.now(), coversUntil: clock.now().advanced(by: .seconds(10)))
+        _ = try await store.revoke(
+            .block(id(1)),
+            reason: .timeout,
+            at: clock.now(),
+            coversUntil: clock.now().advanced(by: .seconds(10))
+        )
         let gateway = try follower("gw", configuration: .init(pruneDelay: .seconds(60), pruneInterval: .zero))
         try await gateway.syncOnce()
         #expect(gateway.snapshot.contains(block: id(1)))
@@ -172,7 +204,10 @@ final class FailingStore: RevocationStore, @unchecked Sendable {
         if failing { throw RevocationError(.storeUnavailable, "injected failure") }
     }
     func revoke(
-        _ target: RevocationTarget, reason: RevocationReason, at time: Timestamp, coversUntil: Timestamp
+        _ target: RevocationTarget,
+        reason: RevocationReason,
+        at time: Timestamp,
+        coversUntil: Timestamp
     ) async throws -> RevocationEntry {
         try check()
         return try await inner.revoke(target, reason: reason, at: time, coversUntil: coversUntil)
@@ -180,16 +215,33 @@ final class FailingStore: RevocationStore, @unchecked Sendable {
     func entries(after sequence: UInt64, limit: Int) async throws -> [RevocationEntry] {
         try check()
         if corrupt {
-            return [RevocationEntry(sequence: 0, target: .task("x"), reason: .manual, revokedAt: .init(millisecondsSinceEpoch: 0), coversUntil: .init(millisecondsSinceEpoch: 0))]
+            return [
+                RevocationEntry(
+                    sequence: 0,
+                    target: .task("x"),
+                    reason: .manual,
+                    revokedAt: .init(millisecondsSinceEpoch: 0),
+                    coversUntil: .init(millisecondsSinceEpoch: 0)
+                )
+            ]
         }
         return try await inner.entries(after: sequence, limit: limit)
     }
-    func latestSequence() async throws -> UInt64 { try check(); return try await inner.latestSequence() }
+    func latestSequence() async throws -> UInt64 {
+        try check()
+        return try await inner.latestSequence()
+    }
     func recordWatermark(verifier: String, sequence: UInt64, at time: Timestamp) async throws {
         try check()
         try await inner.recordWatermark(verifier: verifier, sequence: sequence, at: time)
     }
-    func watermarks() async throws -> [VerifierWatermark] { try check(); return try await inner.watermarks() }
+    func watermarks() async throws -> [VerifierWatermark] {
+        try check()
+        return try await inner.watermarks()
+    }
     func removeVerifier(_ verifier: String) async throws { try check() }
-    func prune(expiredBefore time: Timestamp) async throws -> Int { try check(); return 0 }
+    func prune(expiredBefore time: Timestamp) async throws -> Int {
+        try check()
+        return 0
+    }
 }

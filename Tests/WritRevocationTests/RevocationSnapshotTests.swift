@@ -9,12 +9,18 @@ struct RevocationSnapshotTests {
     let issuer = try! KeyID(bytes: [1, 1, 2, 3, 5, 8, 13, 21])
 
     func entry(
-        _ sequence: UInt64, _ target: RevocationTarget, _ reason: RevocationReason = .manual,
+        _ sequence: UInt64,
+        _ target: RevocationTarget,
+        _ reason: RevocationReason = .manual,
         coversFor seconds: Int64 = 600
     ) -> RevocationEntry {
         RevocationEntry(
-            sequence: sequence, target: target, reason: reason, revokedAt: clock.now(),
-            coversUntil: clock.now().advanced(by: .seconds(seconds)))
+            sequence: sequence,
+            target: target,
+            reason: reason,
+            revokedAt: clock.now(),
+            coversUntil: clock.now().advanced(by: .seconds(seconds))
+        )
     }
 
     func id(_ n: UInt64) -> RevocationID { RevocationID(high: n &* 0x9E37_79B9_7F4A_7C15, low: ~n) }
@@ -93,14 +99,16 @@ struct RevocationSnapshotTests {
         #expect(snapshot.status(blocks: [id(1)], task: "t-2", now: now) == .notRevoked)
         #expect(
             snapshot.status(blocks: [id(1)], agents: ["spiffe://example.org/agent/b/1", agent.target.value], now: now)
-                == .revoked(agent))
+                == .revoked(agent)
+        )
         #expect(snapshot.status(blocks: [id(1)], issuerKey: issuer, now: now) == .revoked(key))
         let other = try! KeyID(bytes: [0, 0, 0, 0, 0, 0, 0, 1])
         #expect(snapshot.status(blocks: [id(1)], task: "t-2", issuerKey: other, now: now) == .notRevoked)
         // When several revocations apply, the earliest is reported.
         #expect(
             snapshot.status(blocks: [id(1)], task: "t-1", agents: [agent.target.value], issuerKey: issuer, now: now)
-                == .revoked(task))
+                == .revoked(task)
+        )
         #expect(snapshot.entry(for: .issuerKey(issuer)) == key)
     }
 
@@ -129,8 +137,11 @@ struct RevocationSnapshotTests {
             [
                 entry(1, .block(id(1)), coversFor: 10), entry(2, .block(id(2)), coversFor: 100),
                 entry(3, .task("t"), coversFor: 10), entry(4, .agent("a"), coversFor: 100),
-                entry(5, .issuerKey(issuer), coversFor: 10), entry(6, .block(RevocationID(high: 0, low: 0)), coversFor: 10),
-            ], heardAt: clock.now())
+                entry(5, .issuerKey(issuer), coversFor: 10),
+                entry(6, .block(RevocationID(high: 0, low: 0)), coversFor: 10),
+            ],
+            heardAt: clock.now()
+        )
         #expect(snapshot.prune(expiredBefore: clock.now().advanced(by: .seconds(50))) == 4)
         #expect(!snapshot.contains(block: id(1)) && snapshot.contains(block: id(2)))
         #expect(!snapshot.contains(block: RevocationID(high: 0, low: 0)))
@@ -147,7 +158,8 @@ struct RevocationSnapshotTests {
         let count: UInt64 = 50_000
         snapshot.apply(
             (1...count).map { entry($0, .block(id($0)), coversFor: Int64($0 % 2 == 0 ? 10 : 1000)) },
-            heardAt: clock.now())
+            heardAt: clock.now()
+        )
         #expect(snapshot.statistics.blockCount == Int(count))
         #expect((1...count).allSatisfy { snapshot.contains(block: id($0)) })
         #expect(!(count + 1...count + 50_000).contains { snapshot.contains(block: id($0)) })

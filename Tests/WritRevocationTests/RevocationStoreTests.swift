@@ -23,16 +23,19 @@ struct RevocationStoreTests {
 
     @Test("reasons have stable text forms")
     func reasonText() {
-        #expect(RevocationReason.allCases.map(\.rawValue) == [
-            "completed", "timeout", "anomaly", "handed-off", "manual", "key-compromised", "superseded",
-        ])
+        #expect(
+            RevocationReason.allCases.map(\.rawValue) == [
+                "completed", "timeout", "anomaly", "handed-off", "manual", "key-compromised", "superseded",
+            ]
+        )
     }
 
     @Test("targets round-trip through their stored kind and value")
     func targetText() throws {
         let targets: [RevocationTarget] = [
             .block(RevocationID(high: 0x0102_0304_0506_0708, low: 0x090A_0B0C_0D0E_0F10)),
-            .task("t-1"), .agent("spiffe://example.org/agent/a/1"), .issuerKey(try KeyID(bytes: [9, 8, 7, 6, 5, 4, 3, 2])),
+            .task("t-1"), .agent("spiffe://example.org/agent/a/1"),
+            .issuerKey(try KeyID(bytes: [9, 8, 7, 6, 5, 4, 3, 2])),
         ]
         for target in targets {
             #expect(try RevocationTarget(kind: target.kind, value: target.value) == target)
@@ -46,7 +49,8 @@ struct RevocationStoreTests {
         arguments: [
             (RevocationTarget.Kind.block, "0102"), (.block, "zz02030405060708090a0b0c0d0e0f10"), (.issuerKey, ""),
             (.issuerKey, "0908070605040302ff"), (.task, ""), (.agent, String(repeating: "x", count: 1025)),
-        ])
+        ]
+    )
     func malformedTargets(kind: RevocationTarget.Kind, value: String) {
         #expect {
             try RevocationTarget(kind: kind, value: value)
@@ -59,7 +63,10 @@ private final class ForgetfulStore: RevocationStore {
     let inner = InMemoryRevocationStore()
 
     func revoke(
-        _ target: RevocationTarget, reason: RevocationReason, at time: Timestamp, coversUntil: Timestamp
+        _ target: RevocationTarget,
+        reason: RevocationReason,
+        at time: Timestamp,
+        coversUntil: Timestamp
     ) async throws -> RevocationEntry {
         try await inner.revoke(target, reason: reason, at: time, coversUntil: coversUntil)
     }

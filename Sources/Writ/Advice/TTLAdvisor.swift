@@ -1,5 +1,5 @@
 public import WritAudit
-public import WritCrypto
+import WritCrypto
 
 /// Recommends the smallest workable token lifetime per agent class from audit history.
 ///
