@@ -77,3 +77,25 @@ public struct Policy: Sendable {
         effect == .forbid ? annotation(Checkpoint.annotationKey) : nil
     }
 }
+
+/// The evaluator's view of a policy: a reference, so the hot loop never copies the policy's fields, with the
+/// checkpoint reason resolved once.
+final class CompiledPolicy: Sendable {
+    let id: PolicyID
+    let isPermit: Bool
+    let principal: ScopeConstraint
+    let action: ScopeConstraint
+    let resource: ScopeConstraint
+    let conditions: [(isWhen: Bool, expression: Expression)]
+    let checkpointReason: String?
+
+    init(_ policy: Policy) {
+        id = policy.id
+        isPermit = policy.effect == .permit
+        principal = policy.principal
+        action = policy.action
+        resource = policy.resource
+        conditions = policy.conditions
+        checkpointReason = policy.checkpointReason
+    }
+}

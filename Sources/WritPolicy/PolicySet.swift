@@ -31,6 +31,7 @@ public struct PolicySet: Sendable {
 
     /// The policies, in text order (`policies[i].id == "policy\(i)"`).
     public let policies: [Policy]
+    private let compiled: [CompiledPolicy]
     private let index: ScopeIndex
 
     /// Parses and indexes Cedar policy text.
@@ -46,6 +47,7 @@ public struct PolicySet: Sendable {
         var lexer = Lexer(text)
         var parser = Parser(tokens: try lexer.tokenize(), maxDepth: limits.maxNestingDepth)
         policies = try parser.parsePolicies()
+        compiled = policies.map(CompiledPolicy.init)
         index = ScopeIndex(policies)
     }
 
@@ -56,40 +58,40 @@ public struct PolicySet: Sendable {
     /// - Returns: The decision, with determining policies, evaluation errors and any checkpoint.
     public func evaluate(_ request: Request, entities: Entities) -> Decision {
         let evaluator = Evaluator(request: request, entities: entities)
-        var permits: [Int] = []
-        var forbids: [Int] = []
-        var checkpointIndex: Int?
+        // Candidates arrive in increasing position, so the id lists below are already in policy order.
+        var permits: [PolicyID] = []
+        var forbids: [PolicyID] = []
+        var checkpoint: CompiledPolicy?
         var plainForbid = false
         var errors: [EvaluationError] = []
-        index.forEachCandidate(request, entities) { i in
-            let policy = policies[i]
+        index.forEachCandidate(evaluator) { i in
+            let policy = compiled[i]
             guard evaluator.scopeMatches(policy) else { return }
             do throws(EvaluationFailure) {
                 guard try evaluator.conditionsHold(policy) else { return }
-                if policy.effect == .permit {
-                    permits.append(i)
+                if policy.isPermit {
+                    permits.append(policy.id)
                 } else {
-                    forbids.append(i)
-                    if policy.checkpointReason != nil {
-                        if checkpointIndex.map({ i < $0 }) ?? true { checkpointIndex = i }
-                    } else {
+                    forbids.append(policy.id)
+                    if policy.checkpointReason == nil {
                         plainForbid = true
+                    } else if checkpoint == nil {
+                        checkpoint = policy
                     }
                 }
             } catch {
                 errors.append(EvaluationError(policy: policy.id, message: error.message))
             }
         }
-        if errors.count > 1 { errors.sort { $0.policy < $1.policy } }
         if !forbids.isEmpty {
-            var checkpoint: Checkpoint?
-            if !plainForbid, !permits.isEmpty, let c = checkpointIndex {
-                checkpoint = Checkpoint(policy: policies[c].id, reason: policies[c].checkpointReason ?? "")
+            var reauthorize: Checkpoint?
+            if !plainForbid, !permits.isEmpty, let c = checkpoint {
+                reauthorize = Checkpoint(policy: c.id, reason: c.checkpointReason ?? "")
             }
-            return Decision(outcome: .deny, reasons: forbids.sorted().map { policies[$0].id }, errors: errors, checkpoint: checkpoint)
+            return Decision(outcome: .deny, reasons: forbids, errors: errors, checkpoint: reauthorize)
         }
         if !permits.isEmpty {
-            return Decision(outcome: .allow, reasons: permits.sorted().map { policies[$0].id }, errors: errors)
+            return Decision(outcome: .allow, reasons: permits, errors: errors)
         }
         return Decision(outcome: .deny, reasons: [], errors: errors)
     }

@@ -26,9 +26,15 @@ public struct Entity: Sendable {
 /// An immutable entity store with the transitive closure of the parent relation precomputed, so `in` is one
 /// set lookup at request time.
 public struct Entities: Sendable {
-    struct Stored: Sendable {
+    /// An entity with its transitive ancestors; a reference so lookups do not copy the entity's fields.
+    final class Stored: Sendable {
         let entity: Entity
         let ancestors: Set<EntityUID>
+
+        init(entity: Entity, ancestors: Set<EntityUID>) {
+            self.entity = entity
+            self.ancestors = ancestors
+        }
     }
 
     private var storage: [EntityUID: Stored]

@@ -8,29 +8,45 @@ struct EvaluationFailure: Error {
 struct Evaluator {
     let request: Request
     let entities: Entities
+    /// The ancestors of the request's principal, action and resource, looked up once per request.
+    let principalAncestors: Set<EntityUID>
+    let actionAncestors: Set<EntityUID>
+    let resourceAncestors: Set<EntityUID>
+
+    init(request: Request, entities: Entities) {
+        self.request = request
+        self.entities = entities
+        principalAncestors = entities.ancestors(of: request.principal)
+        actionAncestors = entities.ancestors(of: request.action)
+        resourceAncestors = entities.ancestors(of: request.resource)
+    }
 
     // MARK: Scope
 
     @inline(__always)
-    func matches(_ constraint: ScopeConstraint, _ uid: EntityUID) -> Bool {
+    private func matches(_ constraint: ScopeConstraint, _ uid: EntityUID, _ ancestors: Set<EntityUID>) -> Bool {
         switch constraint {
         case .any: true
         case .equal(let target): uid == target
-        case .memberOf(let target): entities.isEntity(uid, in: target)
-        case .memberOfAny(let targets): targets.contains { entities.isEntity(uid, in: $0) }
-        case .isType(let type): uid.type == type
-        case .isTypeMemberOf(let type, let target): uid.type == type && entities.isEntity(uid, in: target)
+        case .memberOf(let target): uid == target || ancestors.contains(target)
+        case .memberOfAny(let targets): targets.contains { uid == $0 || ancestors.contains($0) }
+        case .isType(let type): ScalarText.equal(uid.type, type)
+        case .isTypeMemberOf(let type, let target):
+            ScalarText.equal(uid.type, type) && (uid == target || ancestors.contains(target))
         }
     }
 
     /// Whether the policy's scope matches the request (scope checks never fail).
-    func scopeMatches(_ policy: Policy) -> Bool {
-        matches(policy.action, request.action) && matches(policy.principal, request.principal)
-            && matches(policy.resource, request.resource)
+    @inline(__always)
+    func scopeMatches(_ policy: CompiledPolicy) -> Bool {
+        matches(policy.action, request.action, actionAncestors)
+            && matches(policy.principal, request.principal, principalAncestors)
+            && matches(policy.resource, request.resource, resourceAncestors)
     }
 
     /// Whether every `when` holds and every `unless` does not, in order, stopping at the first that fails.
-    func conditionsHold(_ policy: Policy) throws(EvaluationFailure) -> Bool {
+    @inline(__always)
+    func conditionsHold(_ policy: CompiledPolicy) throws(EvaluationFailure) -> Bool {
         for condition in policy.conditions {
             let value = try bool(condition.expression, "a condition")
             if value != condition.isWhen { return false }
@@ -126,7 +142,7 @@ struct Evaluator {
         case .like(let target, let pattern):
             return .bool(Wildcard.matches(try string(try evaluate(target)), pattern))
         case .isType(let target, let type):
-            return .bool(try entity(try evaluate(target)).type == type)
+            return .bool(ScalarText.equal(try entity(try evaluate(target)).type, type))
         case .isEmpty(let target):
             return .bool(try set(try evaluate(target)).isEmpty)
         case .set(let elements):

@@ -11,6 +11,16 @@ public struct CedarRecord: Hashable, Sendable, ExpressibleByDictionaryLiteral {
     /// Creates a record; a later entry with the same key replaces an earlier one.
     public init(_ pairs: some Sequence<(String, CedarValue)>) {
         var sorted = pairs.map { (key: $0.0, value: $0.1) }
+        // Fast path: already strictly ordered (as built by code that knows its keys).
+        var ordered = true
+        for i in sorted.indices.dropFirst() where ScalarText.compare(sorted[i - 1].key, sorted[i].key) >= 0 {
+            ordered = false
+            break
+        }
+        if ordered {
+            entries = sorted
+            return
+        }
         // Stable sort keeps the later duplicate after the earlier one.
         sorted = sorted.enumerated().sorted { a, b in
             let c = ScalarText.compare(a.element.key, b.element.key)
@@ -42,6 +52,11 @@ public struct CedarRecord: Hashable, Sendable, ExpressibleByDictionaryLiteral {
 
     /// The value for `key`, or `nil`.
     public subscript(key: String) -> CedarValue? {
+        if entries.count <= 8 {
+            // Small records: a scan whose length check rejects most keys without reading them.
+            for entry in entries where ScalarText.equal(entry.key, key) { return entry.value }
+            return nil
+        }
         var low = 0
         var high = entries.count - 1
         while low <= high {

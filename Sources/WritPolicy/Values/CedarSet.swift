@@ -5,9 +5,17 @@ public struct CedarSet: Hashable, Sendable, Sequence {
 
     /// Creates a set, dropping duplicates.
     public init(_ values: some Sequence<CedarValue>) {
+        let all = Array(values)
+        if all.count <= 8 {
+            var unique: [CedarValue] = []
+            unique.reserveCapacity(all.count)
+            for value in all where !unique.contains(value) { unique.append(value) }
+            elements = unique
+            return
+        }
         var unique: [CedarValue] = []
         var seen: Set<CedarValue> = []
-        for value in values where seen.insert(value).inserted {
+        for value in all where seen.insert(value).inserted {
             unique.append(value)
         }
         elements = unique

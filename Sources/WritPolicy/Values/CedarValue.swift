@@ -89,7 +89,7 @@ public enum CedarValue: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-extension CedarValue: ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral,
+extension CedarValue: ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByStringInterpolation,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
     /// A boolean value.

@@ -7,15 +7,33 @@ enum ScalarText {
     /// Whether two strings have the same Unicode scalars.
     @inline(__always)
     static func equal(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
         var a = a
         var b = b
         return a.withUTF8 { pa in
             b.withUTF8 { pb in
-                guard pa.count == pb.count else { return false }
-                guard pa.count > 0, let ba = pa.baseAddress, let bb = pb.baseAddress else { return true }
-                return memcmp(ba, bb, pa.count) == 0
+                let n = pa.count
+                if n <= 16 {
+                    for i in 0..<n where pa[i] != pb[i] { return false }
+                    return true
+                }
+                guard let ba = pa.baseAddress, let bb = pb.baseAddress else { return true }
+                return memcmp(ba, bb, n) == 0
             }
         }
+    }
+
+    /// A 64-bit FNV-1a digest of the UTF-8 bytes, continuing from `seed` (length-terminated, so
+    /// ("ab", "c") and ("a", "bc") differ).
+    static func digest(_ s: String, seed: UInt64) -> UInt64 {
+        var h = seed
+        for byte in s.utf8 {
+            h ^= UInt64(byte)
+            h &*= 0x0000_0100_0000_01B3
+        }
+        h ^= UInt64(truncatingIfNeeded: s.utf8.count) &+ 0xFF
+        h &*= 0x0000_0100_0000_01B3
+        return h
     }
 
     /// Orders two strings by their UTF-8 bytes (the same order as by scalars): negative, zero or positive.
