@@ -11,8 +11,17 @@ struct WritCommand: AsyncParsableCommand {
         commandName: "writ",
         abstract: "Short-lived, scoped, revocable credentials for AI agents.",
         discussion: """
+            Token verbs are top-level; everything else is `writ <noun> <verb>`.
             Exit codes: 0 success · 1 rejected / check failed · 2 usage error or unreadable input.
             Errors are printed as one line on standard error.
+
+            Examples:
+              writ demo                                   # the whole mission end to end
+              writ keygen --out issuer.key
+              writ verify --token token.txt --trust issuer.pub --class researcher --audience api --action read \\
+                --resource docs/q3.pdf --proof proof.txt
+              writ audit verify writ-demo/audit/repo.log
+              writ drill
             """,
         subcommands: [
             DemoCommand.self,

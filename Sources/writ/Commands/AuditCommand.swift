@@ -20,7 +20,13 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Verify a log file: chain, Merkle tree, and checkpoints held elsewhere.",
-        discussion: "Exit 0 when the log verifies; exit 1 naming the first bad entry."
+        discussion: """
+            Exit 0 when the log verifies; exit 1 naming the first bad entry.
+
+            Examples:
+              writ audit verify writ-demo/audit/repo.log
+              writ audit verify repo.log --checkpoint repo.log.checkpoint --key repo-log.pub
+            """
     )
 
     @Argument(help: "The audit log file.") var log: String
@@ -59,7 +65,11 @@ struct AuditVerifyCommand: AsyncParsableCommand {
 struct AuditCheckpointCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
-        abstract: "Verify a log file and print a checkpoint of it signed with the log's key (C2SP signed note)."
+        abstract: "Verify a log file and print a checkpoint of it signed with the log's key (C2SP signed note).",
+        discussion: """
+            Examples:
+              writ audit checkpoint repo.log --key repo-log.key > repo.log.checkpoint
+            """
     )
 
     @Argument(help: "The audit log file.") var log: String
@@ -87,6 +97,10 @@ struct AuditProveCommand: AsyncParsableCommand {
         discussion: """
             With --checkpoint, prints a c2sp.org/tlog-proof@v1 for the checkpoint's tree size; otherwise the proof
             for the whole log with its root.
+
+            Examples:
+              writ audit prove repo.log --index 3
+              writ audit prove repo.log --index 3 --checkpoint repo.log.checkpoint
             """
     )
 
@@ -130,7 +144,13 @@ struct AuditTimelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "timeline",
         abstract: "Verify several services' logs and print one merged, filtered timeline.",
-        discussion: "A token filter keeps the token and every token delegated from it. Exit 1 if any log fails."
+        discussion: """
+            A token filter keeps the token and every token delegated from it. Exit 1 if any log fails.
+
+            Examples:
+              writ audit timeline writ-demo/audit/*.log --task task-0ca2ddde4d88
+              writ audit timeline authority.log repo.log --agent spiffe://acme.example/agent/planner/1 --json
+            """
     )
 
     @Argument(help: "Audit log files, one per service.") var logs: [String]
