@@ -18,8 +18,7 @@ struct WritCommand: AsyncParsableCommand {
             Examples:
               writ demo                                   # the whole mission end to end
               writ keygen --out issuer.key
-              writ verify --token token.txt --trust issuer.pub --class researcher --audience api --action read \\
-                --resource docs/q3.pdf --proof proof.txt
+              writ verify --help                          # verify a token and proof from files
               writ audit verify writ-demo/audit/repo.log
               writ drill
             """,
