@@ -1,3 +1,5 @@
+import WritCrypto
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import WritCrypto
 
 extension FileRevocationStore {
     /// Where one revocation line sits in the file.
@@ -161,7 +162,8 @@ extension FileRevocationStore {
                     guard tail < Record.maximumLineBytes, end > 0 || header.starts(with: bytes[start...]) else {
                         throw fail(
                             .corruptStore,
-                            "line \(lineCount + 1): \(tail) bytes without a newline that cannot be a torn write")
+                            "line \(lineCount + 1): \(tail) bytes without a newline that cannot be a torn write"
+                        )
                     }
                     if exclusive {
                         guard ftruncate(fd, off_t(end)) == 0, fsync(fd) == 0 else {
@@ -179,9 +181,12 @@ extension FileRevocationStore {
                 try apply(header, offset: 0, length: line.count)
             }
             guard latestSequence >= knownLatest else {
+                // Forget this file's index so that every later call finds the regression again.
+                adopt(fd: fd, identity: identity)
                 throw fail(
                     .corruptStore,
-                    "latest sequence went back from \(knownLatest) to \(latestSequence): replaced by an older copy?")
+                    "latest sequence went back from \(knownLatest) to \(latestSequence): replaced by an older copy?"
+                )
             }
             knownLatest = latestSequence
             return repaired
@@ -197,12 +202,19 @@ extension FileRevocationStore {
                 guard number > 1 else { throw fail(.corruptStore, "line 1: not a Writ revocation file") }
                 guard entry.sequence > latestSequence else {
                     throw fail(
-                        .corruptStore, "line \(number): sequence \(entry.sequence) does not follow \(latestSequence)")
+                        .corruptStore,
+                        "line \(number): sequence \(entry.sequence) does not follow \(latestSequence)"
+                    )
                 }
                 entries.append(
                     IndexedEntry(
-                        sequence: entry.sequence, offset: offset, length: UInt32(length), line: UInt32(number),
-                        coversUntil: entry.coversUntil))
+                        sequence: entry.sequence,
+                        offset: offset,
+                        length: UInt32(length),
+                        line: UInt32(number),
+                        coversUntil: entry.coversUntil
+                    )
+                )
                 newest[entry.target] = entry
                 latestSequence = entry.sequence
             case .watermark(let mark):
@@ -257,7 +269,12 @@ extension FileRevocationStore {
                     guard latest < .max else { throw fail(.storeUnavailable, "has used every sequence number") }
                     latest += 1
                     let entry = RevocationEntry(
-                        sequence: latest, target: target, reason: reason, revokedAt: time, coversUntil: coversUntil)
+                        sequence: latest,
+                        target: target,
+                        reason: reason,
+                        revokedAt: time,
+                        coversUntil: coversUntil
+                    )
                     batchNewest[target] = entry
                     records.append(.revoke(entry))
                     outcomes.append(.entry(entry))
@@ -351,7 +368,10 @@ extension FileRevocationStore {
                 let newline = start + Int(indexed.length) - 1
                 guard bytes[newline] == UInt8(ascii: "\n"),
                     case .revoke(let entry) = try Record.parse(
-                        bytes[start..<newline], number: Int(indexed.line), path: path),
+                        bytes[start..<newline],
+                        number: Int(indexed.line),
+                        path: path
+                    ),
                     entry.sequence == indexed.sequence
                 else {
                     throw fail(.corruptStore, "line \(indexed.line): changed on disk after it was read")

@@ -133,7 +133,8 @@ extension FileRevocationStore {
                 try expectFields(8)
                 let sequence = try unsigned(1, "sequence")
                 guard sequence > 0 else { throw damaged("sequence 0") }
-                guard let targetKind = RevocationTarget.Kind(rawValue: String(decoding: fields[2], as: UTF8.self)) else {
+                guard let targetKind = RevocationTarget.Kind(rawValue: String(decoding: fields[2], as: UTF8.self))
+                else {
                     throw damaged("unknown target kind \(quoted(fields[2]))", .invalidTarget)
                 }
                 let value = try name(3, "target")
@@ -148,8 +149,13 @@ extension FileRevocationStore {
                 }
                 record = .revoke(
                     RevocationEntry(
-                        sequence: sequence, target: target, reason: reason, revokedAt: try time(5, "revokedAt"),
-                        coversUntil: try time(6, "coversUntil")))
+                        sequence: sequence,
+                        target: target,
+                        reason: reason,
+                        revokedAt: try time(5, "revokedAt"),
+                        coversUntil: try time(6, "coversUntil")
+                    )
+                )
             case "watermark":
                 try expectFields(5)
                 let verifier = try name(1, "verifier")
@@ -160,8 +166,11 @@ extension FileRevocationStore {
                 }
                 record = .watermark(
                     VerifierWatermark(
-                        verifier: verifier, sequence: try unsigned(2, "sequence"),
-                        recordedAt: try time(3, "recordedAt")))
+                        verifier: verifier,
+                        sequence: try unsigned(2, "sequence"),
+                        recordedAt: try time(3, "recordedAt")
+                    )
+                )
             case "forget":
                 try expectFields(3)
                 record = .forget(verifier: try name(1, "verifier"))
@@ -219,7 +228,8 @@ extension FileRevocationStore {
                 case UInt8(ascii: "n"): bytes.append(newline)
                 case UInt8(ascii: "r"): bytes.append(0x0D)
                 case UInt8(ascii: "x"):
-                    guard field.endIndex - i >= 2, let high = hexValue(field[i]), let low = hexValue(field[i + 1]) else {
+                    guard field.endIndex - i >= 2, let high = hexValue(field[i]), let low = hexValue(field[i + 1])
+                    else {
                         return nil
                     }
                     bytes.append(high << 4 | low)

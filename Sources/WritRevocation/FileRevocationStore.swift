@@ -1,3 +1,7 @@
+import Dispatch
+import Synchronization
+public import WritCrypto
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,9 +9,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
-import Synchronization
-public import WritCrypto
 
 /// A ``RevocationStore`` in one append-only text file that several processes can share.
 ///
@@ -82,7 +83,10 @@ public final class FileRevocationStore: RevocationStore {
     // MARK: RevocationStore
 
     public func revoke(
-        _ target: RevocationTarget, reason: RevocationReason, at time: Timestamp, coversUntil: Timestamp
+        _ target: RevocationTarget,
+        reason: RevocationReason,
+        at time: Timestamp,
+        coversUntil: Timestamp
     ) async throws -> RevocationEntry {
         try target.validate()
         guard case .entry(let entry) = try await submit(.revoke(target, reason, at: time, coversUntil: coversUntil))
