@@ -280,7 +280,7 @@ extension FileRevocationStore {
                     outcomes.append(.entry(entry))
                 case .watermark(let report):
                     if let current = mark(of: report.verifier),
-                        (current.recordedAt, current.sequence) > (report.recordedAt, report.sequence)
+                        (current.recordedAt, current.sequence) >= (report.recordedAt, report.sequence)
                     {
                         outcomes.append(.done)
                         continue

@@ -323,6 +323,29 @@ struct FileRevocationStoreTests {
         #expect(leftovers == ["revocations.log"], "no temporary file is left behind")
     }
 
+    @Test("watermark reports are group-committed, and pruning compacts superseded ones")
+    func compactsWatermarks() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("revocations.log")
+        let store = try FileRevocationStore.open(path: path)
+        let entry = try await store.revoke(block(1), reason: .manual, at: time(0), coversUntil: time(3600))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 1...1100 {
+                let at = time(Int64(n))
+                group.addTask { try await store.recordWatermark(verifier: "gw-\(n % 2)", sequence: 1, at: at) }
+            }
+            try await group.waitForAll()
+        }
+        try await store.recordWatermark(verifier: "gw-0", sequence: 1, at: time(1100))  // the same report again
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count <= 2 + 1100, "a repeated report writes nothing")
+        #expect(try await store.prune(expiredBefore: time(10)) == 0, "compaction removes no entry")
+        let compacted = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(compacted.count == 5, "header, entry, two watermarks, floor: \(compacted)")
+        #expect(try await store.entries(after: 0, limit: 10) == [entry])
+        #expect(try await FileRevocationStore.open(path: path).watermarks().map(\.recordedAt) == [time(1100), time(1099)])
+    }
+
     @Test("a file replaced by an older copy is refused: the latest sequence must never go back")
     func replacedByOlderCopy() async throws {
         let directory = try TemporaryDirectory()
