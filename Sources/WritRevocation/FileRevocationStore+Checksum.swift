@@ -1,0 +1,20 @@
+extension FileRevocationStore {
+    /// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), the per-line checksum of a revocation file.
+    ///
+    /// It detects accidental damage (a flipped bit, a half-written block), not tampering: anyone who can write the
+    /// file can recompute it.
+    enum CRC32 {
+        private static let table: [UInt32] = (0..<256).map { index in
+            var value = UInt32(index)
+            for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+            return value
+        }
+
+        /// The checksum of `bytes`.
+        static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+            return crc ^ 0xFFFF_FFFF
+        }
+    }
+}
