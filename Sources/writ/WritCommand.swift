@@ -28,6 +28,7 @@ struct WritCommand: AsyncParsableCommand {
             ProveCommand.self, VerifyCommand.self,
             PolicyCommand.self,
             AuditCommand.self,
+            RevokeCommand.self,
             DrillCommand.self,
             TTLCommand.self,
         ]

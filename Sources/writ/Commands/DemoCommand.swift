@@ -53,7 +53,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("  revocation drill: \(report.drill?.passed == true ? "every service ✓" : "FAILED")")
             print("  audit logs verified: \(report.audit.filter(\.valid).count)/\(report.audit.count)")
             print("  forensic timeline: \(report.timelineRows) events for the task")
-            print("  files: \(dir)/audit/*.log (+ .checkpoint)")
+            print("  files: \(dir)/audit/*.log (+ .checkpoint), \(dir)/revocations.log (try: writ revoke --list)")
             print("  took \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated)))")
             for failure in report.expectations where !failure.passed {
                 print("  ✗ \(failure.section): \(failure.name) — \(failure.detail)")

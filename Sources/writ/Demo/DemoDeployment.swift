@@ -64,7 +64,7 @@ struct DemoDeployment: Sendable {
     let authorityLog: AuditLog
     let authorityStore: FileAuditStore
     let authorityPath: String
-    let revocations: InMemoryRevocationStore
+    let revocations: FileRevocationStore
     let attestor: JoinTokenAttestor
     let services: [Service]
     let broker: CredentialBroker
@@ -109,7 +109,11 @@ struct DemoDeployment: Sendable {
             },
         ])
         let issuerKey = try key("issuer", seed: seed)
-        let revocations = InMemoryRevocationStore()
+        // The embedded default: a durable revocation log in the work directory (`writ revoke --store` can add to
+        // it from a shell). Each demo run starts a fresh one.
+        let revocationPath = directory + "/revocations.log"
+        if fm.fileExists(atPath: revocationPath) { try fm.removeItem(atPath: revocationPath) }
+        let revocations = try FileRevocationStore.open(path: revocationPath)
         let attestor = JoinTokenAttestor(clock: clock)
         let authorityPath = directory + "/audit/authority.log"
         let authorityStore = try FileAuditStore.open(path: authorityPath)
