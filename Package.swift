@@ -60,6 +60,8 @@ let package = Package(
             name: "WritAuditTests", dependencies: ["WritAudit", "WritCrypto", "WritTesting", "WritAuditCrashHelper"]
         ),
         .testTarget(name: "WritRevocationTests", dependencies: ["WritRevocation", "WritCrypto", "WritTesting"]),
+        // Runs the built `writ` executable: the README's main job and the CLI's exit codes.
+        .testTarget(name: "WritCLITests", dependencies: ["writ"]),
         .testTarget(
             name: "WritTests",
             dependencies: [

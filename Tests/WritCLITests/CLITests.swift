@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+/// Runs the `writ` executable as a user would and checks exit codes, output and files.
+@Suite("writ command line")
+struct CLITests {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `writ` executable, built beside the test bundle.
+    static var writ: URL? {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = directory.appendingPathComponent("writ")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    static func run(_ arguments: [String]) throws -> Run {
+        let executable = try #require(writ, "writ not found beside \(CommandLine.arguments[0])")
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes before waiting, so a large output cannot block the child.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "writ-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test("writ demo: every expectation holds, exit 0, JSON report, audit logs and revocation file written")
+    func demo() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Self.run(["demo", "--dir", dir, "--seed", "3", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(report?["passed"] as? Bool == true)
+        let expectations = report?["expectations"] as? [[String: Any]] ?? []
+        #expect(expectations.count >= 30)
+        #expect(expectations.allSatisfy { $0["passed"] as? Bool == true })
+        for file in ["audit/authority.log", "audit/repo.log", "audit/tickets.log", "audit/payments.log", "revocations.log"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file)")
+        }
+
+        // The audit logs it wrote verify, and one tampered byte is caught (exit 1, named on stderr).
+        #expect(try Self.run(["audit", "verify", dir + "/audit/repo.log"]).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/audit/repo.log"))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: dir + "/audit/repo.log"))
+        let tampered = try Self.run(["audit", "verify", dir + "/audit/repo.log"])
+        #expect(tampered.status == 1)
+        #expect(tampered.stderr.hasPrefix("error:"))
+
+        // TTL advice from the (intact) authority log.
+        let advice = try Self.run(["ttl", "advise", "--json", dir + "/audit/authority.log"])
+        #expect(advice.status == 0, "\(advice.stderr)")
+        #expect(advice.stdout.contains("\"agentClass\" : \"planner\""))
+    }
+
+    @Test("writ drill passes on a healthy deployment and exits 1 when a service does not apply revocations")
+    func drill() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let healthy = try Self.run(["drill", "--dir", dir])
+        #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
+        #expect(healthy.stdout.contains("✓"))
+        let deaf = try Self.run(["drill", "--dir", dir, "--deaf", "tickets"])
+        #expect(deaf.status == 1)
+        #expect(deaf.stdout.contains("✗ tickets revocation"))
+    }
+
+    @Test("keygen writes the private key with mode 0600")
+    func keygen() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try Self.run(["keygen", "--out", dir + "/agent.key"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/agent.key")
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(FileManager.default.fileExists(atPath: dir + "/agent.pub"))
+    }
+
+    @Test("usage errors exit 2 with one line on standard error; unreadable input exits 2")
+    func usageErrors() throws {
+        let unknown = try Self.run(["--no-such-option"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.split(separator: "\n").count == 1)
+        #expect(unknown.stderr.hasPrefix("error:"))
+        let missing = try Self.run(["audit", "verify", "/nonexistent/writ.log"])
+        #expect(missing.status == 2)
+        #expect(!missing.stderr.contains("Fatal"))
+    }
+
+    @Test("revoke appends durable entries and lists them")
+    func revoke() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = dir + "/revocations.log"
+        let first = try Self.run(["revoke", "--store", store, "--task", "task-1", "--reason", "completed"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let agent = try Self.run(["revoke", "--store", store, "--agent", "spiffe://acme.test/agent/x/1"])
+        #expect(agent.status == 0, "\(agent.stderr)")
+        let bad = try Self.run(["revoke", "--store", store, "--agent", "not-a-spiffe-id"])
+        #expect(bad.status == 2)
+        let list = try Self.run(["revoke", "--store", store, "--list", "--json"])
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("task-1"))
+        #expect(list.stdout.contains("spiffe://acme.test/agent/x/1"))
+    }
+}
