@@ -64,11 +64,11 @@ public struct PolicySet: Sendable {
         var checkpoint: CompiledPolicy?
         var plainForbid = false
         var errors: [EvaluationError] = []
-        index.forEachCandidate(evaluator) { i in
+        for i in index.candidates(evaluator) {
             let policy = compiled[i]
-            guard evaluator.scopeMatches(policy) else { return }
+            guard evaluator.scopeMatches(policy) else { continue }
             do throws(EvaluationFailure) {
-                guard try evaluator.conditionsHold(policy) else { return }
+                guard try evaluator.conditionsHold(policy) else { continue }
                 if policy.isPermit {
                     permits.append(policy.id)
                 } else {
