@@ -4,7 +4,7 @@ import Writ
 /// checkpoint) and, per project, four policies (researchers read/list with a research intent, writers write
 /// drafts with enough token life, the project's own agent works on its task, exports need an approval).
 ///
-/// `Benchmarks/PolicyBenchmarks/cedarpy_compare.py` generates the same text for the cedarpy comparison.
+/// `Benchmarks/Peers/cedarpy_compare.py` generates the same text for the cedarpy comparison.
 enum PolicyWorkload {
     static func policyText(count: Int) -> String {
         var policies = [
