@@ -42,7 +42,10 @@ public struct PolicySet: Sendable {
     ///   `invalidAnnotation`.
     public init(text: String, limits: Limits = .standard) throws(PolicyError) {
         guard text.utf8.count <= limits.maxTextBytes else {
-            throw PolicyError(.limitExceeded, "policy text is \(text.utf8.count) bytes; the limit is \(limits.maxTextBytes)")
+            throw PolicyError(
+                .limitExceeded,
+                "policy text is \(text.utf8.count) bytes; the limit is \(limits.maxTextBytes)"
+            )
         }
         var lexer = Lexer(text)
         var parser = Parser(tokens: try lexer.tokenize(), maxDepth: limits.maxNestingDepth)

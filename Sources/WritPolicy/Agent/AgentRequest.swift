@@ -79,9 +79,18 @@ public struct AgentRequest: Sendable {
 
     /// Creates an agent request.
     public init(
-        agentID: String, agentClass: String, supervisor: EntityUID? = nil, action: EntityUID, resource: EntityUID,
-        intent: String, task: String, step: String, token: TokenFacts, risk: RiskSignals = .none,
-        approvals: Set<String> = [], extra: CedarRecord = CedarRecord()
+        agentID: String,
+        agentClass: String,
+        supervisor: EntityUID? = nil,
+        action: EntityUID,
+        resource: EntityUID,
+        intent: String,
+        task: String,
+        step: String,
+        token: TokenFacts,
+        risk: RiskSignals = .none,
+        approvals: Set<String> = [],
+        extra: CedarRecord = CedarRecord()
     ) {
         self.agentID = agentID
         self.agentClass = agentClass
@@ -105,8 +114,10 @@ public struct AgentRequest: Sendable {
         var attributes: [(String, CedarValue)] = [("class", .string(agentClass))]
         if let supervisor { attributes.append(("supervisor", .entity(supervisor))) }
         return Entity(
-            uid: principal, attributes: CedarRecord(attributes),
-            parents: [EntityUID(type: Self.agentClassType, id: agentClass)])
+            uid: principal,
+            attributes: CedarRecord(attributes),
+            parents: [EntityUID(type: Self.agentClassType, id: agentClass)]
+        )
     }
 
     private static func stringSet(_ strings: Set<String>) -> CedarValue {
@@ -121,7 +132,11 @@ public struct AgentRequest: Sendable {
             ("intent", .string(intent)),
             (
                 "risk",
-                .record(CedarRecord(orderedEntries: [("score", .long(risk.score)), ("signals", Self.stringSet(risk.signals))]))
+                .record(
+                    CedarRecord(orderedEntries: [
+                        ("score", .long(risk.score)), ("signals", Self.stringSet(risk.signals)),
+                    ])
+                )
             ),
             ("step", .string(step)),
             ("task", .string(task)),
@@ -131,7 +146,8 @@ public struct AgentRequest: Sendable {
                     CedarRecord(orderedEntries: [
                         ("audience", .string(token.audience)), ("delegationDepth", .long(token.delegationDepth)),
                         ("remainingSeconds", .long(token.remainingSeconds)),
-                    ]))
+                    ])
+                )
             ),
         ]
         if extra.count == 0 { return CedarRecord(orderedEntries: fixed) }

@@ -169,7 +169,8 @@ struct Evaluator {
         }
     }
 
-    private func binary(_ op: BinaryOperator, _ a: CedarValue, _ b: CedarValue) throws(EvaluationFailure) -> CedarValue {
+    private func binary(_ op: BinaryOperator, _ a: CedarValue, _ b: CedarValue) throws(EvaluationFailure) -> CedarValue
+    {
         switch op {
         case .equal:
             return .bool(a == b)

@@ -36,7 +36,8 @@ struct ScopeIndex: Sendable {
         }
         for (i, choices) in options.enumerated() {
             let best = choices.min { a, b in
-                a.keys.reduce(0) { $0 + (counts[a.kind]?[$1] ?? 0) } < b.keys.reduce(0) { $0 + (counts[b.kind]?[$1] ?? 0) }
+                a.keys.reduce(0) { $0 + (counts[a.kind]?[$1] ?? 0) }
+                    < b.keys.reduce(0) { $0 + (counts[b.kind]?[$1] ?? 0) }
             }
             guard let best else {
                 unindexed.append(i)

@@ -129,8 +129,11 @@ struct Lexer {
                 tokens.append(token(.punctuation(String(c))))
             } else {
                 throw PolicyError(
-                    .syntax, "unexpected character '\(c.escaped(asASCII: true))'", line: startLine,
-                    column: startColumn)
+                    .syntax,
+                    "unexpected character '\(c.escaped(asASCII: true))'",
+                    line: startLine,
+                    column: startColumn
+                )
             }
         }
     }

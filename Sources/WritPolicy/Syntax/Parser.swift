@@ -15,7 +15,9 @@ struct Parser {
     /// An expression with the height of its tree.
     private typealias Node = (expression: Expression, depth: Int)
 
-    private static let reservedAttributeWords: Set<String> = ["true", "false", "if", "then", "else", "in", "is", "like", "has"]
+    private static let reservedAttributeWords: Set<String> = [
+        "true", "false", "if", "then", "else", "in", "is", "like", "has",
+    ]
 
     // MARK: Token helpers
 
@@ -73,8 +75,11 @@ struct Parser {
     private func checkDepth(_ depth: Int, _ token: Token) throws(PolicyError) {
         if depth > maxDepth {
             throw PolicyError(
-                .limitExceeded, "expression nested deeper than \(maxDepth) levels", line: token.line,
-                column: token.column)
+                .limitExceeded,
+                "expression nested deeper than \(maxDepth) levels",
+                line: token.line,
+                column: token.column
+            )
         }
     }
 
@@ -124,7 +129,9 @@ struct Parser {
         try expect(")", "to close the scope")
         var conditions: [(isWhen: Bool, expression: Expression)] = []
         while case .identifier(let word) = current.kind {
-            guard word == "when" || word == "unless" else { throw error("expected 'when', 'unless' or ';', found '\(word)'") }
+            guard word == "when" || word == "unless" else {
+                throw error("expected 'when', 'unless' or ';', found '\(word)'")
+            }
             position += 1
             try expect("{", "after '\(word)'")
             if isPunctuation("}") { throw error("'\(word)' has an empty body") }
@@ -135,12 +142,22 @@ struct Parser {
         try expect(";", "at the end of the policy")
         if effect == .permit, annotations.contains(where: { $0.key == Checkpoint.annotationKey }) {
             throw PolicyError(
-                .invalidAnnotation, "@\(Checkpoint.annotationKey) is only meaningful on a forbid policy",
-                line: start.line, column: start.column)
+                .invalidAnnotation,
+                "@\(Checkpoint.annotationKey) is only meaningful on a forbid policy",
+                line: start.line,
+                column: start.column
+            )
         }
         return Policy(
-            id: PolicyID("policy\(index)"), effect: effect, annotations: annotations, principal: principal,
-            action: action, resource: resource, conditions: conditions, line: start.line)
+            id: PolicyID("policy\(index)"),
+            effect: effect,
+            annotations: annotations,
+            principal: principal,
+            action: action,
+            resource: resource,
+            conditions: conditions,
+            line: start.line
+        )
     }
 
     private mutating func parseScope(variable: String) throws(PolicyError) -> ScopeConstraint {
@@ -304,7 +321,8 @@ struct Parser {
                 conjuncts.append(.hasAttribute(target, name))
                 if i + 1 < path.count { target = .getAttribute(target, name) }
             }
-            result = conjuncts.count == 1
+            result =
+                conjuncts.count == 1
                 ? (conjuncts[0], lhs.depth + 1) : (.and(conjuncts), lhs.depth + path.count + 1)
         case .identifier("like"):
             position += 1
