@@ -110,6 +110,14 @@ struct ParserTests {
         #expect(Fixture.parseError("permit(principal, action, resource) when { \(nots) };")?.code == .limitExceeded)
     }
 
+    @Test("expressions just under the nesting cap parse and evaluate")
+    func atTheCap() throws {
+        let nots = String(repeating: "!(", count: 30) + "true" + String(repeating: ")", count: 30)
+        #expect(try Fixture.condition(nots) == .holds)
+        let sets = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        #expect(try Fixture.condition("\(sets) == \(sets)") == .holds)
+    }
+
     @Test("long && and || chains are flat, so they are not limited by nesting")
     func flatChains() throws {
         let ors = (0..<5_000).map { "context.n == \($0)" }.joined(separator: " || ")
