@@ -33,7 +33,7 @@ struct ExpressionTests {
             ("principal.address.city == \"Paris\"", .holds), ("principal has name", .holds),
             ("principal has \"name\"", .holds), ("principal has missing", .fails), ("principal.missing == 1", .error),
             ("principal has address.city", .holds), ("principal has address.country", .fails),
-            ("principal has missing.city", .fails), ("principal[\"if\"]", .holds), ("principal has if", .holds),
+            ("principal has missing.city", .fails), ("principal[\"if\"]", .holds), ("principal has \"if\"", .holds),
             ("User::\"ghost\" has name", .fails), ("User::\"ghost\".name == 1", .error), ("1 has a", .error),
             ("context has n && context.n == 5", .holds), ("context.rec.a == 1", .holds),
             ("context.s like \"h*o\"", .holds), ("context.s like \"*\"", .holds), ("context.s like \"h*x\"", .fails),

@@ -82,6 +82,11 @@ struct ParserTests {
             ("permit(principal, action, resource) when { principal.if };", 1, 54),
             ("permit(principal, action, resource) when { # };", 1, 44),
             ("permit(principal, action, resource) when { !-1 };", 1, 45),
+            ("permit(principal, action, resource) when { principal has if };", 1, 58),
+            ("permit(principal, action, resource) when { {then: 1} == {} };", 1, 45),
+            ("@in(\"x\") permit(principal, action, resource);", 1, 2),
+            ("permit(principal is like, action, resource);", 1, 21),
+            ("permit(principal, action, resource) when { has::\"x\" == 1 };", 1, 44),
         ]
     )
     func syntaxErrors(text: String, line: Int, column: Int) throws {
