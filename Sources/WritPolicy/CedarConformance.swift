@@ -40,7 +40,9 @@ public enum CedarConformance {
     private static func run(_ file: URL, root: URL, into report: inout Report, maxFailuresListed: Int) {
         func fail(_ message: String, count: Int = 1) {
             report.failed += count
-            if report.failures.count < maxFailuresListed { report.failures.append("\(file.lastPathComponent): \(message)") }
+            if report.failures.count < maxFailuresListed {
+                report.failures.append("\(file.lastPathComponent): \(message)")
+            }
         }
         let test: JSONValue
         do {

@@ -42,7 +42,10 @@ public struct PolicySet: Sendable {
     ///   `invalidAnnotation`.
     public init(text: String, limits: Limits = .standard) throws(PolicyError) {
         guard text.utf8.count <= limits.maxTextBytes else {
-            throw PolicyError(.limitExceeded, "policy text is \(text.utf8.count) bytes; the limit is \(limits.maxTextBytes)")
+            throw PolicyError(
+                .limitExceeded,
+                "policy text is \(text.utf8.count) bytes; the limit is \(limits.maxTextBytes)"
+            )
         }
         var lexer = Lexer(text)
         var parser = Parser(tokens: try lexer.tokenize(), maxDepth: limits.maxNestingDepth)
@@ -64,11 +67,11 @@ public struct PolicySet: Sendable {
         var checkpoint: CompiledPolicy?
         var plainForbid = false
         var errors: [EvaluationError] = []
-        index.forEachCandidate(evaluator) { i in
+        for i in index.candidates(evaluator) {
             let policy = compiled[i]
-            guard evaluator.scopeMatches(policy) else { return }
+            guard evaluator.scopeMatches(policy) else { continue }
             do throws(EvaluationFailure) {
-                guard try evaluator.conditionsHold(policy) else { return }
+                guard try evaluator.conditionsHold(policy) else { continue }
                 if policy.isPermit {
                     permits.append(policy.id)
                 } else {

@@ -42,15 +42,31 @@ struct AgentTests {
     ])
 
     private func request(
-        agentClass: String = "researcher", action: String = "read", resource: EntityUID = EntityUID(type: "Document", id: "d1"),
-        intent: String = "summarise", remaining: Int64 = 300, depth: Int64 = 0, supervisor: EntityUID? = nil,
-        risk: AgentRequest.RiskSignals = .none, approvals: Set<String> = [], extra: CedarRecord = CedarRecord()
+        agentClass: String = "researcher",
+        action: String = "read",
+        resource: EntityUID = EntityUID(type: "Document", id: "d1"),
+        intent: String = "summarise",
+        remaining: Int64 = 300,
+        depth: Int64 = 0,
+        supervisor: EntityUID? = nil,
+        risk: AgentRequest.RiskSignals = .none,
+        approvals: Set<String> = [],
+        extra: CedarRecord = CedarRecord()
     ) -> AgentRequest {
         AgentRequest(
-            agentID: "spiffe://example.org/agent/\(agentClass)/1", agentClass: agentClass, supervisor: supervisor,
-            action: EntityUID(type: "Action", id: action), resource: resource, intent: intent, task: "t-1", step: "s-1",
-            token: .init(remainingSeconds: remaining, delegationDepth: depth, audience: "docs.example.org"), risk: risk,
-            approvals: approvals, extra: extra)
+            agentID: "spiffe://example.org/agent/\(agentClass)/1",
+            agentClass: agentClass,
+            supervisor: supervisor,
+            action: EntityUID(type: "Action", id: action),
+            resource: resource,
+            intent: intent,
+            task: "t-1",
+            step: "s-1",
+            token: .init(remainingSeconds: remaining, delegationDepth: depth, audience: "docs.example.org"),
+            risk: risk,
+            approvals: approvals,
+            extra: extra
+        )
     }
 
     private func decide(_ request: AgentRequest) throws -> Decision {
@@ -67,9 +83,15 @@ struct AgentTests {
     @Test("token facts and risk signals forbid")
     func tokenAndRisk() throws {
         #expect(try decide(request(remaining: 10)).agentDecision == .deny(reasons: ["policy2"]))
-        #expect(try decide(request(depth: 3, supervisor: EntityUID(type: "Agent", id: "root"))).agentDecision == .deny(reasons: ["policy2"]))
+        #expect(
+            try decide(request(depth: 3, supervisor: EntityUID(type: "Agent", id: "root"))).agentDecision
+                == .deny(reasons: ["policy2"])
+        )
         #expect(try decide(request(risk: .init(score: 90))).agentDecision == .deny(reasons: ["policy3"]))
-        #expect(try decide(request(risk: .init(score: 10, signals: ["anomaly"]))).agentDecision == .deny(reasons: ["policy3"]))
+        #expect(
+            try decide(request(risk: .init(score: 10, signals: ["anomaly"]))).agentDecision
+                == .deny(reasons: ["policy3"])
+        )
     }
 
     @Test("a checkpoint asks for re-authorisation, with its reason and policy")
@@ -82,14 +104,20 @@ struct AgentTests {
 
     @Test("an approval in the context lifts the checkpoint")
     func approvalLifts() throws {
-        let d = try decide(request(agentClass: "payments", action: "pay", approvals: ["large-payment"], extra: ["amount": 5000]))
+        let d = try decide(
+            request(agentClass: "payments", action: "pay", approvals: ["large-payment"], extra: ["amount": 5000])
+        )
         #expect(d.agentDecision == .allow)
-        #expect(try decide(request(agentClass: "payments", action: "pay", extra: ["amount": 10])).agentDecision == .allow)
+        #expect(
+            try decide(request(agentClass: "payments", action: "pay", extra: ["amount": 10])).agentDecision == .allow
+        )
     }
 
     @Test("a plain forbid that also holds makes it a plain deny, not a checkpoint")
     func plainForbidWins() throws {
-        let d = try decide(request(agentClass: "payments", action: "pay", risk: .init(score: 99), extra: ["amount": 5000]))
+        let d = try decide(
+            request(agentClass: "payments", action: "pay", risk: .init(score: 99), extra: ["amount": 5000])
+        )
         #expect(d.checkpoint == nil)
         #expect(d.agentDecision == .deny(reasons: ["policy3", "policy4"]))
     }
@@ -103,7 +131,10 @@ struct AgentTests {
 
     @Test("the supervisor attribute is visible; a sub-agent without one hits a checkpoint")
     func supervisor() throws {
-        #expect(try decide(request(depth: 1)).agentDecision == .reauthorize(reason: "sub-agent without supervisor", policy: "policy5"))
+        #expect(
+            try decide(request(depth: 1)).agentDecision
+                == .reauthorize(reason: "sub-agent without supervisor", policy: "policy5")
+        )
         #expect(try decide(request(depth: 1, supervisor: EntityUID(type: "Agent", id: "root"))).agentDecision == .allow)
     }
 
@@ -125,8 +156,12 @@ struct AgentTests {
     @Test("an overlaid agent entity replaces a stored one with the same id, for that request only")
     func overlay() throws {
         let uid = EntityUID(type: "Agent", id: "x")
-        let base = try Entities([Entity(uid: uid, attributes: ["class": "old"]), Entity(uid: EntityUID(type: "G", id: "g"))])
-        let overlaid = base.overlaying([Entity(uid: uid, attributes: ["class": "new"], parents: [EntityUID(type: "G", id: "g")])])
+        let base = try Entities([
+            Entity(uid: uid, attributes: ["class": "old"]), Entity(uid: EntityUID(type: "G", id: "g")),
+        ])
+        let overlaid = base.overlaying([
+            Entity(uid: uid, attributes: ["class": "new"], parents: [EntityUID(type: "G", id: "g")])
+        ])
         #expect(overlaid[uid]?.attributes["class"] == "new")
         #expect(base[uid]?.attributes["class"] == "old")
         #expect(overlaid.isEntity(uid, in: EntityUID(type: "G", id: "g")))

@@ -25,7 +25,9 @@ enum ConformanceData {
     /// Extracts the corpus tests whose names start with `prefix` into a fresh temporary folder and returns it.
     static func extractCorpusSample(prefix: String) throws -> URL {
         guard let tarball = url("cedar/corpus-tests.tar.gz") else { throw CocoaError(.fileNoSuchFile) }
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("writ-cedar-sample-\(UUID().uuidString)")
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "writ-cedar-sample-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")

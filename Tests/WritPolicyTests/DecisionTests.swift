@@ -20,7 +20,8 @@ struct DecisionTests {
             permit(principal, action, resource);
             permit(principal == User::"bob", action, resource);
             permit(principal in Group::"all", action in Action::"read", resource);
-            """)
+            """
+        )
         #expect(d.outcome == .allow)
         #expect(d.reasons == ["policy0", "policy2"])
     }
@@ -32,7 +33,8 @@ struct DecisionTests {
             permit(principal, action, resource);
             forbid(principal, action, resource) when { context.n == 5 };
             forbid(principal, action, resource) unless { context.flag };
-            """)
+            """
+        )
         #expect(d.outcome == .deny)
         #expect(d.reasons == ["policy1"])
     }
@@ -44,7 +46,8 @@ struct DecisionTests {
             permit(principal, action, resource);
             forbid(principal, action, resource) when { principal.missing };
             permit(principal, action, resource) when { context.big + 1 > 0 };
-            """)
+            """
+        )
         #expect(d.outcome == .allow)
         #expect(d.reasons == ["policy0"])
         #expect(d.errors.map(\.policy) == ["policy1", "policy2"])
@@ -59,7 +62,8 @@ struct DecisionTests {
             permit(principal, action, resource) when { false } when { 1 + "a" };
             permit(principal, action, resource) when { false && 1 + "a" };
             permit(principal, action, resource) when { true || 1 + "a" };
-            """)
+            """
+        )
         #expect(d.errors.isEmpty)
         #expect(d.reasons == ["policy3"])
     }
@@ -70,7 +74,8 @@ struct DecisionTests {
             """
             permit(principal, action, resource)
             when { principal == User::"alice" && action == Action::"view" && resource == Photo::"p" && context.s == "hello" };
-            """)
+            """
+        )
         #expect(d.isAllowed)
     }
 
@@ -84,12 +89,20 @@ struct DecisionTests {
         var texts: [String] = []
         for _ in 0..<300 {
             let effect = rng.next() % 4 == 0 ? "forbid" : "permit"
-            let p = ["principal", "principal == \(pick(principals))", "principal in \(pick(principals))",
-                     "principal is User", "principal is User in \(pick(principals))"][Int(rng.next() % 5)]
-            let a = ["action", "action == \(pick(actions))", "action in \(pick(actions))",
-                     "action in [\(pick(actions)), \(pick(actions))]"][Int(rng.next() % 4)]
-            let r = ["resource", "resource == \(pick(resources))", "resource in \(pick(resources))"][Int(rng.next() % 3)]
-            let c = ["", " when { context.n > \(rng.next() % 10) }", " unless { principal.missing }"][Int(rng.next() % 3)]
+            let p = [
+                "principal", "principal == \(pick(principals))", "principal in \(pick(principals))",
+                "principal is User", "principal is User in \(pick(principals))",
+            ][Int(rng.next() % 5)]
+            let a = [
+                "action", "action == \(pick(actions))", "action in \(pick(actions))",
+                "action in [\(pick(actions)), \(pick(actions))]",
+            ][Int(rng.next() % 4)]
+            let r = ["resource", "resource == \(pick(resources))", "resource in \(pick(resources))"][
+                Int(rng.next() % 3)
+            ]
+            let c = ["", " when { context.n > \(rng.next() % 10) }", " unless { principal.missing }"][
+                Int(rng.next() % 3)
+            ]
             texts.append("\(effect)(\(p), \(a), \(r))\(c);")
         }
         let set = try PolicySet(text: texts.joined(separator: "\n"))
@@ -97,7 +110,12 @@ struct DecisionTests {
         for principal in [Fixture.alice, Fixture.bob, Fixture.ghost] {
             for action in [Fixture.view, Fixture.read, EntityUID(type: "Action", id: "edit")] {
                 for resource in [Fixture.photo, EntityUID(type: "Photo", id: "q")] {
-                    let request = Request(principal: principal, action: action, resource: resource, context: Fixture.context)
+                    let request = Request(
+                        principal: principal,
+                        action: action,
+                        resource: resource,
+                        context: Fixture.context
+                    )
                     var permits: [PolicyID] = []
                     var forbids: [PolicyID] = []
                     var errors: [PolicyID] = []
@@ -151,16 +169,23 @@ struct JSONFormatTests {
         "invalid entity JSON is rejected with a typed error",
         arguments: [
             ("{}", PolicyError.Code.invalidData), ("[{\"attrs\": {}}]", .invalidData),
-            ("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}}, {\"uid\": {\"type\": \"U\", \"id\": \"a\"}}]", .invalidData),
+            (
+                "[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}}, {\"uid\": {\"type\": \"U\", \"id\": \"a\"}}]",
+                .invalidData
+            ),
             ("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": 1.5}}]", .invalidData),
             ("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": null}}]", .invalidData),
             ("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": 99999999999999999999}}]", .invalidData),
-            ("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": {\"__extn\": {\"fn\": \"ip\", \"arg\": \"x\"}}}}]", .invalidData),
+            (
+                "[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": {\"__extn\": {\"fn\": \"ip\", \"arg\": \"x\"}}}}]",
+                .invalidData
+            ),
             ("[{\"uid\": {\"type\": \"1U\", \"id\": \"a\"}}]", .invalidData),
             ("[{\"uid\": {\"type\": \"U\", \"id\": \"a\", \"id\": \"b\"}}]", .invalidJSON),
             ("[1,]", .invalidJSON), ("[\"\\ud800\"]", .invalidJSON), ("[01]", .invalidJSON), ("", .invalidJSON),
             (String(repeating: "[", count: 10_000), .limitExceeded),
-        ])
+        ]
+    )
     func invalidEntities(json: String, code: PolicyError.Code) {
         #expect(throws: PolicyError(code, "")) { try Entities(json: Array(json.utf8)) }
     }
@@ -172,7 +197,9 @@ struct JSONFormatTests {
                 """
                 {"principal": "User::\\"alice\\"", "action": {"type": "Action", "id": "view"},
                  "resource": {"__entity": {"type": "NS::Photo", "id": "p"}}, "context": {"n": 1}}
-                """.utf8))
+                """.utf8
+            )
+        )
         #expect(request.principal == Fixture.alice)
         #expect(request.action == Fixture.view)
         #expect(request.resource == EntityUID(type: "NS::Photo", id: "p"))

@@ -33,7 +33,8 @@ enum Fixture {
                     "name": "alice", "age": 30, "roles": ["admin", "dev"], "manager": .entity(bob),
                     "address": ["city": "Paris", "zip": "75001"], "if": true,
                 ],
-                parents: [staff]),
+                parents: [staff]
+            ),
             Entity(uid: bob, attributes: ["name": "bob"]),
             Entity(uid: staff, parents: [everyone]),
             Entity(uid: everyone),

@@ -13,7 +13,8 @@ struct ParserTests {
                 permit(principal is User, action in [Action::"v", Action::"w"], resource is Photo in Album::"x");
                 forbid(principal is NS::User in NS::Group::"g", action in NS::Action::"r", resource is Photo);
                 permit(principal, action in [], resource);
-                """)
+                """
+        )
         #expect(set.count == 6)
         #expect(set.policies[0].principal == .any)
         #expect(set.policies[1].principal == .equal(EntityUID(type: "User", id: "a")))
@@ -22,7 +23,8 @@ struct ParserTests {
         #expect(set.policies[3].principal == .isType("User"))
         #expect(
             set.policies[3].action
-                == .memberOfAny([EntityUID(type: "Action", id: "v"), EntityUID(type: "Action", id: "w")]))
+                == .memberOfAny([EntityUID(type: "Action", id: "v"), EntityUID(type: "Action", id: "w")])
+        )
         #expect(set.policies[3].resource == .isTypeMemberOf("Photo", EntityUID(type: "Album", id: "x")))
         #expect(set.policies[4].effect == .forbid)
         #expect(set.policies[4].principal == .isTypeMemberOf("NS::User", EntityUID(type: "NS::Group", id: "g")))
@@ -39,7 +41,8 @@ struct ParserTests {
                 @flag
                 permit(principal, action, resource) // trailing
                 when { true } unless { false };
-                """)
+                """
+        )
         let policy = try #require(set.policies.first)
         #expect(policy.id == "policy0")
         #expect(policy.annotation("id") == "read-own")
@@ -79,7 +82,13 @@ struct ParserTests {
             ("permit(principal, action, resource) when { principal.if };", 1, 54),
             ("permit(principal, action, resource) when { # };", 1, 44),
             ("permit(principal, action, resource) when { !-1 };", 1, 45),
-        ])
+            ("permit(principal, action, resource) when { principal has if };", 1, 58),
+            ("permit(principal, action, resource) when { {then: 1} == {} };", 1, 45),
+            ("@in(\"x\") permit(principal, action, resource);", 1, 2),
+            ("permit(principal is like, action, resource);", 1, 21),
+            ("permit(principal, action, resource) when { has::\"x\" == 1 };", 1, 44),
+        ]
+    )
     func syntaxErrors(text: String, line: Int, column: Int) throws {
         let error = try #require(Fixture.parseError(text), "\(text)")
         #expect(error.code == .syntax, "\(text): \(error)")
@@ -104,6 +113,14 @@ struct ParserTests {
         #expect(Fixture.parseError("permit(principal, action, resource) when { \(sum) > 0 };")?.code == .limitExceeded)
         let nots = String(repeating: "!(", count: 10_000) + "true" + String(repeating: ")", count: 10_000)
         #expect(Fixture.parseError("permit(principal, action, resource) when { \(nots) };")?.code == .limitExceeded)
+    }
+
+    @Test("expressions just under the nesting cap parse and evaluate")
+    func atTheCap() throws {
+        let nots = String(repeating: "!(", count: 30) + "true" + String(repeating: ")", count: 30)
+        #expect(try Fixture.condition(nots) == .holds)
+        let sets = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        #expect(try Fixture.condition("\(sets) == \(sets)") == .holds)
     }
 
     @Test("long && and || chains are flat, so they are not limited by nesting")

@@ -4,7 +4,7 @@ import Writ
 /// checkpoint) and, per project, four policies (researchers read/list with a research intent, writers write
 /// drafts with enough token life, the project's own agent works on its task, exports need an approval).
 ///
-/// `Benchmarks/PolicyBenchmarks/cedarpy_compare.py` generates the same text for the cedarpy comparison.
+/// `Benchmarks/Peers/cedarpy_compare.py` generates the same text for the cedarpy comparison.
 enum PolicyWorkload {
     static func policyText(count: Int) -> String {
         var policies = [
@@ -36,26 +36,30 @@ enum PolicyWorkload {
                     """
                     permit(principal in AgentClass::"researcher", action in [Action::"read", Action::"list"], resource in Project::"p\(project)")
                     when { context.intent == "summarise" || context.intent == "cite" };
-                    """)
+                    """
+                )
             case 1:
                 policies.append(
                     """
                     permit(principal in AgentClass::"writer", action == Action::"write", resource in Project::"p\(project)")
                     when { context.token.remainingSeconds > 60 && context.step like "draft-*" };
-                    """)
+                    """
+                )
             case 2:
                 policies.append(
                     """
                     permit(principal == Agent::"agent-\(project)", action, resource in Project::"p\(project)")
                     when { context.task == "task-\(project)" };
-                    """)
+                    """
+                )
             default:
                 policies.append(
                     """
                     @checkpoint("export of p\(project) needs approval")
                     forbid(principal, action == Action::"export", resource in Project::"p\(project)")
                     unless { context.approvals.contains("export-p\(project)") };
-                    """)
+                    """
+                )
             }
             i += 1
         }
@@ -71,11 +75,16 @@ enum PolicyWorkload {
         ]
         for p in 0..<projects {
             list.append(Entity(uid: EntityUID(type: "Project", id: "p\(p)")))
-            list.append(Entity(uid: EntityUID(type: "Folder", id: "f\(p)"), parents: [EntityUID(type: "Project", id: "p\(p)")]))
+            list.append(
+                Entity(uid: EntityUID(type: "Folder", id: "f\(p)"), parents: [EntityUID(type: "Project", id: "p\(p)")])
+            )
             list.append(
                 Entity(
-                    uid: EntityUID(type: "Document", id: "d\(p)"), attributes: ["owner": "team-\(p)"],
-                    parents: [EntityUID(type: "Folder", id: "f\(p)")]))
+                    uid: EntityUID(type: "Document", id: "d\(p)"),
+                    attributes: ["owner": "team-\(p)"],
+                    parents: [EntityUID(type: "Folder", id: "f\(p)")]
+                )
+            )
         }
         return try Entities(list)
     }
@@ -89,17 +98,46 @@ enum PolicyWorkload {
         let token = AgentRequest.TokenFacts(remainingSeconds: 300, delegationDepth: 0, audience: "docs.example.org")
         return [
             AgentRequest(
-                agentID: "r-1", agentClass: "researcher", action: EntityUID(type: "Action", id: "read"), resource: doc,
-                intent: "summarise", task: "task-x", step: "read-1", token: token),
+                agentID: "r-1",
+                agentClass: "researcher",
+                action: EntityUID(type: "Action", id: "read"),
+                resource: doc,
+                intent: "summarise",
+                task: "task-x",
+                step: "read-1",
+                token: token
+            ),
             AgentRequest(
-                agentID: "w-1", agentClass: "writer", action: EntityUID(type: "Action", id: "write"), resource: doc,
-                intent: "edit", task: "task-y", step: "draft-2", token: token),
+                agentID: "w-1",
+                agentClass: "writer",
+                action: EntityUID(type: "Action", id: "write"),
+                resource: doc,
+                intent: "edit",
+                task: "task-y",
+                step: "draft-2",
+                token: token
+            ),
             AgentRequest(
-                agentID: "agent-\(p)", agentClass: "writer", action: EntityUID(type: "Action", id: "export"), resource: doc,
-                intent: "publish", task: "task-\(p)", step: "export-1", token: token),
+                agentID: "agent-\(p)",
+                agentClass: "writer",
+                action: EntityUID(type: "Action", id: "export"),
+                resource: doc,
+                intent: "publish",
+                task: "task-\(p)",
+                step: "export-1",
+                token: token
+            ),
             AgentRequest(
-                agentID: "r-2", agentClass: "researcher", action: EntityUID(type: "Action", id: "read"), resource: doc,
-                intent: "summarise", task: "task-x", step: "read-1", token: token, risk: .init(score: 95)),
+                agentID: "r-2",
+                agentClass: "researcher",
+                action: EntityUID(type: "Action", id: "read"),
+                resource: doc,
+                intent: "summarise",
+                task: "task-x",
+                step: "read-1",
+                token: token,
+                risk: .init(score: 95)
+            ),
         ]
     }
 }

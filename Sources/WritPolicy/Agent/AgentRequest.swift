@@ -79,9 +79,18 @@ public struct AgentRequest: Sendable {
 
     /// Creates an agent request.
     public init(
-        agentID: String, agentClass: String, supervisor: EntityUID? = nil, action: EntityUID, resource: EntityUID,
-        intent: String, task: String, step: String, token: TokenFacts, risk: RiskSignals = .none,
-        approvals: Set<String> = [], extra: CedarRecord = CedarRecord()
+        agentID: String,
+        agentClass: String,
+        supervisor: EntityUID? = nil,
+        action: EntityUID,
+        resource: EntityUID,
+        intent: String,
+        task: String,
+        step: String,
+        token: TokenFacts,
+        risk: RiskSignals = .none,
+        approvals: Set<String> = [],
+        extra: CedarRecord = CedarRecord()
     ) {
         self.agentID = agentID
         self.agentClass = agentClass
@@ -105,31 +114,56 @@ public struct AgentRequest: Sendable {
         var attributes: [(String, CedarValue)] = [("class", .string(agentClass))]
         if let supervisor { attributes.append(("supervisor", .entity(supervisor))) }
         return Entity(
-            uid: principal, attributes: CedarRecord(attributes),
-            parents: [EntityUID(type: Self.agentClassType, id: agentClass)])
+            uid: principal,
+            attributes: CedarRecord(attributes),
+            parents: [EntityUID(type: Self.agentClassType, id: agentClass)]
+        )
+    }
+
+    private static func stringSet(_ strings: Set<String>) -> CedarValue {
+        .set(CedarSet(distinct: strings.sorted().map(CedarValue.string)))
     }
 
     /// The context record in Writ's documented shape.
     public var context: CedarRecord {
-        let reserved: Set<String> = ["intent", "task", "step", "token", "risk", "approvals"]
-        var pairs: [(String, CedarValue)] = extra.entries.filter { !reserved.contains($0.key) }.map { ($0.key, $0.value) }
-        pairs.append(("intent", .string(intent)))
-        pairs.append(("task", .string(task)))
-        pairs.append(("step", .string(step)))
-        pairs.append((
-            "token",
-            .record(
-                CedarRecord([
-                    ("remainingSeconds", .long(token.remainingSeconds)),
-                    ("delegationDepth", .long(token.delegationDepth)), ("audience", .string(token.audience)),
-                ]))
-        ))
-        pairs.append((
-            "risk",
-            .record(CedarRecord([("score", .long(risk.score)), ("signals", .set(CedarSet(risk.signals.sorted().map(CedarValue.string))))]))
-        ))
-        pairs.append(("approvals", .set(CedarSet(approvals.sorted().map(CedarValue.string)))))
-        return CedarRecord(pairs)
+        // Built directly in key order, so no sorting happens per request.
+        let fixed: [(key: String, value: CedarValue)] = [
+            ("approvals", Self.stringSet(approvals)),
+            ("intent", .string(intent)),
+            (
+                "risk",
+                .record(
+                    CedarRecord(orderedEntries: [
+                        ("score", .long(risk.score)), ("signals", Self.stringSet(risk.signals)),
+                    ])
+                )
+            ),
+            ("step", .string(step)),
+            ("task", .string(task)),
+            (
+                "token",
+                .record(
+                    CedarRecord(orderedEntries: [
+                        ("audience", .string(token.audience)), ("delegationDepth", .long(token.delegationDepth)),
+                        ("remainingSeconds", .long(token.remainingSeconds)),
+                    ])
+                )
+            ),
+        ]
+        if extra.count == 0 { return CedarRecord(orderedEntries: fixed) }
+        var merged: [(key: String, value: CedarValue)] = []
+        merged.reserveCapacity(fixed.count + extra.count)
+        var f = 0
+        for entry in extra.entries {
+            while f < fixed.count, ScalarText.compare(fixed[f].key, entry.key) < 0 {
+                merged.append(fixed[f])
+                f += 1
+            }
+            if f < fixed.count, ScalarText.equal(fixed[f].key, entry.key) { continue }  // Writ's keys win.
+            merged.append(entry)
+        }
+        merged.append(contentsOf: fixed[f...])
+        return CedarRecord(orderedEntries: merged)
     }
 
     /// The Cedar request.

@@ -15,7 +15,12 @@ public struct Entity: Sendable {
     ///   - attributes: Attribute values.
     ///   - parents: Direct parents in the hierarchy.
     ///   - tags: Tag values.
-    public init(uid: EntityUID, attributes: CedarRecord = CedarRecord(), parents: [EntityUID] = [], tags: CedarRecord = CedarRecord()) {
+    public init(
+        uid: EntityUID,
+        attributes: CedarRecord = CedarRecord(),
+        parents: [EntityUID] = [],
+        tags: CedarRecord = CedarRecord()
+    ) {
         self.uid = uid
         self.attributes = attributes
         self.parents = parents

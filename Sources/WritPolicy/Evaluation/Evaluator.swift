@@ -121,6 +121,12 @@ struct Evaluator {
             case .entity(let uid): return .bool(entities.lookup(uid)?.entity.attributes.contains(name) ?? false)
             case let other: throw typeError("entity or record for 'has'", other)
             }
+        case .getAttribute(.variable(.context), let name):
+            // The most common access: read the context record without wrapping it in a value first.
+            guard let value = request.context[name] else {
+                throw EvaluationFailure("record does not have the attribute `\(name)`")
+            }
+            return value
         case .getAttribute(let target, let name):
             switch try evaluate(target) {
             case .record(let record):
@@ -163,7 +169,8 @@ struct Evaluator {
         }
     }
 
-    private func binary(_ op: BinaryOperator, _ a: CedarValue, _ b: CedarValue) throws(EvaluationFailure) -> CedarValue {
+    private func binary(_ op: BinaryOperator, _ a: CedarValue, _ b: CedarValue) throws(EvaluationFailure) -> CedarValue
+    {
         switch op {
         case .equal:
             return .bool(a == b)

@@ -2,7 +2,8 @@
 enum ExtensionCall {
     private static func failure(_ function: ExtensionFunction, _ args: [CedarValue]) -> EvaluationFailure {
         EvaluationFailure(
-            "type error: \(function.rawValue) does not apply to (\(args.map(\.typeName).joined(separator: ", ")))")
+            "type error: \(function.rawValue) does not apply to (\(args.map(\.typeName).joined(separator: ", ")))"
+        )
     }
 
     static func call(_ function: ExtensionFunction, _ args: [CedarValue]) throws(EvaluationFailure) -> CedarValue {
@@ -17,7 +18,9 @@ enum ExtensionCall {
                 default: CedarDuration(parsing: text).map(CedarValue.duration)
                 }
             guard let parsed else {
-                throw EvaluationFailure("extension error: invalid \(function.rawValue) literal \"\(CedarEscaping.escape(text))\"")
+                throw EvaluationFailure(
+                    "extension error: invalid \(function.rawValue) literal \"\(CedarEscaping.escape(text))\""
+                )
             }
             return parsed
         default:

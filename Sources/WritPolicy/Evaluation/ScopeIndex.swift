@@ -36,7 +36,8 @@ struct ScopeIndex: Sendable {
         }
         for (i, choices) in options.enumerated() {
             let best = choices.min { a, b in
-                a.keys.reduce(0) { $0 + (counts[a.kind]?[$1] ?? 0) } < b.keys.reduce(0) { $0 + (counts[b.kind]?[$1] ?? 0) }
+                a.keys.reduce(0) { $0 + (counts[a.kind]?[$1] ?? 0) }
+                    < b.keys.reduce(0) { $0 + (counts[b.kind]?[$1] ?? 0) }
             }
             guard let best else {
                 unindexed.append(i)
@@ -61,8 +62,8 @@ struct ScopeIndex: Sendable {
         }
     }
 
-    /// Calls `body` with the index of every policy whose scope might match, in increasing order, once each.
-    func forEachCandidate(_ evaluator: Evaluator, _ body: (Int) -> Void) {
+    /// The position of every policy whose scope might match, in increasing order, each once.
+    func candidates(_ evaluator: Evaluator) -> [Int] {
         let request = evaluator.request
         var candidates: [Int] = []
         candidates.reserveCapacity(unindexed.count + 16)
@@ -87,11 +88,16 @@ struct ScopeIndex: Sendable {
                 if let list = resourceIn[ancestor] { candidates += list }
             }
         }
-        candidates.sort()
-        var previous = -1
-        for i in candidates where i != previous {
-            previous = i
-            body(i)
+        if candidates.count > unindexed.count {
+            candidates.sort()
+            // Remove duplicates (an `in [list]` action scope can be reached through two of its actions).
+            var write = 0
+            for read in candidates.indices where read == 0 || candidates[read] != candidates[read - 1] {
+                candidates[write] = candidates[read]
+                write += 1
+            }
+            candidates.removeLast(candidates.count - write)
         }
+        return candidates
     }
 }

@@ -83,8 +83,9 @@ enum CedarJSON {
     static func isValidTypeName(_ type: String) -> Bool {
         let parts = type.split(separator: "::", omittingEmptySubsequences: false)
         return parts.allSatisfy { part in
-            guard let first = part.unicodeScalars.first, first == "_" || (first >= "a" && first <= "z")
-                || (first >= "A" && first <= "Z")
+            guard let first = part.unicodeScalars.first,
+                first == "_" || (first >= "a" && first <= "z")
+                    || (first >= "A" && first <= "Z")
             else { return false }
             return part.unicodeScalars.allSatisfy {
                 $0 == "_" || ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9")
@@ -115,8 +116,12 @@ enum CedarJSON {
             }
             result.append(
                 Entity(
-                    uid: uid, attributes: try record(item["attrs"], path: path + ".attrs"), parents: parents,
-                    tags: try record(item["tags"], path: path + ".tags")))
+                    uid: uid,
+                    attributes: try record(item["attrs"], path: path + ".attrs"),
+                    parents: parents,
+                    tags: try record(item["tags"], path: path + ".tags")
+                )
+            )
         }
         return result
     }
@@ -128,8 +133,11 @@ enum CedarJSON {
             return try uid(v, path: "request.\(key)")
         }
         return Request(
-            principal: try required("principal"), action: try required("action"), resource: try required("resource"),
-            context: try record(json["context"], path: "request.context"))
+            principal: try required("principal"),
+            action: try required("action"),
+            resource: try required("resource"),
+            context: try record(json["context"], path: "request.context")
+        )
     }
 
     static func parse(_ bytes: some Sequence<UInt8>) throws(PolicyError) -> JSONValue {
@@ -150,7 +158,8 @@ extension EntityUID {
             parts.append(name)
             guard i + 1 < tokens.count, tokens[i + 1].kind == .punctuation("::") else { break }
             i += 2
-            if i < tokens.count, case .string(let raw) = tokens[i].kind, i + 1 < tokens.count, tokens[i + 1].kind == .end,
+            if i < tokens.count, case .string(let raw) = tokens[i].kind, i + 1 < tokens.count,
+                tokens[i + 1].kind == .end,
                 let id = Lexer.decodeString(raw)
             {
                 self.init(type: parts.joined(separator: "::"), id: id)

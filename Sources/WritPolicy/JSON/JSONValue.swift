@@ -33,7 +33,8 @@ struct JSONParser {
     private let maxDepth: Int
 
     /// Parses a complete JSON document.
-    static func parse(_ bytes: [UInt8], maxBytes: Int = 64 << 20, maxDepth: Int = 128) throws(PolicyError) -> JSONValue {
+    static func parse(_ bytes: [UInt8], maxBytes: Int = 64 << 20, maxDepth: Int = 128) throws(PolicyError) -> JSONValue
+    {
         guard bytes.count <= maxBytes else {
             throw PolicyError(.limitExceeded, "JSON input is \(bytes.count) bytes; the limit is \(maxBytes)")
         }
@@ -72,7 +73,9 @@ struct JSONParser {
             }
             while true {
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                    throw error("expected a member name")
+                }
                 let key = try parseString()
                 if members.contains(where: { ScalarText.equal($0.key, key) }) {
                     throw PolicyError(.invalidJSON, "duplicate member \"\(CedarEscaping.escape(key))\"")
@@ -157,7 +160,9 @@ struct JSONParser {
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits() > 0 else { throw error("invalid number") }
         }
         return String(decoding: bytes[start..<index], as: UTF8.self)
@@ -213,7 +218,8 @@ struct JSONParser {
             case UInt8(ascii: "u"):
                 var code = try hex4()
                 if (0xD800..<0xDC00).contains(code) {
-                    guard index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                    guard index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
                     else { throw error("unpaired surrogate") }
                     index += 2
                     let low = try hex4()

@@ -26,7 +26,18 @@ struct Lexer {
 
     init(_ text: String) { scalars = Array(text.unicodeScalars) }
 
-    private static let twoCharacter: Set<String> = ["::", "==", "!=", "<=", ">=", "||", "&&"]
+    private static func twoCharacterToken(_ c: Unicode.Scalar, _ d: Unicode.Scalar) -> String? {
+        switch (c, d) {
+        case (":", ":"): "::"
+        case ("=", "="): "=="
+        case ("!", "="): "!="
+        case ("<", "="): "<="
+        case (">", "="): ">="
+        case ("|", "|"): "||"
+        case ("&", "&"): "&&"
+        default: nil
+        }
+    }
     private static let oneCharacter: Set<Unicode.Scalar> = [
         "@", ".", ",", ";", ":", "(", ")", "{", "}", "[", "]", "<", ">", "+", "-", "*", "/", "%", "!", "=",
     ]
@@ -59,7 +70,7 @@ struct Lexer {
         while true {
             // Skip white space and comments.
             while let c = peek() {
-                if c.properties.isWhitespace {
+                if c == " " || c == "\n" || c == "\t" || c == "\r" || (c.value > 0x7F && c.properties.isWhitespace) {
                     advance()
                 } else if c == "/" && peek(1) == "/" {
                     while let d = peek(), d != "\n" && d != "\r" { advance() }
@@ -120,17 +131,20 @@ struct Lexer {
                     advance()
                 }
                 tokens.append(token(.slot(String(text))))
-            } else if let d = peek(1), Self.twoCharacter.contains(String(c) + String(d)) {
+            } else if let d = peek(1), let pair = Self.twoCharacterToken(c, d) {
                 advance()
                 advance()
-                tokens.append(token(.punctuation(String(c) + String(d))))
+                tokens.append(token(.punctuation(pair)))
             } else if Self.oneCharacter.contains(c) {
                 advance()
                 tokens.append(token(.punctuation(String(c))))
             } else {
                 throw PolicyError(
-                    .syntax, "unexpected character '\(c.escaped(asASCII: true))'", line: startLine,
-                    column: startColumn)
+                    .syntax,
+                    "unexpected character '\(c.escaped(asASCII: true))'",
+                    line: startLine,
+                    column: startColumn
+                )
             }
         }
     }

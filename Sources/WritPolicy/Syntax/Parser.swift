@@ -15,7 +15,14 @@ struct Parser {
     /// An expression with the height of its tree.
     private typealias Node = (expression: Expression, depth: Int)
 
-    private static let reservedAttributeWords: Set<String> = ["true", "false", "if", "then", "else", "in", "is", "like", "has"]
+    /// Words Cedar reserves: not usable as attribute names, record keys, annotation keys or type names.
+    private static let reserved: Set<String> = ["true", "false", "if", "then", "else", "in", "like", "has"]
+
+    private func checkNotReserved(_ word: String, _ token: Token) throws(PolicyError) {
+        if Self.reserved.contains(word) {
+            throw error("'\(word)' is a reserved word and cannot be used here", at: token)
+        }
+    }
 
     // MARK: Token helpers
 
@@ -73,8 +80,11 @@ struct Parser {
     private func checkDepth(_ depth: Int, _ token: Token) throws(PolicyError) {
         if depth > maxDepth {
             throw PolicyError(
-                .limitExceeded, "expression nested deeper than \(maxDepth) levels", line: token.line,
-                column: token.column)
+                .limitExceeded,
+                "expression nested deeper than \(maxDepth) levels",
+                line: token.line,
+                column: token.column
+            )
         }
     }
 
@@ -96,6 +106,7 @@ struct Parser {
             position += 1
             let keyToken = current
             let key = try identifier("an annotation name")
+            try checkNotReserved(key, keyToken)
             var value = ""
             if isPunctuation("(") {
                 position += 1
@@ -124,7 +135,9 @@ struct Parser {
         try expect(")", "to close the scope")
         var conditions: [(isWhen: Bool, expression: Expression)] = []
         while case .identifier(let word) = current.kind {
-            guard word == "when" || word == "unless" else { throw error("expected 'when', 'unless' or ';', found '\(word)'") }
+            guard word == "when" || word == "unless" else {
+                throw error("expected 'when', 'unless' or ';', found '\(word)'")
+            }
             position += 1
             try expect("{", "after '\(word)'")
             if isPunctuation("}") { throw error("'\(word)' has an empty body") }
@@ -135,12 +148,22 @@ struct Parser {
         try expect(";", "at the end of the policy")
         if effect == .permit, annotations.contains(where: { $0.key == Checkpoint.annotationKey }) {
             throw PolicyError(
-                .invalidAnnotation, "@\(Checkpoint.annotationKey) is only meaningful on a forbid policy",
-                line: start.line, column: start.column)
+                .invalidAnnotation,
+                "@\(Checkpoint.annotationKey) is only meaningful on a forbid policy",
+                line: start.line,
+                column: start.column
+            )
         }
         return Policy(
-            id: PolicyID("policy\(index)"), effect: effect, annotations: annotations, principal: principal,
-            action: action, resource: resource, conditions: conditions, line: start.line)
+            id: PolicyID("policy\(index)"),
+            effect: effect,
+            annotations: annotations,
+            principal: principal,
+            action: action,
+            resource: resource,
+            conditions: conditions,
+            line: start.line
+        )
     }
 
     private mutating func parseScope(variable: String) throws(PolicyError) -> ScopeConstraint {
@@ -207,10 +230,14 @@ struct Parser {
 
     /// Parses `Ident {'::' Ident}` (an entity type name).
     private mutating func parseName() throws(PolicyError) -> String {
+        var token = current
         var parts = [try identifier("an entity type name")]
+        try checkNotReserved(parts[0], token)
         while isPunctuation("::") {
             position += 1
+            token = current
             parts.append(try identifier("a name after '::'"))
+            try checkNotReserved(parts[parts.count - 1], token)
         }
         return parts.joined(separator: "::")
     }
@@ -291,10 +318,14 @@ struct Parser {
             if case .string = current.kind {
                 path.append(try stringLiteral("an attribute name"))
             } else {
+                var nameToken = current
                 path.append(try identifier("an attribute name after 'has'"))
+                try checkNotReserved(path[path.count - 1], nameToken)
                 while isPunctuation(".") {
                     position += 1
+                    nameToken = current
                     path.append(try identifier("an attribute name"))
+                    try checkNotReserved(path[path.count - 1], nameToken)
                 }
             }
             // `e has a.b` means `e has a && e.a has b`.
@@ -304,7 +335,8 @@ struct Parser {
                 conjuncts.append(.hasAttribute(target, name))
                 if i + 1 < path.count { target = .getAttribute(target, name) }
             }
-            result = conjuncts.count == 1
+            result =
+                conjuncts.count == 1
                 ? (conjuncts[0], lhs.depth + 1) : (.and(conjuncts), lhs.depth + path.count + 1)
         case .identifier("like"):
             position += 1
@@ -424,7 +456,7 @@ struct Parser {
                     try expect(")", "to close the argument list")
                     node = try method(name, receiver: node, args: args, token: nameToken)
                 } else {
-                    if Self.reservedAttributeWords.contains(name) {
+                    if Self.reserved.contains(name) {
                         throw error("'\(name)' is a reserved word; use [\"\(name)\"]", at: nameToken)
                     }
                     node = (.getAttribute(node.expression, name), node.depth + 1)
@@ -510,6 +542,7 @@ struct Parser {
                 let key: String
                 switch keyToken.kind {
                 case .identifier(let word):
+                    try checkNotReserved(word, keyToken)
                     position += 1
                     key = word
                 case .string:
@@ -550,6 +583,7 @@ struct Parser {
                     position += 1
                     path.append(next)
                 case .string:
+                    for segment in path { try checkNotReserved(segment, token) }
                     let id = try stringLiteral("an entity id")
                     return (.literal(.entity(EntityUID(type: path.joined(separator: "::"), id: id))), 1)
                 case .punctuation("{"):

@@ -38,6 +38,9 @@ public struct CedarRecord: Hashable, Sendable, ExpressibleByDictionaryLiteral {
         entries = unique
     }
 
+    /// Wraps entries the caller guarantees are strictly ordered by key bytes.
+    init(orderedEntries: [(key: String, value: CedarValue)]) { entries = orderedEntries }
+
     /// Creates a record from pairs whose keys are distinct (a later duplicate replaces an earlier one).
     public init(uniqueKeysWithValues pairs: some Sequence<(String, CedarValue)>) { self.init(pairs) }
 

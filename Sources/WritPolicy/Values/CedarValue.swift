@@ -49,7 +49,8 @@ public enum CedarValue: Hashable, Sendable, CustomStringConvertible {
         case .entity(let uid): uid.description
         case .set(let set): "[" + set.elements.map(\.description).joined(separator: ", ") + "]"
         case .record(let record):
-            "{" + record.entries.map { "\"\(CedarEscaping.escape($0.key))\": \($0.value)" }.joined(separator: ", ") + "}"
+            "{" + record.entries.map { "\"\(CedarEscaping.escape($0.key))\": \($0.value)" }.joined(separator: ", ")
+                + "}"
         case .decimal(let d): "decimal(\"\(d)\")"
         case .ipAddress(let ip): "ip(\"\(ip)\")"
         case .datetime(let d): "datetime(\"\(d)\")"
@@ -75,16 +76,36 @@ public enum CedarValue: Hashable, Sendable, CustomStringConvertible {
 
     public func hash(into hasher: inout Hasher) {
         switch self {
-        case .bool(let b): hasher.combine(0); hasher.combine(b)
-        case .long(let n): hasher.combine(1); hasher.combine(n)
-        case .string(let s): hasher.combine(2); ScalarText.hash(s, into: &hasher)
-        case .entity(let uid): hasher.combine(3); hasher.combine(uid)
-        case .set(let set): hasher.combine(4); hasher.combine(set)
-        case .record(let record): hasher.combine(5); hasher.combine(record)
-        case .decimal(let d): hasher.combine(6); hasher.combine(d)
-        case .ipAddress(let ip): hasher.combine(7); hasher.combine(ip)
-        case .datetime(let d): hasher.combine(8); hasher.combine(d)
-        case .duration(let d): hasher.combine(9); hasher.combine(d)
+        case .bool(let b):
+            hasher.combine(0)
+            hasher.combine(b)
+        case .long(let n):
+            hasher.combine(1)
+            hasher.combine(n)
+        case .string(let s):
+            hasher.combine(2)
+            ScalarText.hash(s, into: &hasher)
+        case .entity(let uid):
+            hasher.combine(3)
+            hasher.combine(uid)
+        case .set(let set):
+            hasher.combine(4)
+            hasher.combine(set)
+        case .record(let record):
+            hasher.combine(5)
+            hasher.combine(record)
+        case .decimal(let d):
+            hasher.combine(6)
+            hasher.combine(d)
+        case .ipAddress(let ip):
+            hasher.combine(7)
+            hasher.combine(ip)
+        case .datetime(let d):
+            hasher.combine(8)
+            hasher.combine(d)
+        case .duration(let d):
+            hasher.combine(9)
+            hasher.combine(d)
         }
     }
 }

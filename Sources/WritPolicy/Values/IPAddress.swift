@@ -51,14 +51,20 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether the range is within 127.0.0.0/8 or is ::1.
     public var isLoopback: Bool {
-        isInRange(isIPv4 ? IPAddress(isIPv4: true, address: 0x7F00_0000, prefixLength: 8)
-            : IPAddress(isIPv4: false, address: 1, prefixLength: 128))
+        isInRange(
+            isIPv4
+                ? IPAddress(isIPv4: true, address: 0x7F00_0000, prefixLength: 8)
+                : IPAddress(isIPv4: false, address: 1, prefixLength: 128)
+        )
     }
 
     /// Whether the range is within 224.0.0.0/4 or ff00::/8.
     public var isMulticast: Bool {
-        isInRange(isIPv4 ? IPAddress(isIPv4: true, address: 0xE000_0000, prefixLength: 4)
-            : IPAddress(isIPv4: false, address: UInt128(0xFF00) << 112, prefixLength: 8))
+        isInRange(
+            isIPv4
+                ? IPAddress(isIPv4: true, address: 0xE000_0000, prefixLength: 4)
+                : IPAddress(isIPv4: false, address: UInt128(0xFF00) << 112, prefixLength: 8)
+        )
     }
 
     /// The address in conventional text form with its prefix length.
@@ -68,7 +74,9 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
             return "\(a >> 24).\((a >> 16) & 0xFF).\((a >> 8) & 0xFF).\(a & 0xFF)/\(prefixLength)"
         }
         var groups: [String] = []
-        for i in (0..<8).reversed() { groups.append(String(UInt16(truncatingIfNeeded: address >> (i * 16)), radix: 16)) }
+        for i in (0..<8).reversed() {
+            groups.append(String(UInt16(truncatingIfNeeded: address >> (i * 16)), radix: 16))
+        }
         return groups.joined(separator: ":") + "/\(prefixLength)"
     }
 

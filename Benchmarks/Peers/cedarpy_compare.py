@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times cedarpy (Cedar's Rust engine behind Python) on the PolicyBenchmarks workload.
 
-Same policies, entities and four rotating requests as PolicyWorkload.swift; policy set and per-request entity
+Same policies, entities and four rotating requests as Benchmarks/PolicyBenchmarks/PolicyWorkload.swift; policy set and per-request entity
 stores are parsed once up front (pre-parsed PolicySet / Entities handles), so the timing covers
 `is_authorized` only. Usage: pip install cedarpy && python3 cedarpy_compare.py
 """
