@@ -106,15 +106,16 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         c.expiresAt = Timestamp(secondsSinceEpoch: claims.expiresAt.secondsSinceEpoch)
         try validate(c, agentClass: agentClass)
 
-        var writer = WireWriter(capacity: 256)
+        // One buffer: the domain tag, the block, then the signature; the tag is dropped in place afterwards.
+        let tag = TokenFormat.rootTag
+        var writer = WireWriter(capacity: 320)
+        writer.fixed(tag)
         writer.byte(TokenFormat.version)
         TokenCodec.encodeRoot(c, issuerKeyID: issuerKey.publicKey.keyID, into: &writer)
-        let signatureStart = writer.bytes.count
-        var message = TokenFormat.rootTag
-        message.reserveCapacity(message.count + writer.bytes.count)
-        message.append(contentsOf: writer.bytes)
-        let signature = issuerKey.signature(for: message)
+        let signature = writer.bytes.withUnsafeBytes { issuerKey.signature(forBuffer: $0) }
         writer.fixed(signature)
+        writer.bytes.removeFirst(tag.count)
+        let signatureStart = writer.bytes.count - Ed25519.signatureByteCount
         guard writer.bytes.count <= TokenLimits.maximumTokenBytes else {
             throw TokenError(
                 .tooLarge,

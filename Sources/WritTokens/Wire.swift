@@ -170,6 +170,7 @@ enum FieldRules {
 
     /// Runs `rule` over a string's UTF-8 bytes.
     static func check(_ s: String, _ rule: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        if let result = s.utf8.withContiguousStorageIfAvailable(rule) { return result }
         var copy = s
         return copy.withUTF8 { rule($0) }
     }
