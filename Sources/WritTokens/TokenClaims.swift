@@ -141,8 +141,9 @@ public struct RootBlock: Hashable, Sendable {
     public let issuerKeyID: KeyID
     /// The 64-byte Ed25519 signature.
     public let signature: [UInt8]
-    /// The id by which this block (and so the whole token) can be revoked.
-    public let revocationID: RevocationID
+    /// The id by which this block (and so the whole token) can be revoked, derived from ``signature``
+    /// (computed on each access: one BLAKE2b hash).
+    public var revocationID: RevocationID { TokenFormat.revocationID(forSignature: signature) }
 }
 
 /// A delegation block as parsed: the attenuation, its signature by the previous holder and its revocation id.
@@ -151,6 +152,7 @@ public struct DelegationBlock: Hashable, Sendable {
     public let attenuation: Attenuation
     /// The 64-byte Ed25519 signature by the previous holder's key.
     public let signature: [UInt8]
-    /// The id by which this block (and every block after it) can be revoked.
-    public let revocationID: RevocationID
+    /// The id by which this block (and every block after it) can be revoked, derived from ``signature``
+    /// (computed on each access: one BLAKE2b hash).
+    public var revocationID: RevocationID { TokenFormat.revocationID(forSignature: signature) }
 }

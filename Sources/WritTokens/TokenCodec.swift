@@ -108,8 +108,7 @@ enum TokenCodec {
         let block = RootBlock(
             claims: claims,
             issuerKeyID: issuerKeyID,
-            signature: signature,
-            revocationID: TokenFormat.revocationID(forSignature: signature)
+            signature: signature
         )
         return (block, BlockSpan(start: start, signatureStart: signatureStart))
     }
@@ -163,8 +162,7 @@ enum TokenCodec {
         let signature = Array(try r.fixed(Ed25519.signatureByteCount, "signature"))
         let block = DelegationBlock(
             attenuation: attenuation,
-            signature: signature,
-            revocationID: TokenFormat.revocationID(forSignature: signature)
+            signature: signature
         )
         return (block, BlockSpan(start: start, signatureStart: signatureStart))
     }
@@ -309,7 +307,8 @@ enum TokenCodec {
         if c.step != nil { flags |= 0x02 }
         if c.intent != nil { flags |= 0x04 }
         w.byte(flags)
-        w.fixed(c.tokenID.bytes)
+        w.bigEndian(c.tokenID.high)
+        w.bigEndian(c.tokenID.low)
         w.fixed(issuerKeyID.bytes)
         w.fixed(c.holder.rawRepresentation)
         let issued = c.issuedAt.secondsSinceEpoch
@@ -317,11 +316,11 @@ enum TokenCodec {
         w.varint(UInt64(issued))
         w.varint(UInt64(notBefore - issued))
         w.varint(UInt64(c.expiresAt.secondsSinceEpoch - notBefore))
-        w.string(c.subject.wireForm)
+        w.identity(c.subject)
         writeClassName(c.agentClass, impliedBy: c.subject, into: &w)
         writeList(c.audiences, into: &w)
         writeList(c.actions, into: &w)
-        writeList(c.resources.map(\.text), into: &w)
+        writeResources(c.resources, into: &w)
         if let taskID = c.taskID { w.string(taskID) }
         if let step = c.step { w.varint(step) }
         if let intent = c.intent { w.string(intent) }
@@ -346,8 +345,8 @@ enum TokenCodec {
         if let t = a.expiresAt { w.varint(UInt64(t.secondsSinceEpoch - issuedSeconds)) }
         if let list = a.audiences { writeList(list, into: &w) }
         if let list = a.actions { writeList(list, into: &w) }
-        if let list = a.resources { writeList(list.map(\.text), into: &w) }
-        if let delegate = a.delegate { w.string(delegate.wireForm) }
+        if let list = a.resources { writeResources(list, into: &w) }
+        if let delegate = a.delegate { w.identity(delegate) }
         if let delegateClass = a.delegateClass { writeClassName(delegateClass, impliedBy: a.delegate, into: &w) }
         if !a.caveats.isEmpty {
             w.byte(UInt8(a.caveats.count))
@@ -358,6 +357,11 @@ enum TokenCodec {
     private static func writeList(_ list: [String], into w: inout WireWriter) {
         w.byte(UInt8(list.count))
         for value in list { w.string(value) }
+    }
+
+    private static func writeResources(_ list: [ResourcePattern], into w: inout WireWriter) {
+        w.byte(UInt8(list.count))
+        for value in list { w.string(value.text) }
     }
 
     private static func writeCaveats(_ caveats: [Caveat], into w: inout WireWriter) {

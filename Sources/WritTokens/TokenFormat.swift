@@ -20,9 +20,21 @@ public enum TokenFormat {
 
     /// A block's revocation id: the first 16 bytes of BLAKE2b-256(`writ.token.revocation-id.v1\0` ‖ signature).
     public static func revocationID(forSignature signature: some Collection<UInt8>) -> RevocationID {
-        var input = revocationTag
-        input.append(contentsOf: signature)
-        let digest = BLAKE2b.hash(input, outputByteCount: 32)
+        let tag = revocationTag
+        let count = tag.count + signature.count
+        // Built on the stack: this runs once per block on the verification path.
+        let digest = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+            var i = 0
+            for b in tag {
+                buffer[i] = b
+                i += 1
+            }
+            for b in signature {
+                buffer[i] = b
+                i += 1
+            }
+            return BLAKE2b.hash(buffer: UnsafeRawBufferPointer(buffer), outputByteCount: 32)
+        }
         let (high, low) = splitBigEndian128(digest.prefix(16))
         return RevocationID(high: high, low: low)
     }

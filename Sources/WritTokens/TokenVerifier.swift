@@ -82,14 +82,15 @@ public struct TokenVerifier: Sendable {
         let depth = token.delegations.count
         // The tightest depth limit seen so far, as the total number of delegation blocks allowed.
         var depthLimit = agentClass.effectiveDelegationDepth
-        var depthLimitSource = "class '\(agentClass.name)'"
+        // Where the tightest limit comes from, described only when it is exceeded.
+        var depthLimitSource = DepthLimitSource.rootClass(agentClass.name)
         if depth > 0, !agentClass.mayDelegate {
             throw TokenError(.delegationNotAllowed, "class '\(agentClass.name)' may not delegate", block: 1)
         }
         for caveat in root.claims.caveats {
             if case .maximumDelegationDepth(let n) = caveat, Int(n) < depthLimit {
                 depthLimit = Int(n)
-                depthLimitSource = "a caveat of block 0"
+                depthLimitSource = .caveat(block: 0)
             }
         }
         for (offset, block) in token.delegations.enumerated() {
@@ -97,7 +98,7 @@ public struct TokenVerifier: Sendable {
             if index > depthLimit {
                 throw TokenError(
                     .delegationTooDeep,
-                    "delegation depth \(depth) exceeds \(depthLimit) allowed by \(depthLimitSource)",
+                    "delegation depth \(depth) exceeds \(depthLimit) allowed by \(depthLimitSource.description)",
                     block: index
                 )
             }
@@ -126,20 +127,20 @@ public struct TokenVerifier: Sendable {
                 }
                 if allowed < depthLimit {
                     depthLimit = allowed
-                    depthLimitSource = "delegate class '\(name)' of block \(index)"
+                    depthLimitSource = .delegateClass(name, block: index)
                 }
             }
             for caveat in block.attenuation.caveats {
                 if case .maximumDelegationDepth(let n) = caveat, Int(n) < depthLimit {
                     depthLimit = Int(n)
-                    depthLimitSource = "a caveat of block \(index)"
+                    depthLimitSource = .caveat(block: index)
                 }
             }
         }
         if depth > depthLimit {
             throw TokenError(
                 .delegationTooDeep,
-                "delegation depth \(depth) exceeds \(depthLimit) allowed by \(depthLimitSource)",
+                "delegation depth \(depth) exceeds \(depthLimit) allowed by \(depthLimitSource.description)",
                 block: depth
             )
         }
@@ -173,5 +174,20 @@ public struct TokenVerifier: Sendable {
             revocation: revocation
         )
         return verified
+    }
+}
+
+/// Which rule set the delegation-depth limit, for error messages.
+private enum DepthLimitSource {
+    case rootClass(String)
+    case delegateClass(String, block: Int)
+    case caveat(block: Int)
+
+    var description: String {
+        switch self {
+        case .rootClass(let name): "class '\(name)'"
+        case .delegateClass(let name, let block): "delegate class '\(name)' of block \(block)"
+        case .caveat(let block): "a caveat of block \(block)"
+        }
     }
 }

@@ -1,3 +1,5 @@
+import WritIdentity
+
 // Low-level reading and writing of the binary format (see Docs/TokenFormat.md). Hand-written, allocation-light:
 // the verifier's hot path parses with this and nothing else.
 
@@ -101,6 +103,19 @@ struct WireWriter {
         bytes.append(contentsOf: s.utf8)
     }
 
+    /// An identity's wire form (the SPIFFE ID without `spiffe://`), without building it first.
+    @inline(__always)
+    mutating func identity(_ id: AgentIdentity) {
+        varint(UInt64(id.trustDomain.utf8.count + id.path.utf8.count))
+        bytes.append(contentsOf: id.trustDomain.utf8)
+        bytes.append(contentsOf: id.path.utf8)
+    }
+
+    @inline(__always)
+    mutating func bigEndian(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
     @inline(__always)
     mutating func string(_ b: [UInt8]) {
         varint(UInt64(b.count))
@@ -155,6 +170,7 @@ enum FieldRules {
 
     /// Runs `rule` over a string's UTF-8 bytes.
     static func check(_ s: String, _ rule: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        if let result = s.utf8.withContiguousStorageIfAvailable(rule) { return result }
         var copy = s
         return copy.withUTF8 { rule($0) }
     }
