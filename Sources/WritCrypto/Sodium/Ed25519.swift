@@ -45,7 +45,7 @@ public enum Ed25519 {
                     }
                 }
             }
-            publicKey = PublicKey(trustedRawRepresentation: publicBytes)
+            publicKey = PublicKey(trustedRawRepresentation: publicBytes, precomputeKeyID: true)
         }
 
         /// The 32-byte seed from which the key can be recreated. Keep it secret.
@@ -81,8 +81,13 @@ public enum Ed25519 {
     public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
         /// The 32 raw bytes of the key.
         public let rawRepresentation: [UInt8]
-        /// The key's identifier, derived from its bytes.
-        public let keyID: KeyID
+        /// The id, when computed up front (keys made from a private key); otherwise derived on read.
+        private let precomputedKeyID: KeyID?
+
+        /// The key's identifier, derived from its bytes. Keys parsed from bytes compute it on each read (one
+        /// BLAKE2b), so parsing a key on the verify path costs nothing until an id is needed; keys of a
+        /// ``PrivateKey`` have it computed once.
+        public var keyID: KeyID { precomputedKeyID ?? KeyID(publicKeyBytes: rawRepresentation) }
 
         /// Wraps 32 bytes as a public key.
         ///
@@ -95,9 +100,9 @@ public enum Ed25519 {
             self.init(trustedRawRepresentation: raw)
         }
 
-        init(trustedRawRepresentation raw: [UInt8]) {
+        init(trustedRawRepresentation raw: [UInt8], precomputeKeyID: Bool = false) {
             rawRepresentation = raw
-            keyID = KeyID(publicKeyBytes: raw)
+            precomputedKeyID = precomputeKeyID ? KeyID(publicKeyBytes: raw) : nil
         }
 
         /// Returns whether `signature` is a valid signature of `message` by this key.
