@@ -1,8 +1,8 @@
 import Synchronization
 import Writ
 
-// The in-process deployment every gatekeeper and authority benchmark runs against, shared with the callgrind
-// harness (CallgrindWorkloads.swift), so it imports nothing but Writ.
+// The in-process deployment every gatekeeper and authority benchmark runs against, shared with the harness
+// (HarnessWorkloads.swift), so it imports nothing but Writ.
 
 // MARK: Clock, measurement brackets
 
