@@ -104,14 +104,23 @@ struct Deployment: Sendable {
         let issuerKey = Ed25519.PrivateKey()
         let classes = [
             try AgentClass(
-                name: "supervisor", defaultTTL: .seconds(300), maximumTTL: .seconds(900), maximumDelegationDepth: 2,
-                mayDelegate: true, refreshLimit: 4),
+                name: "supervisor",
+                defaultTTL: .seconds(300),
+                maximumTTL: .seconds(900),
+                maximumDelegationDepth: 2,
+                mayDelegate: true,
+                refreshLimit: 4
+            ),
             try AgentClass(name: "worker", defaultTTL: .seconds(120), maximumTTL: .seconds(300), refreshLimit: 2),
         ]
         let revocations = InMemoryRevocationStore()
         let authorityLog = try await AuditLog.open(
-            store: InMemoryAuditStore(), service: "authority", signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-            clock: clock)
+            store: InMemoryAuditStore(),
+            service: "authority",
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt(),
+            clock: clock
+        )
         let entitlements = EntitlementTable([
             "supervisor": [
                 Entitlement(audience: audience, actions: ["read", "write", "merge"], resources: ["repo/*"]),
@@ -121,47 +130,101 @@ struct Deployment: Sendable {
         ])
         let authority = CredentialAuthority(
             .init(
-                issuerKey: issuerKey, agentClasses: classes, entitlements: entitlements, revocations: revocations,
-                audit: authorityLog, clock: clock))
+                issuerKey: issuerKey,
+                agentClasses: classes,
+                entitlements: entitlements,
+                revocations: revocations,
+                audit: authorityLog,
+                clock: clock
+            )
+        )
         let supervisor = try AgentIdentity("spiffe://acme.test/agent/supervisor/1")
         let supervisorKey = Ed25519.PrivateKey()
         let worker = try AgentIdentity("spiffe://acme.test/agent/worker/1")
         let workerKey = Ed25519.PrivateKey()
         try await authority.register(supervisor, publicKey: supervisorKey.publicKey, agentClass: "supervisor")
-        try await authority.register(worker, publicKey: workerKey.publicKey, agentClass: "worker", supervisor: supervisor)
+        try await authority.register(
+            worker,
+            publicKey: workerKey.publicKey,
+            agentClass: "worker",
+            supervisor: supervisor
+        )
         let taskID = try await authority.openTask(
-            for: supervisor, objective: "fix bug 42", intent: "fix-bug", deadline: .seconds(3600))
+            for: supervisor,
+            objective: "fix bug 42",
+            intent: "fix-bug",
+            deadline: .seconds(3600)
+        )
 
         let serviceLog = try await AuditLog.open(
-            store: InMemoryAuditStore(), service: audience, signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-            clock: clock)
+            store: InMemoryAuditStore(),
+            service: audience,
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt(),
+            clock: clock
+        )
         let snapshot = RevocationSnapshot(maxStaleness: .seconds(30))
-        let follower = try RevocationFeedFollower(verifier: audience, store: revocations, snapshot: snapshot, clock: clock)
+        let follower = try RevocationFeedFollower(
+            verifier: audience,
+            store: revocations,
+            snapshot: snapshot,
+            clock: clock
+        )
         try await follower.syncOnce()
         let gatekeeper = Gatekeeper(
             .init(
-                audience: audience, trustBundle: TrustBundle(trusting: issuerKey.publicKey), agentClasses: classes,
-                policies: try PolicySet(text: servicePolicies), revocation: snapshot,
-                replayCache: InMemoryReplayCache(capacity: 10_000_000), audit: serviceLog,
-                detectors: AnomalyDetectors.defaults(), clock: clock))
+                audience: audience,
+                trustBundle: TrustBundle(trusting: issuerKey.publicKey),
+                agentClasses: classes,
+                policies: try PolicySet(text: servicePolicies),
+                revocation: snapshot,
+                replayCache: InMemoryReplayCache(capacity: 10_000_000),
+                audit: serviceLog,
+                detectors: AnomalyDetectors.defaults(),
+                clock: clock
+            )
+        )
         return Deployment(
-            clock: clock, issuerKey: issuerKey, supervisorClass: classes[0], supervisor: supervisor,
-            supervisorKey: supervisorKey, worker: worker, workerKey: workerKey, revocations: revocations,
-            authority: authority, gatekeeper: gatekeeper, follower: follower, taskID: taskID)
+            clock: clock,
+            issuerKey: issuerKey,
+            supervisorClass: classes[0],
+            supervisor: supervisor,
+            supervisorKey: supervisorKey,
+            worker: worker,
+            workerKey: workerKey,
+            revocations: revocations,
+            authority: authority,
+            gatekeeper: gatekeeper,
+            follower: follower,
+            taskID: taskID
+        )
     }
 
     /// A token for one step of the task, minted the way the authority mints it; with `delegated`, a second block
     /// hands a read-only view to the worker sub-agent.
     func token(step: UInt64, delegated: Bool) -> (token: CapabilityToken, holder: Ed25519.PrivateKey) {
         let claims = TokenClaims(
-            subject: supervisor, holder: supervisorKey.publicKey, agentClass: "supervisor",
-            audiences: [Deployment.audience], actions: ["read", "write"], resources: ["repo/writ/*"], taskID: taskID,
-            step: step, intent: "fix-bug", issuedAt: epoch, expiresAt: epoch.advanced(by: .seconds(600)))
+            subject: supervisor,
+            holder: supervisorKey.publicKey,
+            agentClass: "supervisor",
+            audiences: [Deployment.audience],
+            actions: ["read", "write"],
+            resources: ["repo/writ/*"],
+            taskID: taskID,
+            step: step,
+            intent: "fix-bug",
+            issuedAt: epoch,
+            expiresAt: epoch.advanced(by: .seconds(600))
+        )
         let root = try! CapabilityToken.mint(claims, agentClass: supervisorClass, issuerKey: issuerKey)
         guard delegated else { return (root, supervisorKey) }
         let attenuation = Attenuation(
-            holder: workerKey.publicKey, delegate: worker, delegateClass: "worker", actions: ["read"],
-            expiresAt: epoch.advanced(by: .seconds(300)))
+            holder: workerKey.publicKey,
+            delegate: worker,
+            delegateClass: "worker",
+            actions: ["read"],
+            expiresAt: epoch.advanced(by: .seconds(300))
+        )
         return (try! root.delegating(attenuation, holderKey: supervisorKey), workerKey)
     }
 
@@ -169,10 +232,18 @@ struct Deployment: Sendable {
     func request(_ token: CapabilityToken, holder: Ed25519.PrivateKey, text: String, file: Int) -> Gatekeeper.Request {
         let resource = "repo/writ/Sources/File\(file % 8).swift"
         let proof = ProofOfPossession.sign(
-            token: token, request: TokenRequest(audience: Deployment.audience, action: "read", resource: resource),
-            holderKey: holder, at: clock.now())
+            token: token,
+            request: TokenRequest(audience: Deployment.audience, action: "read", resource: resource),
+            holderKey: holder,
+            at: clock.now()
+        )
         return Gatekeeper.Request(
-            token: text, proof: proof.text, action: "read", resource: resource, traceID: "trace-\(file)")
+            token: text,
+            proof: proof.text,
+            action: "read",
+            resource: resource,
+            traceID: "trace-\(file)"
+        )
     }
 
     private func nextStep() -> UInt64 { stepCounter.add(1, ordering: .relaxed).newValue }
@@ -209,14 +280,23 @@ struct Deployment: Sendable {
         work.reserveCapacity(count)
         for t in 0..<(count + 9) / 10 {
             let task = try await authority.openTask(
-                for: supervisor, objective: "fix bug \(t)", intent: "fix-bug", deadline: .seconds(3600))
+                for: supervisor,
+                objective: "fix bug \(t)",
+                intent: "fix-bug",
+                deadline: .seconds(3600)
+            )
             for s in 0..<10 where work.count < count {
-                work.append((
-                    task,
-                    StepGrant(
-                        name: "step-\(s)", audience: Deployment.audience, actions: ["read", "write"],
-                        resources: ["repo/writ/*"])
-                ))
+                work.append(
+                    (
+                        task,
+                        StepGrant(
+                            name: "step-\(s)",
+                            audience: Deployment.audience,
+                            actions: ["read", "write"],
+                            resources: ["repo/writ/*"]
+                        )
+                    )
+                )
             }
         }
         return work

@@ -33,12 +33,18 @@ func endMeasuring(_ benchmark: Benchmark) {
 
 let benchmarks: @Sendable () -> Void = {
     func configuration(
-        _ metrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .mallocCountTotal], scaling: BenchmarkScalingFactor = .kilo,
-        seconds: Int64 = 4, iterations: Int = 40
+        _ metrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .mallocCountTotal],
+        scaling: BenchmarkScalingFactor = .kilo,
+        seconds: Int64 = 4,
+        iterations: Int = 40
     ) -> Benchmark.Configuration {
         Benchmark.Configuration(
-            metrics: metrics, warmupIterations: 1, scalingFactor: scaling,
-            maxDuration: .seconds(seconds), maxIterations: iterations)
+            metrics: metrics,
+            warmupIterations: 1,
+            scalingFactor: scaling,
+            maxDuration: .seconds(seconds),
+            maxIterations: iterations
+        )
     }
     let setUp: Benchmark.BenchmarkSetupHook = { try await current.setUp() }
     let tearDown: Benchmark.BenchmarkTeardownHook = { current.tearDown() }
@@ -80,7 +86,8 @@ let benchmarks: @Sendable () -> Void = {
     let gate = configuration()
 
     Benchmark(
-        "Gatekeeper: authorize, fresh 1-block token + proof (chain verified)", configuration: gate,
+        "Gatekeeper: authorize, fresh 1-block token + proof (chain verified)",
+        configuration: gate,
         closure: { benchmark in
             let deployment = current.deployment
             let requests = deployment.freshRequests(batchSize(benchmark), delegated: false)
@@ -88,10 +95,14 @@ let benchmarks: @Sendable () -> Void = {
             let refused = await deployment.authorizeAll(requests)
             endMeasuring(benchmark)
             precondition(refused == 0, "\(refused) requests were not allowed")
-        }, setup: setUp, teardown: tearDown)
+        },
+        setup: setUp,
+        teardown: tearDown
+    )
 
     Benchmark(
-        "Gatekeeper: authorize, re-used 1-block token + fresh proof (chain cached)", configuration: gate,
+        "Gatekeeper: authorize, re-used 1-block token + fresh proof (chain cached)",
+        configuration: gate,
         closure: { benchmark in
             let deployment = current.deployment
             let requests = await deployment.reusedRequests(batchSize(benchmark), delegated: false)
@@ -99,10 +110,14 @@ let benchmarks: @Sendable () -> Void = {
             let refused = await deployment.authorizeAll(requests)
             endMeasuring(benchmark)
             precondition(refused == 0, "\(refused) requests were not allowed")
-        }, setup: setUp, teardown: tearDown)
+        },
+        setup: setUp,
+        teardown: tearDown
+    )
 
     Benchmark(
-        "Gatekeeper: authorize, fresh 2-block delegated token + proof (chain verified)", configuration: gate,
+        "Gatekeeper: authorize, fresh 2-block delegated token + proof (chain verified)",
+        configuration: gate,
         closure: { benchmark in
             let deployment = current.deployment
             let requests = deployment.freshRequests(batchSize(benchmark), delegated: true)
@@ -110,10 +125,14 @@ let benchmarks: @Sendable () -> Void = {
             let refused = await deployment.authorizeAll(requests)
             endMeasuring(benchmark)
             precondition(refused == 0, "\(refused) requests were not allowed")
-        }, setup: setUp, teardown: tearDown)
+        },
+        setup: setUp,
+        teardown: tearDown
+    )
 
     Benchmark(
-        "Gatekeeper: authorize, re-used 2-block delegated token + fresh proof (chain cached)", configuration: gate,
+        "Gatekeeper: authorize, re-used 2-block delegated token + fresh proof (chain cached)",
+        configuration: gate,
         closure: { benchmark in
             let deployment = current.deployment
             let requests = await deployment.reusedRequests(batchSize(benchmark), delegated: true)
@@ -121,7 +140,10 @@ let benchmarks: @Sendable () -> Void = {
             let refused = await deployment.authorizeAll(requests)
             endMeasuring(benchmark)
             precondition(refused == 0, "\(refused) requests were not allowed")
-        }, setup: setUp, teardown: tearDown)
+        },
+        setup: setUp,
+        teardown: tearDown
+    )
 
     // Throughput with 1 and 2 workers is measured by the harness (HarnessWorkloads.swift, workload "scaling"), not
     // here: the benchmark runner waits for an async benchmark by blocking a thread of Swift's cooperative pool, which
@@ -130,7 +152,8 @@ let benchmarks: @Sendable () -> Void = {
     // The authority: minting a step's token (entitlement check, mint, audit) with an in-memory audit log and
     // revocation store. Each task gets ten steps, opened before the measured region.
     Benchmark(
-        "Authority: issue(task:step:), mint through the authority", configuration: gate,
+        "Authority: issue(task:step:), mint through the authority",
+        configuration: gate,
         closure: { benchmark in
             let deployment = current.deployment
             let authority = deployment.authority
@@ -142,7 +165,10 @@ let benchmarks: @Sendable () -> Void = {
             }
             endMeasuring(benchmark)
             precondition(failed == 0, "\(failed) issues failed")
-        }, setup: setUp, teardown: tearDown)
+        },
+        setup: setUp,
+        teardown: tearDown
+    )
 
     // Revocation to deny, in process: the authority revokes a live, cached token's block; the service's follower
     // syncs once; the next request with that token is denied as revoked. One revocation per iteration.
@@ -154,11 +180,16 @@ let benchmarks: @Sendable () -> Void = {
             let issued = try! await deployment.authority.issue(
                 task: deployment.taskID,
                 step: StepGrant(
-                    name: "step-\(stepCounter.add(1, ordering: .relaxed).newValue)", audience: Deployment.audience,
-                    actions: ["read"], resources: ["repo/writ/*"]))
+                    name: "step-\(stepCounter.add(1, ordering: .relaxed).newValue)",
+                    audience: Deployment.audience,
+                    actions: ["read"],
+                    resources: ["repo/writ/*"]
+                )
+            )
             let text = issued.token.text
             let warm = await deployment.gatekeeper.authorize(
-                deployment.request(issued.token, holder: deployment.supervisorKey, text: text, file: 0))
+                deployment.request(issued.token, holder: deployment.supervisorKey, text: text, file: 0)
+            )
             precondition(warm.isAllowed, "warm-up request was not allowed: \(warm)")
             let next = deployment.request(issued.token, holder: deployment.supervisorKey, text: text, file: 1)
             beginMeasuring(benchmark)
@@ -169,5 +200,8 @@ let benchmarks: @Sendable () -> Void = {
             guard case .deny(let denial) = decision, denial.code == .revoked else {
                 preconditionFailure("expected a revoked denial, got \(decision)")
             }
-        }, setup: setUp, teardown: tearDown)
+        },
+        setup: setUp,
+        teardown: tearDown
+    )
 }

@@ -83,20 +83,25 @@ func runHarnessWorkload(_ which: String, requests n: Int) async throws {
 /// alternating rounds of the wall time per request with 1 and 2 workers, and the scaling (1-worker time over
 /// 2-worker time).
 func scaling(
-    _ deployment: Deployment, requests n: Int, rawVerify: @escaping @Sendable (Int) async -> Void
+    _ deployment: Deployment,
+    requests n: Int,
+    rawVerify: @escaping @Sendable (Int) async -> Void
 ) async throws {
     func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
     func perRequest(_ duration: Duration) -> Double {
         (Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12) / Double(n)
     }
     let clock = ContinuousClock()
-    for kind in ["raw libsodium verify (calibration)", "re-used tokens (chain cached)", "fresh tokens (chain verified)"] {
+    for kind in [
+        "raw libsodium verify (calibration)", "re-used tokens (chain cached)", "fresh tokens (chain verified)",
+    ] {
         var times: [Int: [Double]] = [1: [], 2: []]
         for _ in 0..<7 {
             for workers in [1, 2] {
                 let requests: [Gatekeeper.Request]
                 switch kind.first {
-                case "r" where kind.hasPrefix("re-used"): requests = await deployment.reusedRequests(n, delegated: false)
+                case "r" where kind.hasPrefix("re-used"):
+                    requests = await deployment.reusedRequests(n, delegated: false)
                 case "f": requests = deployment.freshRequests(n, delegated: false)
                 default: requests = []
                 }
@@ -110,7 +115,8 @@ func scaling(
                 times[workers, default: []].append(perRequest(clock.now - start))
             }
         }
-        let one = median(times[1]!), two = median(times[2]!)
+        let one = median(times[1]!)
+        let two = median(times[2]!)
         let line = "\(kind): 1 worker \(Int(one.rounded())) us/request, 2 workers \(Int(two.rounded())) us/request"
         print(line + ", scaling \((one / two * 100).rounded() / 100)x")
     }
