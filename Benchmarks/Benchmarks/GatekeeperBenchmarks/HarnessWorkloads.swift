@@ -15,7 +15,7 @@ import Writ
 /// The workloads ``runHarnessWorkload(_:requests:)`` knows.
 let harnessWorkloads = [
     "verify-x1", "verify-x2", "sign", "cached-1-block", "fresh-1-block", "cached-2-block", "fresh-2-block", "issue",
-    "scaling",
+    "phases", "scaling",
 ]
 
 /// Runs one workload twice and brackets the second run.
@@ -60,6 +60,8 @@ func runHarnessWorkload(_ which: String, requests n: Int) async throws {
             if counted { gatebenchZeroCounters() }
             for (task, grant) in work { keep(try await deployment.authority.issue(task: task, step: grant)) }
             if counted { gatebenchDumpCounters() }
+        case "phases":
+            try await phases(deployment, requests: n, counted: counted)
         case "scaling":
             guard counted else { continue }
             try await scaling(deployment, requests: n) { workers in
@@ -120,4 +122,128 @@ func scaling(
         let line = "\(kind): 1 worker \(Int(one.rounded())) us/request, 2 workers \(Int(two.rounded())) us/request"
         print(line + ", scaling \((one / two * 100).rounded() / 100)x")
     }
+}
+
+/// The steps of `Gatekeeper.evaluate` and `conclude` for a re-used 1-block token, each bracketed on its own (six
+/// dumps, in this order): token text decode + digest, proof text parse, `VerifiedToken.authorize` (request checks,
+/// proof verify, revocation, replay), policies (agent request + evaluate), the default detectors, the audit entry.
+func phases(_ deployment: Deployment, requests n: Int, counted: Bool) async throws {
+    let tokens = (0..<n).map { _ in
+        deployment.token(step: stepCounter.add(1, ordering: .relaxed).newValue, delegated: false)
+    }
+    let requests = (0..<n).map { i in
+        deployment.request(tokens[i].token, holder: tokens[i].holder, text: tokens[i].token.text, file: i)
+    }
+    let verifier = TokenVerifier(
+        trustBundle: TrustBundle(trusting: deployment.issuerKey.publicKey),
+        agentClasses: deployment.authority.agentClasses
+    )
+    let verified = try tokens.map { try verifier.verifyChain($0.token) }
+    let policies = try PolicySet(text: servicePolicies)
+    let detectors = AnomalyDetectors.defaults()
+    let replayCache = InMemoryReplayCache(capacity: 1_000_000)
+    let snapshot = RevocationSnapshot(maxStaleness: .seconds(30))
+    snapshot.apply([], heardAt: epoch)
+    let revocation = SnapshotRevocationChecker(snapshot: snapshot, clock: deployment.clock)
+    let log = try await AuditLog.open(
+        store: InMemoryAuditStore(),
+        service: Deployment.audience,
+        signingKey: Ed25519.PrivateKey(),
+        salt: AuditSalt(),
+        clock: deployment.clock
+    )
+    let prefix = "writ1_".count
+
+    if counted { gatebenchZeroCounters() }
+    for request in requests {
+        keep(TokenDigest.of(Base64URL.decode(request.token.dropFirst(prefix))!))
+    }
+    if counted { gatebenchDumpCounters() }
+
+    var proofs: [ProofOfPossession] = []
+    proofs.reserveCapacity(n)
+    if counted { gatebenchZeroCounters() }
+    for request in requests { proofs.append(try ProofOfPossession(text: request.proof)) }
+    if counted { gatebenchDumpCounters() }
+
+    if counted { gatebenchZeroCounters() }
+    for i in 0..<n {
+        try verified[i].authorize(
+            TokenRequest(audience: Deployment.audience, action: "read", resource: requests[i].resource),
+            proof: proofs[i],
+            at: epoch,
+            replayCache: replayCache,
+            revocation: revocation
+        )
+    }
+    if counted { gatebenchDumpCounters() }
+
+    if counted { gatebenchZeroCounters() }
+    for i in 0..<n {
+        let token = verified[i]
+        let request = AgentRequest(
+            agentID: token.subject.description,
+            agentClass: token.agentClass.name,
+            action: EntityUID(type: "Action", id: "read"),
+            resource: EntityUID(type: "Resource", id: requests[i].resource),
+            intent: token.intent ?? "",
+            task: token.taskID ?? "",
+            step: token.step.map(String.init) ?? "",
+            token: AgentRequest.TokenFacts(
+                remainingSeconds: epoch.duration(to: token.expiresAt).components.seconds,
+                delegationDepth: 0,
+                audience: Deployment.audience
+            ),
+            extra: CedarRecord([("subject", .string(token.subject.description))])
+        )
+        keep(policies.evaluate(request, entities: Entities()))
+    }
+    if counted { gatebenchDumpCounters() }
+
+    if counted { gatebenchZeroCounters() }
+    for i in 0..<n {
+        let token = verified[i]
+        let observation = RequestObservation(
+            time: epoch,
+            service: Deployment.audience,
+            agent: token.subject.description,
+            tokenID: token.tokenID.description,
+            blockID: token.revocationIDs.last,
+            rootBlockID: token.revocationIDs.first,
+            holderKeyID: token.holder.keyID,
+            taskID: token.taskID,
+            intent: token.intent,
+            action: "read",
+            resource: requests[i].resource,
+            outcome: .allowed
+        )
+        for detector in detectors { keep(detector.observe(observation)) }
+    }
+    if counted { gatebenchDumpCounters() }
+
+    if counted { gatebenchZeroCounters() }
+    for i in 0..<n {
+        let token = verified[i]
+        var event = AuditEvent(
+            .used,
+            time: epoch,
+            agent: token.subject.description,
+            task: token.taskID,
+            step: token.step.map(String.init),
+            tokenID: token.tokenID.description,
+            revocationID: token.revocationIDs.last,
+            audience: Deployment.audience,
+            action: "read",
+            resource: requests[i].resource,
+            decision: .allow,
+            reason: "permitted by repo-work",
+            traceID: requests[i].traceID
+        )
+        event.attributes["class"] = token.agentClass.name
+        event.attributes["depth"] = String(token.delegationDepth)
+        event.attributes["subject"] = token.subject.description
+        event.attributes["expires"] = token.expiresAt.description
+        keep(try await log.record(event))
+    }
+    if counted { gatebenchDumpCounters() }
 }
