@@ -74,24 +74,41 @@ public enum Base64URL {
 
     /// Decodes strictly; `nil` for anything that is not canonical unpadded base64url.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 4 != 1 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(utf8.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for c in utf8 {
-            let v = reverse[Int(c)]
-            guard v != 0xff else { return nil }
-            accumulator = accumulator << 6 | UInt32(v)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-                accumulator &= (1 << UInt32(bits)) - 1
+        var text = String(text)
+        return text.withUTF8 { decode(utf8: $0) }
+    }
+
+    /// Decodes the UTF-8 bytes of base64url text strictly (hot path: no per-character copies).
+    public static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let count = input.count
+        guard count % 4 != 1 else { return nil }
+        let table = reverse  // one lazy-initialisation check, not one per character
+        return table.withUnsafeBufferPointer { table -> [UInt8]? in
+            var valid = true
+            var accumulator: UInt32 = 0
+            var bits: UInt32 = 0
+            let out = [UInt8](unsafeUninitializedCapacity: count * 3 / 4) { buffer, initialized in
+                var written = 0
+                for c in input {
+                    let v = table[Int(c)]
+                    if v == 0xff {
+                        valid = false
+                        break
+                    }
+                    accumulator = accumulator << 6 | UInt32(v)
+                    bits += 6
+                    if bits >= 8 {
+                        bits -= 8
+                        buffer[written] = UInt8(truncatingIfNeeded: accumulator >> bits)
+                        written += 1
+                        accumulator &= (1 << bits) - 1
+                    }
+                }
+                initialized = written
             }
+            // Non-zero trailing bits mean it is not the canonical encoding.
+            guard valid, accumulator == 0 else { return nil }
+            return out
         }
-        guard accumulator == 0 else { return nil }  // non-zero trailing bits: not the canonical encoding
-        return out
     }
 }

@@ -41,8 +41,9 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         guard utf8.starts(with: TokenFormat.textPrefix.utf8) else {
             throw TokenError(.invalidText, "token text must start with '\(TokenFormat.textPrefix)'")
         }
-        let body = utf8.dropFirst(TokenFormat.textPrefix.utf8.count)
-        guard let raw = Base64URL.decode(String(decoding: body, as: UTF8.self)) else {
+        var text = text
+        let prefix = TokenFormat.textPrefix.utf8.count
+        guard let raw = text.withUTF8({ Base64URL.decode(utf8: UnsafeBufferPointer(rebasing: $0[prefix...])) }) else {
             throw TokenError(.invalidText, "token text is not canonical base64url")
         }
         try self.init(bytes: raw)

@@ -162,11 +162,9 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
         guard utf8.count < 256, utf8.starts(with: ProofOfPossession.textPrefix.utf8) else {
             throw TokenError(.invalidText, "proof text must start with '\(ProofOfPossession.textPrefix)'")
         }
-        guard
-            let raw = Base64URL.decode(
-                String(decoding: utf8.dropFirst(ProofOfPossession.textPrefix.utf8.count), as: UTF8.self)
-            )
-        else {
+        var text = text
+        let prefix = ProofOfPossession.textPrefix.utf8.count
+        guard let raw = text.withUTF8({ Base64URL.decode(utf8: UnsafeBufferPointer(rebasing: $0[prefix...])) }) else {
             throw TokenError(.invalidText, "proof text is not canonical base64url")
         }
         try self.init(bytes: raw)

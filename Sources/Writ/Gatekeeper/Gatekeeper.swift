@@ -161,7 +161,7 @@ public final class Gatekeeper: Sendable {
             return Outcome(decision: .deny(denial(.malformedToken, "token text is longer than the cap")))
         }
         guard request.token.hasPrefix(TokenFormat.textPrefix),
-            let bytes = Base64URL.decode(request.token.dropFirst(TokenFormat.textPrefix.count))
+            let bytes = Self.decodeTokenBody(request.token)
         else {
             return Outcome(decision: .deny(denial(.malformedToken, "token text is not a writ1_ token")))
         }
@@ -289,10 +289,13 @@ public final class Gatekeeper: Sendable {
             resource: Self.clipped(request.resource), decision: auditDecision(outcome.decision),
             reason: Self.clipped(auditReason(outcome.decision)), traceID: request.traceID.map(Self.clipped))
         if let token {
+            // Kept small: this is on every request. The token's expiry and scope are in the authority's
+            // `issued` entry for the same token id.
             event.attributes["class"] = (token.delegateClass ?? token.agentClass).name
-            event.attributes["depth"] = String(token.delegationDepth)
-            event.attributes["subject"] = token.subject.description
-            event.attributes["expires"] = token.expiresAt.description
+            if token.delegationDepth > 0 {
+                event.attributes["depth"] = String(token.delegationDepth)
+                event.attributes["subject"] = token.subject.description
+            }
         }
         var decision = outcome.decision
         do {
@@ -318,6 +321,15 @@ public final class Gatekeeper: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The binary token from its text form, decoding the UTF-8 in place after the prefix.
+    private static func decodeTokenBody(_ text: String) -> [UInt8]? {
+        var text = text
+        let prefix = TokenFormat.textPrefix.utf8.count
+        return text.withUTF8 { utf8 in
+            Base64URL.decode(utf8: UnsafeBufferPointer(rebasing: utf8[prefix...]))
+        }
+    }
 
     /// Request-supplied text as recorded in the audit log: at most 1,024 bytes, so an oversized field cannot
     /// make the entry too large to record (and the decision go unaudited).
