@@ -18,10 +18,10 @@ public struct DenialBurstDetector: AnomalyDetector {
 
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard observation.outcome == .denied, let key = observation.tokenID ?? observation.agent else { return nil }
-        let (events, _) = windows.add(true, for: key, at: observation.time)
-        guard events.count >= threshold else { return nil }
+        let (count, _, _) = windows.add(true, for: key, at: observation.time)
+        guard count >= threshold else { return nil }
         windows.markTripped(key)
-        return AnomalyReport(name, about: observation, detail: "\(events.count) denials within the window (threshold \(threshold))")
+        return AnomalyReport(name, about: observation, detail: "\(count) denials within the window (threshold \(threshold))")
     }
 }
 
@@ -75,8 +75,8 @@ public struct RateSpikeDetector: AnomalyDetector {
 
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard let key = observation.tokenID ?? observation.agent else { return nil }
-        let (events, _) = windows.add(true, for: key, at: observation.time)
-        guard events.count > limit else { return nil }
+        let (count, _, _) = windows.add(true, for: key, at: observation.time)
+        guard count > limit else { return nil }
         windows.markTripped(key)
         return AnomalyReport(name, about: observation, detail: "more than \(limit) requests within the window")
     }
@@ -121,8 +121,8 @@ public struct ResourceProbeDetector: AnomalyDetector {
 
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard let key = observation.tokenID ?? observation.agent else { return nil }
-        let (resources, _) = windows.add(observation.resource.hashValue, for: key, at: observation.time)
-        let distinct = Set(resources).count
+        let (_, distinct, _) = windows.add(
+            observation.resource.hashValue, for: key, at: observation.time, distinctFrom: threshold)
         guard distinct >= threshold else { return nil }
         windows.markTripped(key)
         return AnomalyReport(name, about: observation, detail: "\(distinct) distinct resources within the window (threshold \(threshold))")

@@ -29,16 +29,15 @@ final class SlidingWindows<Value: Hashable & Sendable>: Sendable {
         self.maximumEventsPerKey = maximumEventsPerKey
     }
 
-    /// Adds an event for `key` and returns the events of that key still inside the window, plus whether this
-    /// key has ever tripped (for detectors that report a key only once).
-    func add(_ value: Value, for key: String, at time: Timestamp) -> (values: [Value], alreadyTripped: Bool) {
+    /// Adds an event for `key` and returns how many events of that key are inside the window, how many distinct
+    /// values they hold (computed only once `count` reaches `distinctFrom`, else 0), and whether this key has
+    /// ever tripped (for detectors that report a key only once). The entry is updated in place: no copy of its
+    /// events per call.
+    func add(_ value: Value, for key: String, at time: Timestamp, distinctFrom: Int = .max)
+        -> (count: Int, distinct: Int, alreadyTripped: Bool)
+    {
         state.withLock { state in
             let cutoff = time.advanced(by: .zero - window)
-            var entry = state.entries[key] ?? Entry()
-            entry.events.removeAll { $0.time <= cutoff }
-            if entry.events.count >= maximumEventsPerKey { entry.events.removeFirst() }
-            entry.events.append((time, value))
-            let tripped = entry.tripped
             if state.entries[key] == nil {
                 if state.entries.count >= maximumKeys {
                     state.entries.removeValue(forKey: state.order[state.head])
@@ -50,9 +49,26 @@ final class SlidingWindows<Value: Hashable & Sendable>: Sendable {
                 }
                 state.order.append(key)
             }
-            state.entries[key] = entry
-            return (entry.events.map(\.value), tripped)
+            return Self.record(value, at: time, after: cutoff, limit: maximumEventsPerKey, distinctFrom: distinctFrom,
+                               in: &state.entries[key, default: Entry()])
         }
+    }
+
+    private static func record(
+        _ value: Value, at time: Timestamp, after cutoff: Timestamp, limit: Int, distinctFrom: Int,
+        in entry: inout Entry
+    ) -> (count: Int, distinct: Int, alreadyTripped: Bool) {
+        // Events are in time order: drop the expired prefix.
+        if let firstLive = entry.events.firstIndex(where: { $0.time > cutoff }) {
+            if firstLive > 0 { entry.events.removeFirst(firstLive) }
+        } else {
+            entry.events.removeAll(keepingCapacity: true)
+        }
+        if entry.events.count >= limit { entry.events.removeFirst() }
+        entry.events.append((time, value))
+        let count = entry.events.count
+        let distinct = count >= distinctFrom ? Set(entry.events.lazy.map(\.value)).count : 0
+        return (count, distinct, entry.tripped)
     }
 
     /// Marks `key` as having tripped its detector, and starts counting afresh: a burst that goes on is reported

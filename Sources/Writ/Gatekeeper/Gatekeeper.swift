@@ -264,11 +264,12 @@ public final class Gatekeeper: Sendable {
         let token = outcome.token
         let agent = token.map { ($0.delegates.last ?? $0.subject).description }
         let blockID = token?.revocationIDs.last
+        let tokenID = token?.tokenID.description
         // Only requests proven to come from the holder are attributed to its block, key and agent.
         let attributed = outcome.attributable ? token : nil
         let observation = RequestObservation(
             time: now, service: configuration.audience, agent: attributed.map { _ in agent } ?? nil,
-            tokenID: token?.tokenID.description, blockID: attributed?.revocationIDs.last,
+            tokenID: tokenID, blockID: attributed?.revocationIDs.last,
             rootBlockID: attributed?.revocationIDs.first, holderKeyID: attributed?.holder.keyID,
             taskID: token?.taskID, intent: token?.intent, action: request.action, resource: request.resource,
             outcome: observationOutcome(outcome.decision), revocationReason: outcome.revocationReason)
@@ -284,7 +285,7 @@ public final class Gatekeeper: Sendable {
 
         var event = AuditEvent(
             auditKind(outcome.decision), time: now, agent: agent, task: token?.taskID,
-            step: token?.step.map(String.init), tokenID: token?.tokenID.description, revocationID: blockID,
+            step: token?.step.map(String.init), tokenID: tokenID, revocationID: blockID,
             audience: configuration.audience, action: Self.clipped(request.action),
             resource: Self.clipped(request.resource), decision: auditDecision(outcome.decision),
             reason: Self.clipped(auditReason(outcome.decision)), traceID: request.traceID.map(Self.clipped))
