@@ -154,6 +154,24 @@ struct LifecycleTests {
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revoked)
     }
 
+    @Test("completing the supervisor's task revokes the sub-agent's delegated token")
+    func taskCascade() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo")
+        let provider = world.supervisorProvider()
+        let task = try await world.authority.openTask(
+            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+        try await provider.begin(task: task, step: World.step())
+        let delegated = try await provider.delegate(
+            to: world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker", actions: ["read"])
+        let sub = try CredentialProvider(
+            identity: world.worker, key: world.workerKey, delegatedToken: delegated, clock: world.clock)
+        #expect(try await world.call(sub, repo, "read", "repo/writ/a").isAllowed)
+        try await world.authority.complete(task: task)
+        _ = try await repo.follower.syncOnce()
+        #expect(try await world.call(sub, repo, "read", "repo/writ/a").denialCode == .revoked)
+    }
+
     @Test("a sub-agent cannot share its supervisor's key, and delegation is audited")
     func subAgentOwnKey() async throws {
         let world = try await World()
