@@ -268,7 +268,7 @@ public final class Gatekeeper: Sendable {
         // Only requests proven to come from the holder are attributed to its block, key and agent.
         let attributed = outcome.attributable ? token : nil
         let observation = RequestObservation(
-            time: now, service: configuration.audience, agent: attributed.map { _ in agent } ?? nil,
+            time: now, service: configuration.audience, agent: attributed == nil ? nil : agent,
             tokenID: tokenID, blockID: attributed?.revocationIDs.last,
             rootBlockID: attributed?.revocationIDs.first, holderKeyID: attributed?.holder.keyID,
             taskID: token?.taskID, intent: token?.intent, action: request.action, resource: request.resource,
