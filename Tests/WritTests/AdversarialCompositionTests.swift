@@ -53,17 +53,6 @@ struct AdversarialCompositionTests {
         return (try await World(audit: sink), sink)
     }
 
-    func present(
-        _ token: CapabilityToken, key: Ed25519.PrivateKey, to service: World.Service, clock: ManualClock,
-        action: String = "read", resource: String = "repo/writ/a"
-    ) async -> GateDecision {
-        let proof = ProofOfPossession.sign(
-            token: token, request: TokenRequest(audience: service.name, action: action, resource: resource),
-            holderKey: key, at: clock.now())
-        return await service.gatekeeper.authorize(
-            Gatekeeper.Request(token: token.text, proof: proof.text, action: action, resource: resource))
-    }
-
     // F1: replay accepted at the exact freshness boundary (cache keeps the nonce until `expiry`, verifier
     // accepts the proof up to and including `expiry`).
     @Test("F1 a captured proof cannot be replayed at the last millisecond of its freshness window")
@@ -303,17 +292,6 @@ struct SlowFailingSource: TokenSource {
 
 @Suite("Review findings, part 2")
 struct AdversarialCompositionTests2 {
-    func present(
-        _ token: CapabilityToken, key: Ed25519.PrivateKey, to service: World.Service, clock: ManualClock,
-        action: String = "read", resource: String = "repo/writ/a"
-    ) async -> GateDecision {
-        let proof = ProofOfPossession.sign(
-            token: token, request: TokenRequest(audience: service.name, action: action, resource: resource),
-            holderKey: key, at: clock.now())
-        return await service.gatekeeper.authorize(
-            Gatekeeper.Request(token: token.text, proof: proof.text, action: action, resource: resource))
-    }
-
     // F9: issue() on a step whose token was completed starts the step afresh with refreshCount 0.
     @Test("F9 re-issuing a completed step does not reset its refresh budget")
     func reissueResetsRefreshCount() async throws {

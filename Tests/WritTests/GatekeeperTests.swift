@@ -96,11 +96,7 @@ struct GatekeeperTests {
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         world.clock.advance(by: .seconds(40))
         _ = try await repo.follower.syncOnce()
-        let proof = ProofOfPossession.sign(
-            token: token, request: TokenRequest(audience: "repo", action: "read", resource: "repo/writ/a"),
-            holderKey: world.supervisorKey, at: world.clock.now())
-        let decision = await repo.gatekeeper.authorize(
-            Gatekeeper.Request(token: token.text, proof: proof.text, action: "read", resource: "repo/writ/a"))
+        let decision = await present(token, key: world.supervisorKey, to: repo, clock: world.clock)
         if case .deny(let denial) = decision { #expect(denial.tokenError == .expired) } else { Issue.record("allowed") }
     }
 

@@ -56,11 +56,7 @@ struct LifecycleTests {
 
         // The superseded tokens are revoked on the verifier once it syncs.
         _ = try await repo.follower.syncOnce()
-        let oldProof = ProofOfPossession.sign(
-            token: first.token, request: TokenRequest(audience: "repo", action: "read", resource: "repo/writ/a"),
-            holderKey: world.supervisorKey, at: world.clock.now())
-        let decision = await repo.gatekeeper.authorize(
-            Gatekeeper.Request(token: first.token.text, proof: oldProof.text, action: "read", resource: "repo/writ/a"))
+        let decision = await present(first.token, key: world.supervisorKey, to: repo, clock: world.clock)
         #expect(decision.denialCode == .revoked)
 
         world.clock.advance(by: .seconds(31))

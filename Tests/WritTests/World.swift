@@ -138,3 +138,15 @@ final class World: Sendable {
     }
 }
 
+
+/// Presents `token` to `service` with a fresh proof signed by `key` (which may be the wrong key, for attacks).
+func present(
+    _ token: CapabilityToken, key: Ed25519.PrivateKey, to service: World.Service, clock: ManualClock,
+    action: String = "read", resource: String = "repo/writ/a"
+) async -> GateDecision {
+    let proof = ProofOfPossession.sign(
+        token: token, request: TokenRequest(audience: service.name, action: action, resource: resource),
+        holderKey: key, at: clock.now())
+    return await service.gatekeeper.authorize(
+        Gatekeeper.Request(token: token.text, proof: proof.text, action: action, resource: resource))
+}
