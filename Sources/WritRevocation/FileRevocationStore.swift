@@ -126,10 +126,19 @@ public final class FileRevocationStore: RevocationStore {
     // MARK: Queue
 
     /// Queues a write and waits until the batch holding it is durable.
+    ///
+    /// The pending list is only touched on the serial queue (so its lock is never contended, and the queue's
+    /// ordering is visible to ThreadSanitizer). The first write queued after a drain schedules the next drain,
+    /// which runs after every write already queued behind it: writes arriving during an fsync form one batch.
     private func submit(_ request: WriteRequest) async throws(RevocationError) -> WriteOutcome {
         let result = await withCheckedContinuation { continuation in
-            pending.withLock { $0.append(PendingWrite(request: request, continuation: continuation)) }
-            queue.async { self.drain() }
+            queue.async {
+                let first = self.pending.withLock { pending -> Bool in
+                    pending.append(PendingWrite(request: request, continuation: continuation))
+                    return pending.count == 1
+                }
+                if first { self.queue.async { self.drain() } }
+            }
         }
         return try result.get()
     }
