@@ -23,8 +23,21 @@ enum EntryCodec {
     static let headerBytes = 1 + 8 + 32 + 1 + 8
 
     enum Tag: UInt8 {
-        case service = 1, agent, task, step, tokenID, parentTokenID, revocationID, audience, action, resource
-        case decision, reason, traceID, attribute, sensitive
+        case service = 1
+        case agent = 2
+        case task = 3
+        case step = 4
+        case tokenID = 5
+        case parentTokenID = 6
+        case revocationID = 7
+        case audience = 8
+        case action = 9
+        case resource = 10
+        case decision = 11
+        case reason = 12
+        case traceID = 13
+        case attribute = 14
+        case sensitive = 15
     }
 
     static func encode(_ entry: AuditEntry) throws -> [UInt8] {

@@ -25,7 +25,8 @@ public struct RevocationID: Hashable, Sendable, Comparable, CustomStringConverti
         guard bytes.count == RevocationID.byteCount else {
             throw CryptoError(.invalidLength, "revocation id must be 16 bytes, got \(bytes.count)")
         }
-        var h: UInt64 = 0, l: UInt64 = 0
+        var h: UInt64 = 0
+        var l: UInt64 = 0
         for (i, b) in bytes.enumerated() {
             if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
         }

@@ -26,7 +26,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public func advanced(by duration: Duration) -> Timestamp {
         let (seconds, attoseconds) = duration.components
         let ms = seconds.multipliedReportingOverflow(by: 1000)
-        let delta = ms.overflow ? (seconds < 0 ? Int64.min : Int64.max) : ms.partialValue &+ attoseconds / 1_000_000_000_000_000
+        let delta =
+            ms.overflow ? (seconds < 0 ? Int64.min : Int64.max) : ms.partialValue &+ attoseconds / 1_000_000_000_000_000
         let sum = millisecondsSinceEpoch.addingReportingOverflow(delta)
         return Timestamp(millisecondsSinceEpoch: sum.overflow ? (delta < 0 ? .min : .max) : sum.partialValue)
     }

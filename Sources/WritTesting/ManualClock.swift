@@ -1,5 +1,5 @@
-public import WritCrypto
 import Synchronization
+public import WritCrypto
 
 /// A wall clock that moves only when a test tells it to.
 public final class ManualClock: WallClock {

@@ -173,8 +173,9 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         if let intent = c.intent, !FieldRules.check(intent, FieldRules.isIntent) {
             throw TokenError(.invalidClaims, "intent is 1…512 bytes of text without control characters")
         }
-        guard c.subject.trustDomain.utf8.count + c.subject.path.utf8.count
-            <= AgentIdentity.maximumLength - AgentIdentity.scheme.utf8.count
+        guard
+            c.subject.trustDomain.utf8.count + c.subject.path.utf8.count
+                <= AgentIdentity.maximumLength - AgentIdentity.scheme.utf8.count
         else {
             throw TokenError(.invalidClaims, "subject is too long")
         }

@@ -27,7 +27,8 @@ struct CLITests {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -36,8 +37,10 @@ struct CLITests {
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Run(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            status: process.terminationStatus,
+            stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self)
+        )
     }
 
     static func temporaryDirectory() throws -> String {
@@ -57,7 +60,9 @@ struct CLITests {
         let expectations = report?["expectations"] as? [[String: Any]] ?? []
         #expect(expectations.count >= 30)
         #expect(expectations.allSatisfy { $0["passed"] as? Bool == true })
-        for file in ["audit/authority.log", "audit/repo.log", "audit/tickets.log", "audit/payments.log", "revocations.log"] {
+        for file in [
+            "audit/authority.log", "audit/repo.log", "audit/tickets.log", "audit/payments.log", "revocations.log",
+        ] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file)")
         }
 

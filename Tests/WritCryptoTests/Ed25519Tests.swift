@@ -30,7 +30,9 @@ struct Ed25519Tests {
         #expect(again.publicKey == key.publicKey)
         #expect(again.publicKey.keyID == key.publicKey.keyID)
         #expect(throws: CryptoError(.invalidLength, "")) { try Ed25519.PrivateKey(seed: SecureBytes([1, 2, 3])) }
-        #expect(throws: CryptoError(.invalidLength, "")) { try Ed25519.PublicKey(rawRepresentation: [UInt8](repeating: 0, count: 31)) }
+        #expect(throws: CryptoError(.invalidLength, "")) {
+            try Ed25519.PublicKey(rawRepresentation: [UInt8](repeating: 0, count: 31))
+        }
     }
 
     @Test("private keys never print their secret")
@@ -45,14 +47,18 @@ struct Ed25519Tests {
 
     @Test("key ids are 8 bytes, stable and distinct per key")
     func keyIDs() throws {
-        let a = Ed25519.PrivateKey().publicKey, b = Ed25519.PrivateKey().publicKey
+        let a = Ed25519.PrivateKey().publicKey
+        let b = Ed25519.PrivateKey().publicKey
         #expect(a.keyID.bytes.count == 8)
         #expect(a.keyID != b.keyID)
         #expect(try Ed25519.PublicKey(rawRepresentation: a.rawRepresentation).keyID == a.keyID)
         #expect(KeyID(hex: a.keyID.description) == a.keyID)
     }
 
-    @Test("Wycheproof Ed25519 vectors", .enabled(if: Conformance.isAvailable("wycheproof/testvectors_v1/ed25519_test.json")))
+    @Test(
+        "Wycheproof Ed25519 vectors",
+        .enabled(if: Conformance.isAvailable("wycheproof/testvectors_v1/ed25519_test.json"))
+    )
     func wycheproof() throws {
         let url = try #require(Conformance.url("wycheproof/testvectors_v1/ed25519_test.json"))
         let file = try JSONDecoder().decode(WycheproofFile.self, from: Data(contentsOf: url))

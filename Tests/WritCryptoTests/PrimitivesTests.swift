@@ -1,12 +1,18 @@
 import Testing
+
 @testable import WritCrypto
 
 @Suite("Digests, encodings, secrets")
 struct PrimitivesTests {
     @Test("SHA-256 known answers, one-shot and incremental agree")
     func sha256() {
-        #expect(Hex.encode(SHA256.hash([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Hex.encode(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Hex.encode(SHA256.hash([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        )
+        #expect(
+            Hex.encode(SHA256.hash(Array("abc".utf8)))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        )
         var hasher = SHA256()
         hasher.update(byte: UInt8(ascii: "a"))
         hasher.update(Array("bc".utf8))
@@ -15,23 +21,31 @@ struct PrimitivesTests {
 
     @Test("BLAKE2b-256 known answer; keyed hash depends on the key")
     func blake2b() {
-        #expect(Hex.encode(BLAKE2b.hash(Array("abc".utf8)))
-            == "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319")
-        let k1 = SecureBytes.random(count: 32), k2 = SecureBytes.random(count: 32)
+        #expect(
+            Hex.encode(BLAKE2b.hash(Array("abc".utf8)))
+                == "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
+        )
+        let k1 = SecureBytes.random(count: 32)
+        let k2 = SecureBytes.random(count: 32)
         #expect(BLAKE2b.hash([1, 2, 3], key: k1) != BLAKE2b.hash([1, 2, 3], key: k2))
         #expect(BLAKE2b.hash([1, 2, 3], key: k1) == BLAKE2b.hash([1, 2, 3], key: k1))
     }
 
-    @Test("base64url is strict and canonical", arguments: [
-        ([UInt8](), ""), ([0xff], "_w"), ([0xfb, 0xef], "--8"), ([0, 1, 2], "AAEC"),
-    ])
+    @Test(
+        "base64url is strict and canonical",
+        arguments: [
+            ([UInt8](), ""), ([0xff], "_w"), ([0xfb, 0xef], "--8"), ([0, 1, 2], "AAEC"),
+        ]
+    )
     func base64url(bytes: [UInt8], text: String) {
         #expect(Base64URL.encode(bytes) == text)
         #expect(Base64URL.decode(text) == bytes)
     }
 
-    @Test("base64url rejects padding, foreign characters and non-canonical tails",
-          arguments: ["_w==", "_x", "A", "ab+c", "ab/c", "ab c", "AAE="])
+    @Test(
+        "base64url rejects padding, foreign characters and non-canonical tails",
+        arguments: ["_w==", "_x", "A", "ab+c", "ab/c", "ab c", "AAE="]
+    )
     func base64urlRejects(text: String) {
         #expect(Base64URL.decode(text) == nil)
     }
@@ -74,11 +88,17 @@ struct PrimitivesTests {
         let box = try SecretBox.seal(SecureBytes(Array("sk_live_123".utf8)), key: key, associatedData: [1])
         let opened = try SecretBox.open(box, key: key, associatedData: [1])
         #expect(opened == SecureBytes(Array("sk_live_123".utf8)))
-        #expect(throws: CryptoError(.authenticationFailed, "")) { try SecretBox.open(box, key: SecretBox.makeKey(), associatedData: [1]) }
-        #expect(throws: CryptoError(.authenticationFailed, "")) { try SecretBox.open(box, key: key, associatedData: [2]) }
+        #expect(throws: CryptoError(.authenticationFailed, "")) {
+            try SecretBox.open(box, key: SecretBox.makeKey(), associatedData: [1])
+        }
+        #expect(throws: CryptoError(.authenticationFailed, "")) {
+            try SecretBox.open(box, key: key, associatedData: [2])
+        }
         var tampered = box
         tampered[tampered.count - 1] ^= 1
-        #expect(throws: CryptoError(.authenticationFailed, "")) { try SecretBox.open(tampered, key: key, associatedData: [1]) }
+        #expect(throws: CryptoError(.authenticationFailed, "")) {
+            try SecretBox.open(tampered, key: key, associatedData: [1])
+        }
         #expect(throws: CryptoError(.authenticationFailed, "")) { try SecretBox.open([1, 2], key: key) }
     }
 

@@ -47,8 +47,12 @@ struct FailAnomalySink: AuditSink {
 struct AdversarialCompositionTests {
     static func gatedWorld() async throws -> (World, GatedSink) {
         let log = try await AuditLog.open(
-            store: InMemoryAuditStore(), service: "authority", signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-            clock: ManualClock())
+            store: InMemoryAuditStore(),
+            service: "authority",
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt(),
+            clock: ManualClock()
+        )
         let sink = GatedSink(log)
         return (try await World(audit: sink), sink)
     }
@@ -62,18 +66,37 @@ struct AdversarialCompositionTests {
         let options = VerificationOptions(clockSkew: .seconds(1), proofFreshness: .seconds(1))
         let gatekeeper = Gatekeeper(
             .init(
-                audience: "repo", trustBundle: TrustBundle(trusting: world.issuerKey.publicKey),
-                agentClasses: world.classes, policies: try PolicySet(text: World.permissive),
-                revocation: base.snapshot, audit: base.log, detectors: [], clock: world.clock,
-                verification: options))
+                audience: "repo",
+                trustBundle: TrustBundle(trusting: world.issuerKey.publicKey),
+                agentClasses: world.classes,
+                policies: try PolicySet(text: World.permissive),
+                revocation: base.snapshot,
+                audit: base.log,
+                detectors: [],
+                clock: world.clock,
+                verification: options
+            )
+        )
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         let issued = try await world.authority.issue(task: task, step: World.step())
         let request = TokenRequest(audience: "repo", action: "read", resource: "repo/writ/a")
         let proof = ProofOfPossession.sign(
-            token: issued.token, request: request, holderKey: world.supervisorKey, at: world.clock.now())
+            token: issued.token,
+            request: request,
+            holderKey: world.supervisorKey,
+            at: world.clock.now()
+        )
         let captured = Gatekeeper.Request(
-            token: issued.token.text, proof: proof.text, action: "read", resource: "repo/writ/a")
+            token: issued.token.text,
+            proof: proof.text,
+            action: "read",
+            resource: "repo/writ/a"
+        )
         #expect(await gatekeeper.authorize(captured).isAllowed)
         world.clock.advance(by: .seconds(2))  // == proof.timestamp + freshness + skew
         let replay = await gatekeeper.authorize(captured)
@@ -86,26 +109,50 @@ struct AdversarialCompositionTests {
     func framing() async throws {
         let world = try await World()
         let repo = try await world.service(
-            "repo", policies: World.repoPolicies, detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))])
+            "repo",
+            policies: World.repoPolicies,
+            detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))]
+        )
         // The victim (canary) has its own working token at repo.
         let vTask = try await world.authority.openTask(
-            for: world.canary, objective: "drill", intent: "drill", deadline: .seconds(120))
+            for: world.canary,
+            objective: "drill",
+            intent: "drill",
+            deadline: .seconds(120)
+        )
         let vToken = try await world.authority.issue(
             task: vTask,
             step: StepGrant(
-                name: "probe", audience: "repo", actions: [RevocationDrill.canaryAction],
-                resources: ["drill/canary"]))
-        #expect(await present(vToken.token, key: world.canaryKey, to: repo, clock: world.clock,
-                              action: RevocationDrill.canaryAction, resource: "drill/canary").isAllowed)
+                name: "probe",
+                audience: "repo",
+                actions: [RevocationDrill.canaryAction],
+                resources: ["drill/canary"]
+            )
+        )
+        #expect(
+            await present(
+                vToken.token,
+                key: world.canaryKey,
+                to: repo,
+                clock: world.clock,
+                action: RevocationDrill.canaryAction,
+                resource: "drill/canary"
+            ).isAllowed
+        )
 
         // The supervisor delegates to a key of its own, claiming to be the canary (no authority round trip).
         let sTask = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         let sToken = try await world.authority.issue(task: sTask, step: World.step())
         let sockPuppet = Ed25519.PrivateKey()
         let forged = try sToken.token.delegating(
             Attenuation(holder: sockPuppet.publicKey, delegate: world.canary, delegateClass: "worker"),
-            holderKey: world.supervisorKey)
+            holderKey: world.supervisorKey
+        )
         for i in 0..<3 {
             _ = await present(forged, key: sockPuppet, to: repo, clock: world.clock, resource: "repo/other/\(i)")
         }
@@ -115,8 +162,14 @@ struct AdversarialCompositionTests {
         // so the authority cannot be made to act on the claim.
         #expect(report.holderKeyID == sockPuppet.publicKey.keyID)
         #expect(report.holderKeyID != world.canaryKey.publicKey.keyID)
-        let after = await present(vToken.token, key: world.canaryKey, to: repo, clock: world.clock,
-                                  action: RevocationDrill.canaryAction, resource: "drill/canary")
+        let after = await present(
+            vToken.token,
+            key: world.canaryKey,
+            to: repo,
+            clock: world.clock,
+            action: RevocationDrill.canaryAction,
+            resource: "drill/canary"
+        )
         #expect(after.isAllowed, "victim quarantined locally: \(after)")
         try await world.authority.reportAnomaly(report)
         #expect(await world.authority.agent(world.canary)?.isRevoked == false, "victim revoked at the authority")
@@ -129,9 +182,15 @@ struct AdversarialCompositionTests {
     func leakedTokenQuarantine() async throws {
         let world = try await World()
         let repo = try await world.service(
-            "repo", detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))])
+            "repo",
+            detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))]
+        )
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         let issued = try await world.authority.issue(task: task, step: World.step())
         let thief = Ed25519.PrivateKey()
         for _ in 0..<3 { _ = await present(issued.token, key: thief, to: repo, clock: world.clock) }
@@ -145,14 +204,20 @@ struct AdversarialCompositionTests {
         let (world, gate) = try await Self.gatedWorld()
         let repo = try await world.service("repo")
         let task = try await world.authority.openTask(
-            for: world.worker, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.worker,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         _ = try await world.authority.issue(task: task, step: World.step(actions: ["read"]))  // worker: refreshLimit 1
         gate.arm()
         let a = Task { try await world.authority.refresh(task: task, step: "fix") }
         var entered = gate.entered.makeAsyncIterator()
         _ = await entered.next()  // A is suspended after its limit check
         let bResult: Result<IssuedToken, any Error>
-        do { bResult = .success(try await world.authority.refresh(task: task, step: "fix")) } catch { bResult = .failure(error) }
+        do { bResult = .success(try await world.authority.refresh(task: task, step: "fix")) } catch {
+            bResult = .failure(error)
+        }
         gate.open()
         let aResult = await a.result
         // Exactly one refresh may succeed with refreshLimit 1 (the suspended one reserved the slot first).
@@ -163,8 +228,10 @@ struct AdversarialCompositionTests {
         try await world.authority.completeStep(task: task, step: "fix")
         _ = try await repo.follower.syncOnce()
         if let b {
-            #expect(!(await present(b.token, key: world.workerKey, to: repo, clock: world.clock).isAllowed),
-                    "orphaned token B works after completeStep")
+            #expect(
+                !(await present(b.token, key: world.workerKey, to: repo, clock: world.clock).isAllowed),
+                "orphaned token B works after completeStep"
+            )
         }
         if case .success(let aIssued) = aResult {
             #expect(!(await present(aIssued.token, key: world.workerKey, to: repo, clock: world.clock).isAllowed))
@@ -177,7 +244,11 @@ struct AdversarialCompositionTests {
         let (world, gate) = try await Self.gatedWorld()
         let repo = try await world.service("repo")
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         _ = try await world.authority.issue(task: task, step: World.step())
         gate.arm()
         let refresh = Task { try await world.authority.refresh(task: task, step: "fix") }
@@ -189,8 +260,10 @@ struct AdversarialCompositionTests {
         #expect(await world.authority.task(task)?.steps["fix"]?.live == nil, "completed step has a live token again")
         if case .success(let issued) = result {
             _ = try await repo.follower.syncOnce()
-            #expect(!(await present(issued.token, key: world.supervisorKey, to: repo, clock: world.clock).isAllowed),
-                    "token minted for a completed step works")
+            #expect(
+                !(await present(issued.token, key: world.supervisorKey, to: repo, clock: world.clock).isAllowed),
+                "token minted for a completed step works"
+            )
         }
     }
 
@@ -199,11 +272,19 @@ struct AdversarialCompositionTests {
     func handOffClosedTask() async throws {
         let world = try await World()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         try await world.authority.complete(task: task)
         await #expect(throws: AuthorityError.self, "closed task resurrected via handOff") {
             _ = try await world.authority.handOff(
-                task: task, toObjective: "again", intent: "fix-bug", deadline: .seconds(120))
+                task: task,
+                toObjective: "again",
+                intent: "fix-bug",
+                deadline: .seconds(120)
+            )
         }
     }
 
@@ -214,7 +295,10 @@ struct AdversarialCompositionTests {
         try await world.authority.revoke(agent: world.supervisor)
         let attacker = Ed25519.PrivateKey()
         _ = try? await world.authority.register(
-            world.supervisor, publicKey: attacker.publicKey, agentClass: "supervisor")
+            world.supervisor,
+            publicKey: attacker.publicKey,
+            agentClass: "supervisor"
+        )
         let agent = await world.authority.agent(world.supervisor)
         #expect(agent?.isRevoked == true, "revoked agent resurrected by re-registration")
         #expect(agent?.publicKey == world.supervisorKey.publicKey, "agent key replaced")
@@ -224,12 +308,22 @@ struct AdversarialCompositionTests {
     @Test("F7 an anomaly is revoked even when the audit sink fails")
     func anomalyRevokesWithoutAudit() async throws {
         let log = try await AuditLog.open(
-            store: InMemoryAuditStore(), service: "authority", signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-            clock: ManualClock())
+            store: InMemoryAuditStore(),
+            service: "authority",
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt(),
+            clock: ManualClock()
+        )
         let world = try await World(audit: FailAnomalySink(inner: log))
         let report = AnomalyReport(
-            detector: "denial-burst", agent: world.supervisor.description, tokenID: nil,
-            holderKeyID: world.supervisorKey.publicKey.keyID, taskID: nil, detail: "x", time: world.clock.now())
+            detector: "denial-burst",
+            agent: world.supervisor.description,
+            tokenID: nil,
+            holderKeyID: world.supervisorKey.publicKey.keyID,
+            taskID: nil,
+            detail: "x",
+            time: world.clock.now()
+        )
         _ = try? await world.authority.reportAnomaly(report)
         #expect(await world.authority.agent(world.supervisor)?.isRevoked == true, "anomaly not acted on")
         #expect(try await world.revocations.latestSequence() > 0, "nothing written to the revocation store")
@@ -241,7 +335,11 @@ struct AdversarialCompositionTests {
         let world = try await World()
         let repo = try await world.service("repo")
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         let issued = try await world.authority.issue(task: task, step: World.step())
         let before = repo.log.size
         let huge = "repo/other/" + String(repeating: "x", count: 5000)
@@ -255,10 +353,18 @@ struct AdversarialCompositionTests {
 final class FlakyRevocationStore: RevocationStore {
     let base = InMemoryRevocationStore()
     let failNext = Mutex(false)
-    func revoke(_ target: RevocationTarget, reason: RevocationReason, at time: Timestamp, coversUntil: Timestamp)
+    func revoke(
+        _ target: RevocationTarget,
+        reason: RevocationReason,
+        at time: Timestamp,
+        coversUntil: Timestamp
+    )
         async throws -> RevocationEntry
     {
-        if failNext.withLock({ f -> Bool in defer { f = false }; return f }) {
+        if failNext.withLock({ f -> Bool in
+            defer { f = false }
+            return f
+        }) {
             throw RevocationError(.storeUnavailable, "injected")
         }
         return try await base.revoke(target, reason: reason, at: time, coversUntil: coversUntil)
@@ -286,8 +392,13 @@ struct SlowFailingSource: TokenSource {
         clock.advance(by: .seconds(120))
         throw AuthorityError(.recordFailed, "transient")
     }
-    func recordDelegation(_ token: CapabilityToken, from supervisor: AgentIdentity, to delegate: AgentIdentity)
-        async throws {}
+    func recordDelegation(
+        _ token: CapabilityToken,
+        from supervisor: AgentIdentity,
+        to delegate: AgentIdentity
+    )
+        async throws
+    {}
 }
 
 @Suite("Review findings, part 2")
@@ -297,7 +408,11 @@ struct AdversarialCompositionTests2 {
     func reissueResetsRefreshCount() async throws {
         let world = try await World()
         let task = try await world.authority.openTask(
-            for: world.worker, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.worker,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         let grant = World.step(actions: ["read"])
         _ = try await world.authority.issue(task: task, step: grant)
         _ = try await world.authority.refresh(task: task, step: "fix")  // limit 1 used up
@@ -316,14 +431,24 @@ struct AdversarialCompositionTests2 {
         let store = FlakyRevocationStore()
         let cls = try AgentClass(name: "supervisor", defaultTTL: .seconds(30), maximumTTL: .seconds(60))
         let log = try await AuditLog.open(
-            store: InMemoryAuditStore(), service: "authority", signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-            clock: clock)
+            store: InMemoryAuditStore(),
+            service: "authority",
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt(),
+            clock: clock
+        )
         let authority = CredentialAuthority(
             .init(
-                issuerKey: Ed25519.PrivateKey(), agentClasses: [cls],
+                issuerKey: Ed25519.PrivateKey(),
+                agentClasses: [cls],
                 entitlements: EntitlementTable([
                     "supervisor": [Entitlement(audience: "repo", actions: ["read"], resources: ["repo/*"])]
-                ]), revocations: store, audit: log, clock: clock))
+                ]),
+                revocations: store,
+                audit: log,
+                clock: clock
+            )
+        )
         let id = try AgentIdentity("spiffe://acme.test/agent/supervisor/1")
         try await authority.register(id, publicKey: Ed25519.PrivateKey().publicKey, agentClass: "supervisor")
         let task = try await authority.openTask(for: id, objective: "o", intent: "i", deadline: .seconds(60))
@@ -341,7 +466,11 @@ struct AdversarialCompositionTests2 {
         let world = try await World()
         let repo = try await world.service("repo", detectors: [UseAfterCloseDetector()])
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         let issued = try await world.authority.issue(task: task, step: World.step())
         try await world.authority.complete(task: task)
         _ = try await repo.follower.syncOnce()
@@ -356,17 +485,26 @@ struct AdversarialCompositionTests2 {
     func redelegationEvadesQuarantine() async throws {
         let world = try await World()
         let repo = try await world.service(
-            "repo", detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))])
+            "repo",
+            detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))]
+        )
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         let root = try await world.authority.issue(task: task, step: World.step())
         func puppet(_ n: Int) throws -> (CapabilityToken, Ed25519.PrivateKey) {
             let k = Ed25519.PrivateKey()
             let t = try root.token.delegating(
                 Attenuation(
-                    holder: k.publicKey, delegate: try AgentIdentity("spiffe://acme.test/agent/worker/p\(n)"),
-                    delegateClass: "worker"),
-                holderKey: world.supervisorKey)
+                    holder: k.publicKey,
+                    delegate: try AgentIdentity("spiffe://acme.test/agent/worker/p\(n)"),
+                    delegateClass: "worker"
+                ),
+                holderKey: world.supervisorKey
+            )
             return (t, k)
         }
         var reports = repo.gatekeeper.anomalies.makeAsyncIterator()
@@ -382,26 +520,38 @@ struct AdversarialCompositionTests2 {
         let (t3, k3) = try puppet(3)
         let again = await present(t3, key: k3, to: repo, clock: world.clock)
         #expect(again.denialCode == .revoked, "fresh sibling delegation works after a repeat anomaly: \(again)")
-        #expect(await present(root.token, key: world.supervisorKey, to: repo, clock: world.clock).denialCode == .revoked)
+        #expect(
+            await present(root.token, key: world.supervisorKey, to: repo, clock: world.clock).denialCode == .revoked
+        )
     }
 
     // F13: the delegator chooses the delegate class, which becomes the policy principal's class.
     @Test("F13 a self-delegation cannot change the policy principal's class")
     func delegateClassSpoofsPolicy() async throws {
         let world = try await World()
-        let repo = try await world.service("repo", policies: """
-            permit (principal, action, resource);
-            forbid (principal in AgentClass::"supervisor", action == Action::"write", resource);
-            """)
+        let repo = try await world.service(
+            "repo",
+            policies: """
+                permit (principal, action, resource);
+                forbid (principal in AgentClass::"supervisor", action == Action::"write", resource);
+                """
+        )
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         let root = try await world.authority.issue(task: task, step: World.step())
-        #expect(!(await present(root.token, key: world.supervisorKey, to: repo, clock: world.clock, action: "write")
-            .isAllowed))
+        #expect(
+            !(await present(root.token, key: world.supervisorKey, to: repo, clock: world.clock, action: "write")
+                .isAllowed)
+        )
         let k = Ed25519.PrivateKey()
         let selfDelegated = try root.token.delegating(
             Attenuation(holder: k.publicKey, delegate: world.worker, delegateClass: "worker"),
-            holderKey: world.supervisorKey)
+            holderKey: world.supervisorKey
+        )
         let d = await present(selfDelegated, key: k, to: repo, clock: world.clock, action: "write")
         #expect(!d.isAllowed, "forbid on the supervisor class escaped by self-delegation: \(d)")
     }
@@ -411,11 +561,18 @@ struct AdversarialCompositionTests2 {
     func providerStaleNow() async throws {
         let world = try await World()
         let provider = CredentialProvider(
-            identity: world.supervisor, key: world.supervisorKey,
-            source: SlowFailingSource(authority: world.authority, clock: world.clock), clock: world.clock,
-            refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 1))
+            identity: world.supervisor,
+            key: world.supervisorKey,
+            source: SlowFailingSource(authority: world.authority, clock: world.clock),
+            clock: world.clock,
+            refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 1)
+        )
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(300))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(300)
+        )
         try await provider.begin(task: task, step: World.step())  // 30 s token
         world.clock.advance(by: .seconds(25))  // past the refresh point
         await #expect(throws: AuthorityError.self, "expired token handed out") {
@@ -444,8 +601,13 @@ final class GatedSource: TokenSource {
         for await _ in release { break }
         return try await authority.refresh(task: task, step: step)
     }
-    func recordDelegation(_ token: CapabilityToken, from supervisor: AgentIdentity, to delegate: AgentIdentity)
-        async throws {}
+    func recordDelegation(
+        _ token: CapabilityToken,
+        from supervisor: AgentIdentity,
+        to delegate: AgentIdentity
+    )
+        async throws
+    {}
 }
 
 @Suite("Review findings, part 3")
@@ -456,17 +618,27 @@ struct AdversarialCompositionTests3 {
         let world = try await World()
         let source = GatedSource(world.authority)
         let provider = CredentialProvider(
-            identity: world.supervisor, key: world.supervisorKey, source: source, clock: world.clock,
-            refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 1))
+            identity: world.supervisor,
+            key: world.supervisorKey,
+            source: source,
+            clock: world.clock,
+            refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 1)
+        )
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(300))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(300)
+        )
         try await provider.begin(task: task, step: World.step())
         world.clock.advance(by: .seconds(25))
         let call = Task { try await provider.credential(audience: "repo", action: "read", resource: "repo/writ/a") }
         var entered = source.entered.makeAsyncIterator()
         _ = await entered.next()
         try await provider.begin(
-            task: task, step: StepGrant(name: "triage", audience: "tickets", actions: ["read"], resources: ["tickets/*"]))
+            task: task,
+            step: StepGrant(name: "triage", audience: "tickets", actions: ["read"], resources: ["tickets/*"])
+        )
         let triageID = await provider.tokenID
         source.releaseC.yield()
         _ = try? await call.value

@@ -7,13 +7,26 @@ struct AnomalyDetectorTests {
     let start = Timestamp(secondsSinceEpoch: 1_767_225_600)
 
     func observation(
-        at offset: Int, token: String = "t1", action: String = "read", resource: String = "repo/a",
-        outcome: RequestObservation.Outcome = .allowed, intent: String? = "fix-bug", revocationReason: String? = nil
+        at offset: Int,
+        token: String = "t1",
+        action: String = "read",
+        resource: String = "repo/a",
+        outcome: RequestObservation.Outcome = .allowed,
+        intent: String? = "fix-bug",
+        revocationReason: String? = nil
     ) -> RequestObservation {
         RequestObservation(
-            time: start.advanced(by: .seconds(offset)), service: "repo", agent: "spiffe://acme.dev/agent/coder/1",
-            tokenID: token, taskID: "task-1", intent: intent, action: action, resource: resource, outcome: outcome,
-            revocationReason: revocationReason)
+            time: start.advanced(by: .seconds(offset)),
+            service: "repo",
+            agent: "spiffe://acme.dev/agent/coder/1",
+            tokenID: token,
+            taskID: "task-1",
+            intent: intent,
+            action: action,
+            resource: resource,
+            outcome: outcome,
+            revocationReason: revocationReason
+        )
     }
 
     @Test("denial burst fires once at the threshold, not for allowed requests, and resets after the window")
@@ -66,8 +79,11 @@ struct AnomalyDetectorTests {
         #expect(detector.observe(observation(at: 0, outcome: .denied, revocationReason: "completed")) != nil)
         #expect(
             detector.observe(observation(at: 1, outcome: .denied, revocationReason: "completed")) == nil,
-            "one report per token, not one per request")
-        #expect(detector.observe(observation(at: 0, token: "t2", outcome: .denied, revocationReason: "handed-off")) != nil)
+            "one report per token, not one per request"
+        )
+        #expect(
+            detector.observe(observation(at: 0, token: "t2", outcome: .denied, revocationReason: "handed-off")) != nil
+        )
         #expect(detector.observe(observation(at: 0, outcome: .denied, revocationReason: "manual")) == nil)
         #expect(detector.observe(observation(at: 0)) == nil)
     }

@@ -22,19 +22,30 @@ struct BrokerTests {
         let world = try await World()
         let payments = try await world.service("payments", policies: World.permissive)
         let broker = try CredentialBroker(
-            gatekeeper: payments.gatekeeper, secret: SecureBytes(Array(Self.apiKey.utf8)),
-            sealingKey: SecretBox.makeKey())
+            gatekeeper: payments.gatekeeper,
+            secret: SecureBytes(Array(Self.apiKey.utf8)),
+            sealingKey: SecretBox.makeKey()
+        )
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "refund order 9", intent: "refund", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "refund order 9",
+            intent: "refund",
+            deadline: .seconds(120)
+        )
         try await provider.begin(
             task: task,
-            step: StepGrant(name: "refund", audience: "payments", actions: ["refund"], resources: ["payments/orders/*"]))
+            step: StepGrant(name: "refund", audience: "payments", actions: ["refund"], resources: ["payments/orders/*"])
+        )
         await broker.openSession(task: task, scope: .init(operations: ["refund"], rateLimit: 2, window: .seconds(60)))
         return (world, payments, broker, provider, task)
     }
 
-    func request(_ provider: CredentialProvider, _ action: String = "refund", _ resource: String = "payments/orders/9")
+    func request(
+        _ provider: CredentialProvider,
+        _ action: String = "refund",
+        _ resource: String = "payments/orders/9"
+    )
         async throws -> Gatekeeper.Request
     {
         let credential = try await provider.credential(audience: "payments", action: action, resource: resource)
@@ -94,7 +105,11 @@ struct BrokerTests {
     @Test("a sealed secret opened with the wrong key fails closed")
     func wrongSealingKey() async throws {
         let (_, payments, broker, provider, task) = try await setUp()
-        let other = CredentialBroker(gatekeeper: payments.gatekeeper, sealedSecret: broker.sealed, sealingKey: SecretBox.makeKey())
+        let other = CredentialBroker(
+            gatekeeper: payments.gatekeeper,
+            sealedSecret: broker.sealed,
+            sealingKey: SecretBox.makeKey()
+        )
         await other.openSession(task: task, scope: .init(operations: ["refund"]))
         let request = try await request(provider)
         await #expect(throws: BrokerError(.secretUnavailable, "")) {

@@ -6,19 +6,26 @@ import WritTesting
 struct DrillTests {
     func drill(_ world: World) -> RevocationDrill {
         RevocationDrill(
-            authority: world.authority, authorityAudit: world.authorityStore, revocations: world.revocations,
-            agent: world.canary, agentKey: world.canaryKey, clock: world.clock)
+            authority: world.authority,
+            authorityAudit: world.authorityStore,
+            revocations: world.revocations,
+            agent: world.canary,
+            agentKey: world.canaryKey,
+            clock: world.clock
+        )
     }
 
     @Test("every check holds on services that follow the feed")
     func passes() async throws {
         let world = try await World()
         let services = try await [world.service("repo"), world.service("tickets", policies: World.permissive)]
-        let report = try await drill(world).run(on: services.map { service in
-            RevocationDrill.Service(name: service.name, gatekeeper: service.gatekeeper, auditStore: service.store) {
-                _ = try await service.follower.syncOnce()
+        let report = try await drill(world).run(
+            on: services.map { service in
+                RevocationDrill.Service(name: service.name, gatekeeper: service.gatekeeper, auditStore: service.store) {
+                    _ = try await service.follower.syncOnce()
+                }
             }
-        })
+        )
         #expect(report.passed, "\(report.table())")
         #expect(report.rows.map(\.service) == ["repo", "tickets"])
         #expect(report.table().contains("✓"))

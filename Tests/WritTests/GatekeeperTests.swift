@@ -9,7 +9,11 @@ struct GatekeeperTests {
     func started(_ world: World, step: StepGrant = World.step()) async throws -> (CredentialProvider, String) {
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "fix bug 42", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "fix bug 42",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         try await provider.begin(task: task, step: step)
         return (provider, task)
     }
@@ -20,7 +24,10 @@ struct GatekeeperTests {
         let repo = try await world.service("repo")
         let (provider, task) = try await started(world)
         let decision = try await world.call(provider, repo, "read", "repo/writ/README")
-        guard case .allow(let granted) = decision else { Issue.record("expected allow, got \(decision)"); return }
+        guard case .allow(let granted) = decision else {
+            Issue.record("expected allow, got \(decision)")
+            return
+        }
         #expect(granted.agent == world.supervisor.description)
         #expect(granted.taskID == task)
         #expect(granted.policies == ["policy0"])
@@ -62,17 +69,30 @@ struct GatekeeperTests {
         let token = try CapabilityToken(text: credential.token)
         let thief = Ed25519.PrivateKey()
         let forged = ProofOfPossession.sign(
-            token: token, request: TokenRequest(audience: "repo", action: "read", resource: "repo/writ/a"),
-            holderKey: thief, at: world.clock.now())
+            token: token,
+            request: TokenRequest(audience: "repo", action: "read", resource: "repo/writ/a"),
+            holderKey: thief,
+            at: world.clock.now()
+        )
         let stolen = await repo.gatekeeper.authorize(
-            Gatekeeper.Request(token: credential.token, proof: forged.text, action: "read", resource: "repo/writ/a"))
-        if case .deny(let denial) = stolen { #expect(denial.tokenError == .proofInvalid) } else { Issue.record("allowed") }
+            Gatekeeper.Request(token: credential.token, proof: forged.text, action: "read", resource: "repo/writ/a")
+        )
+        if case .deny(let denial) = stolen {
+            #expect(denial.tokenError == .proofInvalid)
+        } else {
+            Issue.record("allowed")
+        }
 
         // A proof made for another request cannot be reused for this one.
         let other = try await provider.credential(audience: "repo", action: "read", resource: "repo/writ/b")
         let mismatched = await repo.gatekeeper.authorize(
-            Gatekeeper.Request(token: other.token, proof: other.proof, action: "read", resource: "repo/writ/a"))
-        if case .deny(let denial) = mismatched { #expect(denial.tokenError == .proofInvalid) } else { Issue.record("allowed") }
+            Gatekeeper.Request(token: other.token, proof: other.proof, action: "read", resource: "repo/writ/a")
+        )
+        if case .deny(let denial) = mismatched {
+            #expect(denial.tokenError == .proofInvalid)
+        } else {
+            Issue.record("allowed")
+        }
 
         // Flipped bytes in the token text.
         var text = Array(credential.token.utf8)
@@ -80,11 +100,18 @@ struct GatekeeperTests {
         let fresh = try await provider.credential(audience: "repo", action: "read", resource: "repo/writ/a")
         let tampered = await repo.gatekeeper.authorize(
             Gatekeeper.Request(
-                token: String(decoding: text, as: UTF8.self), proof: fresh.proof, action: "read", resource: "repo/writ/a"))
+                token: String(decoding: text, as: UTF8.self),
+                proof: fresh.proof,
+                action: "read",
+                resource: "repo/writ/a"
+            )
+        )
         #expect(!tampered.isAllowed)
-        #expect(await repo.gatekeeper.authorize(
-            Gatekeeper.Request(token: "garbage", proof: fresh.proof, action: "read", resource: "repo/writ/a")
-        ).denialCode == .malformedToken)
+        #expect(
+            await repo.gatekeeper.authorize(
+                Gatekeeper.Request(token: "garbage", proof: fresh.proof, action: "read", resource: "repo/writ/a")
+            ).denialCode == .malformedToken
+        )
     }
 
     @Test("an expired token is denied even when its chain is cached")
@@ -106,7 +133,10 @@ struct GatekeeperTests {
         let repo = try await world.service("repo")
         let (provider, _) = try await started(world, step: World.step(actions: ["read", "merge"]))
         let first = try await world.call(provider, repo, "merge", "repo/writ/pr/7")
-        guard case .reauthorize(let reason, _) = first else { Issue.record("expected checkpoint, got \(first)"); return }
+        guard case .reauthorize(let reason, _) = first else {
+            Issue.record("expected checkpoint, got \(first)")
+            return
+        }
         #expect(reason == "merging needs a human's approval")
         #expect(try await world.call(provider, repo, "merge", "repo/writ/pr/7", approvals: ["merge"]).isAllowed)
         let kinds = try await repo.log.entries(0..<repo.log.size).map(\.event.kind)
@@ -132,17 +162,29 @@ struct GatekeeperTests {
     func anomalyRevokes() async throws {
         let world = try await World()
         let repo = try await world.service(
-            "repo", detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))])
+            "repo",
+            detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))]
+        )
         let tickets = try await world.service("tickets", policies: World.permissive)
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         try await provider.begin(task: task, step: World.step())
         let worker = try CredentialProvider(
-            identity: world.worker, key: world.workerKey,
+            identity: world.worker,
+            key: world.workerKey,
             delegatedToken: try await provider.delegate(
-                to: world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker", actions: ["read"]),
-            clock: world.clock)
+                to: world.worker,
+                publicKey: world.workerKey.publicKey,
+                agentClass: "worker",
+                actions: ["read"]
+            ),
+            clock: world.clock
+        )
         #expect(try await world.call(worker, repo, "read", "repo/writ/a").isAllowed)
         for i in 0..<3 { _ = try await world.call(worker, repo, "write", "repo/writ/probe-\(i)") }
         // Quarantined locally before any revocation arrives.
@@ -157,7 +199,8 @@ struct GatekeeperTests {
         // The worker's token is revoked everywhere; the supervisor's own token still works.
         let workerTicket = try await worker.credential(audience: "tickets", action: "read", resource: "repo/writ/a")
         let decision = await tickets.gatekeeper.authorize(
-            World.request(workerTicket, action: "read", resource: "repo/writ/a"))
+            World.request(workerTicket, action: "read", resource: "repo/writ/a")
+        )
         #expect(!decision.isAllowed)
         _ = try await repo.follower.syncOnce()
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
@@ -205,7 +248,9 @@ struct CredentialProviderTests {
         let refreshes = Mutex(0)
         let failing = Mutex(false)
         init(_ base: CredentialAuthority) { self.base = base }
-        func issue(task: String, step: StepGrant) async throws -> IssuedToken { try await base.issue(task: task, step: step) }
+        func issue(task: String, step: StepGrant) async throws -> IssuedToken {
+            try await base.issue(task: task, step: step)
+        }
         func refresh(task: String, step: String) async throws -> IssuedToken {
             refreshes.withLock { $0 += 1 }
             if failing.withLock({ $0 }) { throw AuthorityError(.recordFailed, "authority unreachable") }
@@ -223,13 +268,19 @@ struct CredentialProviderTests {
         let source = CountingSource(world.authority)
         let provider = world.supervisorProvider(source: source)
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         try await provider.begin(task: task, step: World.step(duration: .seconds(20)))
         let before = await provider.tokenID
         world.clock.advance(by: .seconds(16))  // past 75 % of 20 s
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<100 {
-                group.addTask { _ = try await provider.credential(audience: "repo", action: "read", resource: "repo/writ/a") }
+                group.addTask {
+                    _ = try await provider.credential(audience: "repo", action: "read", resource: "repo/writ/a")
+                }
             }
             try await group.waitForAll()
         }
@@ -244,7 +295,11 @@ struct CredentialProviderTests {
         let source = CountingSource(world.authority)
         let provider = world.supervisorProvider(source: source)
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(120))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(120)
+        )
         try await provider.begin(task: task, step: World.step(duration: .seconds(20)))
         source.failing.withLock { $0 = true }
         world.clock.advance(by: .seconds(16))

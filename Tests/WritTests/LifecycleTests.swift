@@ -8,7 +8,11 @@ struct LifecycleTests {
     func ttlCaps() async throws {
         let world = try await World()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "fix bug 42", intent: "fix-bug", deadline: .seconds(45))
+            for: world.supervisor,
+            objective: "fix bug 42",
+            intent: "fix-bug",
+            deadline: .seconds(45)
+        )
         let defaulted = try await world.authority.issue(task: task, step: World.step("a"))
         #expect(defaulted.lifetime == .seconds(30), "class default TTL")
         let capped = try await world.authority.issue(task: task, step: World.step("b", duration: .seconds(600)))
@@ -24,7 +28,11 @@ struct LifecycleTests {
     func entitlements() async throws {
         let world = try await World()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60)
+        )
         await #expect(throws: AuthorityError(.notEntitled, "")) {
             try await world.authority.issue(task: task, step: World.step(actions: ["delete"]))
         }
@@ -41,7 +49,11 @@ struct LifecycleTests {
         let world = try await World()
         let repo = try await world.service("repo")
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(50))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(50)
+        )
         let first = try await world.authority.issue(task: task, step: World.step())
         world.clock.advance(by: .seconds(10))
         let second = try await world.authority.refresh(task: task, step: "fix")
@@ -65,13 +77,20 @@ struct LifecycleTests {
         }
     }
 
-    @Test("revocation on completion, timeout and hand-off reaches the verifier", arguments: ["complete", "timeout", "hand-off"])
+    @Test(
+        "revocation on completion, timeout and hand-off reaches the verifier",
+        arguments: ["complete", "timeout", "hand-off"]
+    )
     func automaticRevocation(trigger: String) async throws {
         let world = try await World()
         let repo = try await world.service("repo")
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(20))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(20)
+        )
         try await provider.begin(task: task, step: World.step(duration: .seconds(15)))
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
 
@@ -85,7 +104,11 @@ struct LifecycleTests {
             #expect(await world.authority.expireOverdueTasks() == [task])
         default:
             newTask = try await world.authority.handOff(
-                task: task, toObjective: "write release notes", intent: "docs", deadline: .seconds(60))
+                task: task,
+                toObjective: "write release notes",
+                intent: "docs",
+                deadline: .seconds(60)
+            )
         }
         _ = try await repo.follower.syncOnce()
         if trigger == "timeout" {
@@ -111,7 +134,11 @@ struct LifecycleTests {
     func watchdog() async throws {
         let world = try await World()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(5))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(5)
+        )
         world.clock.advance(by: .seconds(6))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await world.authority.run(checkEvery: .milliseconds(5)) }
@@ -131,13 +158,25 @@ struct LifecycleTests {
         let repo = try await world.service("repo")
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60)
+        )
         try await provider.begin(task: task, step: World.step())
         let delegated = try await provider.delegate(
-            to: world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker", actions: ["read"],
-            resources: ["repo/writ/src/*"])
+            to: world.worker,
+            publicKey: world.workerKey.publicKey,
+            agentClass: "worker",
+            actions: ["read"],
+            resources: ["repo/writ/src/*"]
+        )
         let sub = try CredentialProvider(
-            identity: world.worker, key: world.workerKey, delegatedToken: delegated, clock: world.clock)
+            identity: world.worker,
+            key: world.workerKey,
+            delegatedToken: delegated,
+            clock: world.clock
+        )
         #expect(try await world.call(sub, repo, "read", "repo/writ/src/main.swift").isAllowed)
         // Narrower than the parent: writes and other paths are refused.
         #expect(try await world.call(sub, repo, "write", "repo/writ/src/main.swift").denialCode == .tokenRejected)
@@ -156,12 +195,24 @@ struct LifecycleTests {
         let repo = try await world.service("repo")
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60)
+        )
         try await provider.begin(task: task, step: World.step())
         let delegated = try await provider.delegate(
-            to: world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker", actions: ["read"])
+            to: world.worker,
+            publicKey: world.workerKey.publicKey,
+            agentClass: "worker",
+            actions: ["read"]
+        )
         let sub = try CredentialProvider(
-            identity: world.worker, key: world.workerKey, delegatedToken: delegated, clock: world.clock)
+            identity: world.worker,
+            key: world.workerKey,
+            delegatedToken: delegated,
+            clock: world.clock
+        )
         #expect(try await world.call(sub, repo, "read", "repo/writ/a").isAllowed)
         try await world.authority.complete(task: task)
         _ = try await repo.follower.syncOnce()
@@ -174,14 +225,26 @@ struct LifecycleTests {
         let clone = try AgentIdentity("spiffe://acme.test/agent/worker/2")
         await #expect(throws: AuthorityError(.delegationRefused, "")) {
             try await world.authority.register(
-                clone, publicKey: world.supervisorKey.publicKey, agentClass: "worker", supervisor: world.supervisor)
+                clone,
+                publicKey: world.supervisorKey.publicKey,
+                agentClass: "worker",
+                supervisor: world.supervisor
+            )
         }
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60)
+        )
         try await provider.begin(task: task, step: World.step())
         await #expect(throws: AuthorityError(.delegationRefused, "")) {
-            try await provider.delegate(to: world.worker, publicKey: world.supervisorKey.publicKey, agentClass: "worker")
+            try await provider.delegate(
+                to: world.worker,
+                publicKey: world.supervisorKey.publicKey,
+                agentClass: "worker"
+            )
         }
         _ = try await provider.delegate(to: world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker")
         let kinds = try await world.authorityLog.entries(0..<world.authorityLog.size).map(\.event.kind)
@@ -194,7 +257,11 @@ struct LifecycleTests {
         let repo = try await world.service("repo")
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60)
+        )
         try await provider.begin(task: task, step: World.step())
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         try await world.authority.revoke(issuerKey: world.issuerKey.publicKey.keyID)
@@ -208,7 +275,11 @@ struct LifecycleTests {
         let repo = try await world.service("repo", maxStaleness: .seconds(5))
         let provider = world.supervisorProvider()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60)
+        )
         try await provider.begin(task: task, step: World.step())
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         world.clock.advance(by: .seconds(6))
@@ -223,7 +294,11 @@ struct LifecycleTests {
         let repo = try await world.service("repo")
         let tickets = try await world.service("tickets", policies: World.permissive)
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60)
+        )
         _ = try await world.authority.issue(task: task, step: World.step())
         try await world.authority.complete(task: task)
         let sequence = try await world.revocations.latestSequence()
@@ -244,7 +319,11 @@ struct LifecycleTests {
             for i in 0..<24 {
                 group.addTask {
                     let task = try await world.authority.openTask(
-                        for: world.supervisor, objective: "o\(i)", intent: "fix-bug", deadline: .seconds(60))
+                        for: world.supervisor,
+                        objective: "o\(i)",
+                        intent: "fix-bug",
+                        deadline: .seconds(60)
+                    )
                     _ = try await world.authority.issue(task: task, step: World.step())
                     _ = try await world.authority.refresh(task: task, step: "fix")
                     if i.isMultiple(of: 2) { try await world.authority.complete(task: task) }
@@ -273,8 +352,13 @@ struct AttestationTests {
             .init(
                 issuerKey: issuerKey,
                 agentClasses: [try AgentClass(name: "coder", defaultTTL: .seconds(30), maximumTTL: .seconds(60))],
-                entitlements: EntitlementTable([:]), revocations: InMemoryRevocationStore(),
-                audit: RecordingAuditSink(), clock: clock, attestor: attestor))
+                entitlements: EntitlementTable([:]),
+                revocations: InMemoryRevocationStore(),
+                audit: RecordingAuditSink(),
+                clock: clock,
+                attestor: attestor
+            )
+        )
         let identity = try AgentIdentity("spiffe://acme.test/agent/coder/7")
         let agentKey = Ed25519.PrivateKey()
         let join = attestor.issueJoinToken(for: identity, agentClass: "coder", ttl: .seconds(60))
@@ -304,14 +388,26 @@ struct RegistrationTests {
     func rebinding() async throws {
         let world = try await World()
         await #expect(throws: AuthorityError(.alreadyRegistered, "")) {
-            try await world.authority.register(world.supervisor, publicKey: Ed25519.PrivateKey().publicKey, agentClass: "supervisor")
+            try await world.authority.register(
+                world.supervisor,
+                publicKey: Ed25519.PrivateKey().publicKey,
+                agentClass: "supervisor"
+            )
         }
         // The same binding again is harmless.
-        try await world.authority.register(world.supervisor, publicKey: world.supervisorKey.publicKey, agentClass: "supervisor")
+        try await world.authority.register(
+            world.supervisor,
+            publicKey: world.supervisorKey.publicKey,
+            agentClass: "supervisor"
+        )
         try await world.authority.revoke(agent: world.worker)
         await #expect(throws: AuthorityError(.alreadyRegistered, "")) {
             try await world.authority.register(
-                world.worker, publicKey: world.workerKey.publicKey, agentClass: "worker", supervisor: world.supervisor)
+                world.worker,
+                publicKey: world.workerKey.publicKey,
+                agentClass: "worker",
+                supervisor: world.supervisor
+            )
         }
         await #expect(throws: AuthorityError(.unknownAgent, "")) {
             try await world.authority.openTask(for: world.worker, objective: "o", intent: "i", deadline: .seconds(5))

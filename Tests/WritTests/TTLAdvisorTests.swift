@@ -5,12 +5,26 @@ import Writ
 struct TTLAdvisorTests {
     let t0 = Timestamp(secondsSinceEpoch: 1_767_225_600)
 
-    func at(_ seconds: Double) -> Timestamp { Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + Int64(seconds * 1000)) }
+    func at(_ seconds: Double) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + Int64(seconds * 1000))
+    }
 
-    func issued(_ token: String, task: String, step: String, cls: String, at s: Double, refreshed: Bool = false) -> AuditEvent {
+    func issued(
+        _ token: String,
+        task: String,
+        step: String,
+        cls: String,
+        at s: Double,
+        refreshed: Bool = false
+    ) -> AuditEvent {
         AuditEvent(
-            refreshed ? .refreshed : .issued, time: at(s), task: task, step: step, tokenID: token,
-            attributes: ["class": cls, "ttl-ms": "30000"])
+            refreshed ? .refreshed : .issued,
+            time: at(s),
+            task: task,
+            step: step,
+            tokenID: token,
+            attributes: ["class": cls, "ttl-ms": "30000"]
+        )
     }
 
     func used(_ token: String, at s: Double) -> AuditEvent {
@@ -33,7 +47,8 @@ struct TTLAdvisorTests {
         ]
         let advice = TTLAdvisor(margin: 1.5).advise(events)
         #expect(advice.map(\.agentClass) == ["planner", "reader"])
-        let planner = advice[0], reader = advice[1]
+        let planner = advice[0]
+        let reader = advice[1]
         #expect(planner.steps == 1)
         #expect(planner.unusedSteps == 1)
         #expect(planner.maximumUseSeconds == 50)
@@ -50,7 +65,9 @@ struct TTLAdvisorTests {
 
     @Test("uses of unknown tokens and events without class are ignored")
     func ignoresNoise() {
-        let advice = TTLAdvisor().advise([used("ghost", at: 5), AuditEvent(.issued, time: at(0), task: "t", step: "s", tokenID: "x")])
+        let advice = TTLAdvisor().advise([
+            used("ghost", at: 5), AuditEvent(.issued, time: at(0), task: "t", step: "s", tokenID: "x"),
+        ])
         #expect(advice.isEmpty)
     }
 }

@@ -1,6 +1,7 @@
 import Testing
-@testable import Writ
 import WritTesting
+
+@testable import Writ
 
 @Suite("Verified-chain cache")
 struct VerifiedTokenCacheTests {
@@ -8,8 +9,15 @@ struct VerifiedTokenCacheTests {
     func bounded() async throws {
         let world = try await World()
         let task = try await world.authority.openTask(
-            for: world.supervisor, objective: "o", intent: "fix-bug", deadline: .seconds(60))
-        let verifier = TokenVerifier(trustBundle: TrustBundle(trusting: world.issuerKey.publicKey), agentClasses: world.classes)
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60)
+        )
+        let verifier = TokenVerifier(
+            trustBundle: TrustBundle(trusting: world.issuerKey.publicKey),
+            agentClasses: world.classes
+        )
         var verified: [VerifiedToken] = []
         for name in ["a", "b", "c"] {
             let issued = try await world.authority.issue(task: task, step: World.step(name))

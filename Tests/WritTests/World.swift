@@ -55,14 +55,23 @@ final class World: Sendable {
     ) async throws {
         classes = [
             try AgentClass(
-                name: "supervisor", defaultTTL: .seconds(30), maximumTTL: .seconds(60), maximumDelegationDepth: 2,
-                mayDelegate: true, refreshLimit: 2),
+                name: "supervisor",
+                defaultTTL: .seconds(30),
+                maximumTTL: .seconds(60),
+                maximumDelegationDepth: 2,
+                mayDelegate: true,
+                refreshLimit: 2
+            ),
             try AgentClass(name: "worker", defaultTTL: .seconds(10), maximumTTL: .seconds(20), refreshLimit: 1),
             try AgentClass(name: "canary", defaultTTL: .seconds(60), maximumTTL: .seconds(60), refreshLimit: 100),
         ]
         authorityLog = try await AuditLog.open(
-            store: authorityStore, service: "authority", signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-            clock: clock)
+            store: authorityStore,
+            service: "authority",
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt(),
+            clock: clock
+        )
         let entitlements = EntitlementTable([
             "supervisor": [
                 Entitlement(audience: "repo", actions: ["read", "write", "merge"], resources: ["repo/*"]),
@@ -76,77 +85,136 @@ final class World: Sendable {
         ])
         authority = CredentialAuthority(
             .init(
-                issuerKey: issuerKey, agentClasses: classes, entitlements: entitlements, revocations: revocations,
-                audit: audit ?? authorityLog, clock: clock, anomalyResponse: anomalyResponse))
+                issuerKey: issuerKey,
+                agentClasses: classes,
+                entitlements: entitlements,
+                revocations: revocations,
+                audit: audit ?? authorityLog,
+                clock: clock,
+                anomalyResponse: anomalyResponse
+            )
+        )
         try await authority.register(supervisor, publicKey: supervisorKey.publicKey, agentClass: "supervisor")
         try await authority.register(
-            worker, publicKey: workerKey.publicKey, agentClass: "worker", supervisor: supervisor)
+            worker,
+            publicKey: workerKey.publicKey,
+            agentClass: "worker",
+            supervisor: supervisor
+        )
         try await authority.register(canary, publicKey: canaryKey.publicKey, agentClass: "canary")
     }
 
     func service(
-        _ name: String, policies: String = World.repoPolicies, audit: (any AuditSink)? = nil,
-        auditFailClosed: Bool = true, detectors: [any AnomalyDetector] = AnomalyDetectors.defaults(),
+        _ name: String,
+        policies: String = World.repoPolicies,
+        audit: (any AuditSink)? = nil,
+        auditFailClosed: Bool = true,
+        detectors: [any AnomalyDetector] = AnomalyDetectors.defaults(),
         maxStaleness: Duration = .seconds(30)
     ) async throws -> Service {
         let store = InMemoryAuditStore()
         let log = try await AuditLog.open(
-            store: store, service: name, signingKey: Ed25519.PrivateKey(), salt: AuditSalt(),
-            clock: clock)
+            store: store,
+            service: name,
+            signingKey: Ed25519.PrivateKey(),
+            salt: AuditSalt(),
+            clock: clock
+        )
         let snapshot = RevocationSnapshot(maxStaleness: maxStaleness)
         let follower = try RevocationFeedFollower(verifier: name, store: revocations, snapshot: snapshot, clock: clock)
         _ = try await follower.syncOnce()
         let gatekeeper = Gatekeeper(
             .init(
-                audience: name, trustBundle: TrustBundle(trusting: issuerKey.publicKey), agentClasses: classes,
-                policies: try PolicySet(text: policies), revocation: snapshot, audit: audit ?? log,
-                detectors: detectors, clock: clock, auditFailClosed: auditFailClosed))
-        return Service(name: name, gatekeeper: gatekeeper, snapshot: snapshot, follower: follower, log: log, store: store)
+                audience: name,
+                trustBundle: TrustBundle(trusting: issuerKey.publicKey),
+                agentClasses: classes,
+                policies: try PolicySet(text: policies),
+                revocation: snapshot,
+                audit: audit ?? log,
+                detectors: detectors,
+                clock: clock,
+                auditFailClosed: auditFailClosed
+            )
+        )
+        return Service(
+            name: name,
+            gatekeeper: gatekeeper,
+            snapshot: snapshot,
+            follower: follower,
+            log: log,
+            store: store
+        )
     }
 
     /// A provider for the supervisor, with refresh jitter off so tests are deterministic.
     func supervisorProvider(source: (any TokenSource)? = nil) -> CredentialProvider {
         CredentialProvider(
-            identity: supervisor, key: supervisorKey, source: source ?? authority, clock: clock,
-            refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 2, backoff: .milliseconds(1)))
+            identity: supervisor,
+            key: supervisorKey,
+            source: source ?? authority,
+            clock: clock,
+            refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 2, backoff: .milliseconds(1))
+        )
     }
 
     static func step(
-        _ name: String = "fix", audience: String = "repo", actions: [String] = ["read", "write"],
-        resources: [ResourcePattern] = ["repo/writ/*"], duration: Duration? = nil
+        _ name: String = "fix",
+        audience: String = "repo",
+        actions: [String] = ["read", "write"],
+        resources: [ResourcePattern] = ["repo/writ/*"],
+        duration: Duration? = nil
     ) -> StepGrant {
         StepGrant(name: name, audience: audience, actions: actions, resources: resources, duration: duration)
     }
 
     /// A gatekeeper request from a provider's credential.
     static func request(
-        _ credential: PresentedCredential, action: String, resource: String, approvals: Set<String> = []
+        _ credential: PresentedCredential,
+        action: String,
+        resource: String,
+        approvals: Set<String> = []
     ) -> Gatekeeper.Request {
         Gatekeeper.Request(
-            token: credential.token, proof: credential.proof, action: action, resource: resource, approvals: approvals,
-            traceID: "trace-1")
+            token: credential.token,
+            proof: credential.proof,
+            action: action,
+            resource: resource,
+            approvals: approvals,
+            traceID: "trace-1"
+        )
     }
 
     /// Asks `service` for `action` on `resource` with a fresh credential from `provider`.
     func call(
-        _ provider: CredentialProvider, _ service: Service, _ action: String, _ resource: String,
+        _ provider: CredentialProvider,
+        _ service: Service,
+        _ action: String,
+        _ resource: String,
         approvals: Set<String> = []
     ) async throws -> GateDecision {
         let credential = try await provider.credential(audience: service.name, action: action, resource: resource)
         return await service.gatekeeper.authorize(
-            World.request(credential, action: action, resource: resource, approvals: approvals))
+            World.request(credential, action: action, resource: resource, approvals: approvals)
+        )
     }
 }
 
-
 /// Presents `token` to `service` with a fresh proof signed by `key` (which may be the wrong key, for attacks).
 func present(
-    _ token: CapabilityToken, key: Ed25519.PrivateKey, to service: World.Service, clock: ManualClock,
-    action: String = "read", resource: String = "repo/writ/a"
+    _ token: CapabilityToken,
+    key: Ed25519.PrivateKey,
+    to service: World.Service,
+    clock: ManualClock,
+    action: String = "read",
+    resource: String = "repo/writ/a"
 ) async -> GateDecision {
     let proof = ProofOfPossession.sign(
-        token: token, request: TokenRequest(audience: service.name, action: action, resource: resource),
-        holderKey: key, at: clock.now())
+        token: token,
+        request: TokenRequest(audience: service.name, action: action, resource: resource),
+        holderKey: key,
+        at: clock.now()
+    )
     return await service.gatekeeper.authorize(
-        Gatekeeper.Request(token: token.text, proof: proof.text, action: action, resource: resource))
+        Gatekeeper.Request(token: token.text, proof: proof.text, action: action, resource: resource)
+    )
 }

@@ -187,7 +187,10 @@ struct RequestTests {
             holderKey: f.agent
         )
         let error = authorizeError(
-            f, delegated, request: request, proof: f.proof(delegated, key: f.subAgent, request: request)
+            f,
+            delegated,
+            request: request,
+            proof: f.proof(delegated, key: f.subAgent, request: request)
         )
         #expect(error?.code == .caveatFailed)
         #expect(error?.blockIndex == 1)

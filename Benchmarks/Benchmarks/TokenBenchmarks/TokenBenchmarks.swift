@@ -13,16 +13,26 @@ struct TokenFixture: Sendable {
     let agent = Ed25519.PrivateKey()
     let now = Timestamp(secondsSinceEpoch: 1_767_225_600)
     let orchestrator = try! AgentClass(
-        name: "researcher", defaultTTL: .seconds(300), maximumTTL: .seconds(900),
-        maximumDelegationDepth: 15, mayDelegate: true
+        name: "researcher",
+        defaultTTL: .seconds(300),
+        maximumTTL: .seconds(900),
+        maximumDelegationDepth: 15,
+        mayDelegate: true
     )
     let request = TokenRequest(audience: "api.acme.dev", action: "read", resource: "docs/public/a.txt")
 
     var claims: TokenClaims {
         TokenClaims(
-            subject: try! AgentIdentity("spiffe://acme.dev/agent/researcher/7"), holder: agent.publicKey,
-            agentClass: "researcher", audiences: ["api.acme.dev"], actions: ["read", "list"], resources: ["docs/*"],
-            taskID: "task-42", step: 3, issuedAt: now, expiresAt: now.advanced(by: .seconds(300))
+            subject: try! AgentIdentity("spiffe://acme.dev/agent/researcher/7"),
+            holder: agent.publicKey,
+            agentClass: "researcher",
+            audiences: ["api.acme.dev"],
+            actions: ["read", "list"],
+            resources: ["docs/*"],
+            taskID: "task-42",
+            step: 3,
+            issuedAt: now,
+            expiresAt: now.advanced(by: .seconds(300))
         )
     }
 
@@ -36,12 +46,19 @@ struct TokenFixture: Sendable {
         var key = agent
         for i in 1..<blocks {
             let next = Ed25519.PrivateKey()
-            let attenuation = i == 1
+            let attenuation =
+                i == 1
                 ? Attenuation(
-                    holder: next.publicKey, delegate: try! AgentIdentity("spiffe://acme.dev/agent/helper/\(i)"),
-                    actions: ["read"], resources: ["docs/public/*"], expiresAt: now.advanced(by: .seconds(120))
+                    holder: next.publicKey,
+                    delegate: try! AgentIdentity("spiffe://acme.dev/agent/helper/\(i)"),
+                    actions: ["read"],
+                    resources: ["docs/public/*"],
+                    expiresAt: now.advanced(by: .seconds(120))
                 )
-                : Attenuation(holder: next.publicKey, delegate: try! AgentIdentity("spiffe://acme.dev/agent/helper/\(i)"))
+                : Attenuation(
+                    holder: next.publicKey,
+                    delegate: try! AgentIdentity("spiffe://acme.dev/agent/helper/\(i)")
+                )
             token = try! token.delegating(attenuation, holderKey: key)
             key = next
         }
@@ -57,7 +74,8 @@ final class ProofSupply: @unchecked Sendable {
     var cache = InMemoryReplayCache(capacity: 1_000_000)
 
     init(token: CapabilityToken, key: Ed25519.PrivateKey, request: TokenRequest, at now: Timestamp, count: Int) {
-        proofs = (0..<count).map { _ in ProofOfPossession.sign(token: token, request: request, holderKey: key, at: now) }
+        proofs = (0..<count).map { _ in ProofOfPossession.sign(token: token, request: request, holderKey: key, at: now)
+        }
     }
 
     func next() -> ProofOfPossession {
@@ -146,7 +164,14 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             let proof = supply.next()
             let verified = try verifier.verifyChain(bytes: one.bytes)
-            try verified.authorize(f.request, proof: proof, at: f.now, options: options, replayCache: supply.cache, revocation: revocation)
+            try verified.authorize(
+                f.request,
+                proof: proof,
+                at: f.now,
+                options: options,
+                replayCache: supply.cache,
+                revocation: revocation
+            )
             blackHole(verified)
         }
     }
@@ -157,7 +182,14 @@ let benchmarks: @Sendable () -> Void = {
         let revocation = NoRevocationChecker()
         for _ in benchmark.scaledIterations {
             let proof = cachedSupply.next()
-            try cached.authorize(f.request, proof: proof, at: f.now, options: options, replayCache: cachedSupply.cache, revocation: revocation)
+            try cached.authorize(
+                f.request,
+                proof: proof,
+                at: f.now,
+                options: options,
+                replayCache: cachedSupply.cache,
+                revocation: revocation
+            )
         }
     }
 
@@ -167,15 +199,24 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "Token: jwt-kit EdDSA JWT verify (comparable payload)",
         configuration: .init(
-            metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput], timeUnits: .nanoseconds,
-            warmupIterations: 50, maxDuration: .seconds(3), maxIterations: maxIterations,
+            metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+            timeUnits: .nanoseconds,
+            warmupIterations: 50,
+            maxDuration: .seconds(3),
+            maxIterations: maxIterations,
             setup: {
                 await keys.add(eddsa: try EdDSA.PrivateKey(curve: .ed25519))
                 let payload = ComparablePayload(
-                    sub: "spiffe://acme.dev/agent/researcher/7", aud: "api.acme.dev",
-                    exp: .init(value: Date().addingTimeInterval(300)), iat: .init(value: Date()),
-                    jti: "01fa780e2296fe3b6675eef0e519b123", act: ["read", "list"], res: ["docs/*"],
-                    task: "task-42", step: 3, cls: "researcher",
+                    sub: "spiffe://acme.dev/agent/researcher/7",
+                    aud: "api.acme.dev",
+                    exp: .init(value: Date().addingTimeInterval(300)),
+                    iat: .init(value: Date()),
+                    jti: "01fa780e2296fe3b6675eef0e519b123",
+                    act: ["read", "list"],
+                    res: ["docs/*"],
+                    task: "task-42",
+                    step: 3,
+                    cls: "researcher",
                     cnf: "f4a5304eaf85d63cf4a5304eaf85d63cf4a5304eaf85d63cf4a5304eaf85d63c"
                 )
                 jwtBox.token = try await keys.sign(payload)

@@ -46,7 +46,9 @@ public struct TTLAdvisor: Sendable {
     public func advise(_ events: some Sequence<AuditEvent>) -> [Advice] {
         var steps: [String: Step] = [:]
         var stepOfToken: [String: String] = [:]
-        let ordered = events.sorted { ($0.time ?? Timestamp(millisecondsSinceEpoch: 0)) < ($1.time ?? Timestamp(millisecondsSinceEpoch: 0)) }
+        let ordered = events.sorted {
+            ($0.time ?? Timestamp(millisecondsSinceEpoch: 0)) < ($1.time ?? Timestamp(millisecondsSinceEpoch: 0))
+        }
         for event in ordered where event.kind == .issued || event.kind == .refreshed {
             guard let token = event.tokenID, let task = event.task, let step = event.step, let time = event.time,
                 let agentClass = event.attributes["class"]
@@ -67,19 +69,28 @@ public struct TTLAdvisor: Sendable {
         return byClass.keys.sorted().map { name in
             let all = byClass[name]!
             let used = all.filter { $0.lastUse != nil }
-            let uses = used.map { Double($0.start.duration(to: $0.lastUse!).components.seconds)
-                + Double($0.start.duration(to: $0.lastUse!).components.attoseconds) / 1e18 }.sorted()
-            let p99 = Self.percentile(uses, 0.99), maximum = uses.last ?? 0
+            let uses = used.map {
+                Double($0.start.duration(to: $0.lastUse!).components.seconds)
+                    + Double($0.start.duration(to: $0.lastUse!).components.attoseconds) / 1e18
+            }.sorted()
+            let p99 = Self.percentile(uses, 0.99)
+            let maximum = uses.last ?? 0
             let meanRefreshes = all.isEmpty ? 0 : Double(all.map(\.refreshes).reduce(0, +)) / Double(all.count)
             let ttls = all.flatMap(\.ttls).sorted()
             let recommendedDefault = max(1, Int64((p99 * margin).rounded(.up)))
             return Advice(
-                agentClass: name, steps: used.count, unusedSteps: all.count - used.count,
-                medianUseSeconds: Self.percentile(uses, 0.5), p99UseSeconds: p99, maximumUseSeconds: maximum,
-                meanRefreshes: meanRefreshes, issuedTTLSeconds: ttls.isEmpty ? nil : Self.percentile(ttls, 0.5),
+                agentClass: name,
+                steps: used.count,
+                unusedSteps: all.count - used.count,
+                medianUseSeconds: Self.percentile(uses, 0.5),
+                p99UseSeconds: p99,
+                maximumUseSeconds: maximum,
+                meanRefreshes: meanRefreshes,
+                issuedTTLSeconds: ttls.isEmpty ? nil : Self.percentile(ttls, 0.5),
                 recommendedDefaultTTLSeconds: recommendedDefault,
                 recommendedMaximumTTLSeconds: max(recommendedDefault, Int64((maximum * margin).rounded(.up))),
-                recommendedRefreshFraction: meanRefreshes >= 1 ? 0.66 : 0.75)
+                recommendedRefreshFraction: meanRefreshes >= 1 ? 0.66 : 0.75
+            )
         }
     }
 

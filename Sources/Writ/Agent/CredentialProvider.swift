@@ -26,7 +26,12 @@ public actor CredentialProvider {
         public var backoff: Duration
 
         /// Creates a policy.
-        public init(fraction: Double = 0.75, jitter: Double = 0.05, attempts: Int = 3, backoff: Duration = .milliseconds(100)) {
+        public init(
+            fraction: Double = 0.75,
+            jitter: Double = 0.05,
+            attempts: Int = 3,
+            backoff: Duration = .milliseconds(100)
+        ) {
             self.fraction = min(max(fraction, 0.5), 0.95)
             self.jitter = min(max(jitter, 0), 0.25)
             self.attempts = max(1, attempts)
@@ -59,7 +64,10 @@ public actor CredentialProvider {
 
     /// Creates a provider for an agent whose tokens come from `source`.
     public init(
-        identity: AgentIdentity, key: Ed25519.PrivateKey, source: any TokenSource, clock: any WallClock = SystemClock(),
+        identity: AgentIdentity,
+        key: Ed25519.PrivateKey,
+        source: any TokenSource,
+        clock: any WallClock = SystemClock(),
         refreshPolicy: RefreshPolicy = RefreshPolicy()
     ) {
         self.identity = identity
@@ -74,7 +82,9 @@ public actor CredentialProvider {
     ///
     /// - Throws: ``AuthorityError/Code/delegationRefused`` when the token is not held by `key`.
     public init(
-        identity: AgentIdentity, key: Ed25519.PrivateKey, delegatedToken token: CapabilityToken,
+        identity: AgentIdentity,
+        key: Ed25519.PrivateKey,
+        delegatedToken token: CapabilityToken,
         clock: any WallClock = SystemClock()
     ) throws {
         guard token.holder == key.publicKey else {
@@ -87,8 +97,12 @@ public actor CredentialProvider {
         self.policy = RefreshPolicy()
         let expiry = token.delegations.compactMap(\.attenuation.expiresAt).min() ?? token.root.claims.expiresAt
         current = Current(
-            token: token, taskID: token.root.claims.taskID, step: nil,
-            expiresAt: min(expiry, token.root.claims.expiresAt), refreshAt: nil)
+            token: token,
+            taskID: token.root.claims.taskID,
+            step: nil,
+            expiresAt: min(expiry, token.root.claims.expiresAt),
+            refreshAt: nil
+        )
     }
 
     /// Obtains the token for a new task step (replacing any previous one).
@@ -121,7 +135,10 @@ public actor CredentialProvider {
     ///
     /// - Throws: ``AuthorityError/Code/credentialUnavailable`` when there is no valid token and none could be had.
     public func credential(
-        audience: String, action: String, resource: String, attributes: [String: String] = [:]
+        audience: String,
+        action: String,
+        resource: String,
+        attributes: [String: String] = [:]
     ) async throws -> PresentedCredential {
         let token = try await usableToken()
         let request = TokenRequest(audience: audience, action: action, resource: resource, attributes: attributes)
@@ -147,8 +164,13 @@ public actor CredentialProvider {
     ///   - audiences: the narrower audiences (`nil` keeps the parent's).
     ///   - lifetime: how long the delegated token lives (capped by the parent's expiry).
     public func delegate(
-        to subAgent: AgentIdentity, publicKey: Ed25519.PublicKey, agentClass: String, actions: [String]? = nil,
-        resources: [ResourcePattern]? = nil, audiences: [String]? = nil, lifetime: Duration? = nil
+        to subAgent: AgentIdentity,
+        publicKey: Ed25519.PublicKey,
+        agentClass: String,
+        actions: [String]? = nil,
+        resources: [ResourcePattern]? = nil,
+        audiences: [String]? = nil,
+        lifetime: Duration? = nil
     ) async throws -> CapabilityToken {
         guard publicKey != key.publicKey else {
             throw AuthorityError(.delegationRefused, "a sub-agent must have its own key")
@@ -157,8 +179,14 @@ public actor CredentialProvider {
         let now = clock.now()
         let expiry = lifetime.map { min(now.advanced(by: $0), token.root.claims.expiresAt) }
         let attenuation = Attenuation(
-            holder: publicKey, delegate: subAgent, delegateClass: agentClass, audiences: audiences, actions: actions,
-            resources: resources, expiresAt: expiry)
+            holder: publicKey,
+            delegate: subAgent,
+            delegateClass: agentClass,
+            audiences: audiences,
+            actions: actions,
+            resources: resources,
+            expiresAt: expiry
+        )
         let delegated: CapabilityToken
         do {
             delegated = try token.delegating(attenuation, holderKey: key)
@@ -191,7 +219,8 @@ public actor CredentialProvider {
         guard now < current.expiresAt else {
             throw AuthorityError(
                 .credentialUnavailable,
-                "token expired at \(current.expiresAt)\(refreshRefused.map { "; refresh refused: \($0)" } ?? "")")
+                "token expired at \(current.expiresAt)\(refreshRefused.map { "; refresh refused: \($0)" } ?? "")"
+            )
         }
         return current.token
     }
@@ -226,7 +255,12 @@ public actor CredentialProvider {
         }
     }
 
-    private static func refresh(source: any TokenSource, task: String, step: String, policy: RefreshPolicy)
+    private static func refresh(
+        source: any TokenSource,
+        task: String,
+        step: String,
+        policy: RefreshPolicy
+    )
         async throws -> IssuedToken
     {
         var delay = policy.backoff
@@ -250,12 +284,17 @@ public actor CredentialProvider {
     }
 
     private func adopt(_ issued: IssuedToken) {
-        let lifetimeMs = issued.issuedAt.duration(to: issued.expiresAt).components.seconds * 1000
+        let lifetimeMs =
+            issued.issuedAt.duration(to: issued.expiresAt).components.seconds * 1000
             + issued.issuedAt.duration(to: issued.expiresAt).components.attoseconds / 1_000_000_000_000_000
         let jitter = policy.jitter > 0 ? Double(SecureRandom.uniform(10_000)) / 10_000 * policy.jitter : 0
         let offset = Int64(Double(lifetimeMs) * max(0.05, policy.fraction - jitter))
         current = Current(
-            token: issued.token, taskID: issued.taskID, step: issued.step, expiresAt: issued.expiresAt,
-            refreshAt: issued.issuedAt.advanced(by: .milliseconds(offset)))
+            token: issued.token,
+            taskID: issued.taskID,
+            step: issued.step,
+            expiresAt: issued.expiresAt,
+            refreshAt: issued.issuedAt.advanced(by: .milliseconds(offset))
+        )
     }
 }

@@ -9,7 +9,11 @@ public protocol TokenSource: Sendable {
     /// Refreshes a step's token (the old one is revoked).
     func refresh(task: String, step: String) async throws -> IssuedToken
     /// Records a delegation to a sub-agent in the audit trail.
-    func recordDelegation(_ token: CapabilityToken, from supervisor: AgentIdentity, to delegate: AgentIdentity)
+    func recordDelegation(
+        _ token: CapabilityToken,
+        from supervisor: AgentIdentity,
+        to delegate: AgentIdentity
+    )
         async throws
 }
 

@@ -21,7 +21,11 @@ public struct DenialBurstDetector: AnomalyDetector {
         let (count, _, _) = windows.add(true, for: key, at: observation.time)
         guard count >= threshold else { return nil }
         windows.markTripped(key)
-        return AnomalyReport(name, about: observation, detail: "\(count) denials within the window (threshold \(threshold))")
+        return AnomalyReport(
+            name,
+            about: observation,
+            detail: "\(count) denials within the window (threshold \(threshold))"
+        )
     }
 }
 
@@ -54,7 +58,11 @@ public struct IntentDeviationDetector: AnomalyDetector {
         let resourceUsual = baseline.resourcePrefixes.contains { observation.resource.hasPrefix($0) }
         guard !(actionUsual && resourceUsual) else { return nil }
         let what = actionUsual ? "resource '\(observation.resource)'" : "action '\(observation.action)'"
-        return AnomalyReport(name, about: observation, detail: "\(what) is outside the usual set for intent '\(intent)'")
+        return AnomalyReport(
+            name,
+            about: observation,
+            detail: "\(what) is outside the usual set for intent '\(intent)'"
+        )
     }
 }
 
@@ -122,10 +130,18 @@ public struct ResourceProbeDetector: AnomalyDetector {
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard let key = observation.tokenID ?? observation.agent else { return nil }
         let (_, distinct, _) = windows.add(
-            observation.resource.hashValue, for: key, at: observation.time, distinctFrom: threshold)
+            observation.resource.hashValue,
+            for: key,
+            at: observation.time,
+            distinctFrom: threshold
+        )
         guard distinct >= threshold else { return nil }
         windows.markTripped(key)
-        return AnomalyReport(name, about: observation, detail: "\(distinct) distinct resources within the window (threshold \(threshold))")
+        return AnomalyReport(
+            name,
+            about: observation,
+            detail: "\(distinct) distinct resources within the window (threshold \(threshold))"
+        )
     }
 }
 

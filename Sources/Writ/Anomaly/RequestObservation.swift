@@ -44,9 +44,19 @@ public struct RequestObservation: Sendable, Hashable {
 
     /// Creates an observation.
     public init(
-        time: Timestamp, service: String, agent: String?, tokenID: String?, blockID: RevocationID? = nil,
-        rootBlockID: RevocationID? = nil, holderKeyID: KeyID? = nil, taskID: String?, intent: String?,
-        action: String, resource: String, outcome: Outcome, revocationReason: String? = nil
+        time: Timestamp,
+        service: String,
+        agent: String?,
+        tokenID: String?,
+        blockID: RevocationID? = nil,
+        rootBlockID: RevocationID? = nil,
+        holderKeyID: KeyID? = nil,
+        taskID: String?,
+        intent: String?,
+        action: String,
+        resource: String,
+        outcome: Outcome,
+        revocationReason: String? = nil
     ) {
         self.blockID = blockID
         self.rootBlockID = rootBlockID
@@ -87,8 +97,14 @@ public struct AnomalyReport: Sendable, Hashable, CustomStringConvertible {
 
     /// Creates a report.
     public init(
-        detector: String, agent: String?, tokenID: String?, blockID: RevocationID? = nil,
-        rootBlockID: RevocationID? = nil, holderKeyID: KeyID? = nil, taskID: String?, detail: String,
+        detector: String,
+        agent: String?,
+        tokenID: String?,
+        blockID: RevocationID? = nil,
+        rootBlockID: RevocationID? = nil,
+        holderKeyID: KeyID? = nil,
+        taskID: String?,
+        detail: String,
         time: Timestamp
     ) {
         self.blockID = blockID
@@ -122,8 +138,15 @@ extension AnomalyReport {
     /// A report about `observation`'s token and agent, raised by `detector`.
     public init(_ detector: String, about observation: RequestObservation, detail: String) {
         self.init(
-            detector: detector, agent: observation.agent, tokenID: observation.tokenID, blockID: observation.blockID,
-            rootBlockID: observation.rootBlockID, holderKeyID: observation.holderKeyID, taskID: observation.taskID,
-            detail: detail, time: observation.time)
+            detector: detector,
+            agent: observation.agent,
+            tokenID: observation.tokenID,
+            blockID: observation.blockID,
+            rootBlockID: observation.rootBlockID,
+            holderKeyID: observation.holderKeyID,
+            taskID: observation.taskID,
+            detail: detail,
+            time: observation.time
+        )
     }
 }

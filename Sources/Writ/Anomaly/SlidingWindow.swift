@@ -33,7 +33,12 @@ final class SlidingWindows<Value: Hashable & Sendable>: Sendable {
     /// values they hold (computed only once `count` reaches `distinctFrom`, else 0), and whether this key has
     /// ever tripped (for detectors that report a key only once). The entry is updated in place: no copy of its
     /// events per call.
-    func add(_ value: Value, for key: String, at time: Timestamp, distinctFrom: Int = .max)
+    func add(
+        _ value: Value,
+        for key: String,
+        at time: Timestamp,
+        distinctFrom: Int = .max
+    )
         -> (count: Int, distinct: Int, alreadyTripped: Bool)
     {
         state.withLock { state in
@@ -49,13 +54,23 @@ final class SlidingWindows<Value: Hashable & Sendable>: Sendable {
                 }
                 state.order.append(key)
             }
-            return Self.record(value, at: time, after: cutoff, limit: maximumEventsPerKey, distinctFrom: distinctFrom,
-                               in: &state.entries[key, default: Entry()])
+            return Self.record(
+                value,
+                at: time,
+                after: cutoff,
+                limit: maximumEventsPerKey,
+                distinctFrom: distinctFrom,
+                in: &state.entries[key, default: Entry()]
+            )
         }
     }
 
     private static func record(
-        _ value: Value, at time: Timestamp, after cutoff: Timestamp, limit: Int, distinctFrom: Int,
+        _ value: Value,
+        at time: Timestamp,
+        after cutoff: Timestamp,
+        limit: Int,
+        distinctFrom: Int,
         in entry: inout Entry
     ) -> (count: Int, distinct: Int, alreadyTripped: Bool) {
         // Events are in time order: drop the expired prefix.

@@ -81,7 +81,8 @@ public actor CredentialBroker {
     /// - Returns: what `call` returns.
     /// - Throws: ``BrokerError`` when refused; errors thrown by `call` pass through.
     public func perform<Result: Sendable>(
-        _ request: Gatekeeper.Request, call: @Sendable (SecureBytes) async throws -> Result
+        _ request: Gatekeeper.Request,
+        call: @Sendable (SecureBytes) async throws -> Result
     ) async throws -> Result {
         let decision = await gatekeeper.authorize(request)
         let granted: GrantedRequest
@@ -118,13 +119,28 @@ public actor CredentialBroker {
         return try await call(secret)
     }
 
-    private func refuse(_ granted: GrantedRequest, _ request: Gatekeeper.Request, _ now: Timestamp, _ reason: String)
+    private func refuse(
+        _ granted: GrantedRequest,
+        _ request: Gatekeeper.Request,
+        _ now: Timestamp,
+        _ reason: String
+    )
         async throws
     {
         _ = try? await gatekeeper.configuration.audit.record(
             AuditEvent(
-                .denied, time: now, agent: granted.agent, task: granted.taskID, tokenID: granted.tokenID.description,
-                audience: service, action: request.action, resource: request.resource, decision: .deny,
-                reason: "broker: \(reason)", traceID: request.traceID))
+                .denied,
+                time: now,
+                agent: granted.agent,
+                task: granted.taskID,
+                tokenID: granted.tokenID.description,
+                audience: service,
+                action: request.action,
+                resource: request.resource,
+                decision: .deny,
+                reason: "broker: \(reason)",
+                traceID: request.traceID
+            )
+        )
     }
 }

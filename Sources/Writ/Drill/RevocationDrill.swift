@@ -35,7 +35,10 @@ public struct RevocationDrill: Sendable {
 
         /// Creates a service entry.
         public init(
-            name: String, gatekeeper: Gatekeeper, auditStore: any AuditStore, sync: @escaping @Sendable () async throws -> Void
+            name: String,
+            gatekeeper: Gatekeeper,
+            auditStore: any AuditStore,
+            sync: @escaping @Sendable () async throws -> Void
         ) {
             self.name = name
             self.gatekeeper = gatekeeper
@@ -90,7 +93,9 @@ public struct RevocationDrill: Sendable {
                     .joined(separator: "  ")
             }.joined(separator: "\n")
             for row in rows {
-                for (name, check) in [("revocation", row.revocation), ("refresh", row.refresh), ("logging", row.logging)]
+                for (name, check) in [
+                    ("revocation", row.revocation), ("refresh", row.refresh), ("logging", row.logging),
+                ]
                 where !check.passed {
                     text += "\n✗ \(row.service) \(name): \(check.detail)"
                 }
@@ -115,8 +120,12 @@ public struct RevocationDrill: Sendable {
     ///   - agent: the canary agent (registered with the authority) and its key.
     ///   - clock: the deployment's clock.
     public init(
-        authority: CredentialAuthority, authorityAudit: any AuditStore, revocations: any RevocationStore,
-        agent: AgentIdentity, agentKey: Ed25519.PrivateKey, clock: any WallClock
+        authority: CredentialAuthority,
+        authorityAudit: any AuditStore,
+        revocations: any RevocationStore,
+        agent: AgentIdentity,
+        agentKey: Ed25519.PrivateKey,
+        clock: any WallClock
     ) {
         self.authority = authority
         self.authorityAudit = authorityAudit
@@ -129,7 +138,11 @@ public struct RevocationDrill: Sendable {
     /// Runs the drill on every service, one after another.
     public func run(on services: [Service]) async throws -> Report {
         let task = try await authority.openTask(
-            for: agent, objective: "revocation drill", intent: "drill", deadline: .seconds(300))
+            for: agent,
+            objective: "revocation drill",
+            intent: "drill",
+            deadline: .seconds(300)
+        )
         var rows: [Row] = []
         for service in services { rows.append(await drill(service, task: task)) }
         try await authority.complete(task: task)
@@ -139,8 +152,12 @@ public struct RevocationDrill: Sendable {
     private func drill(_ service: Service, task: String) async -> Row {
         let elapsed = ContinuousClock()
         let grant = StepGrant(
-            name: "canary-\(service.name)", audience: service.name, actions: [Self.canaryAction],
-            resources: [ResourcePattern(stringLiteral: Self.canaryResource)], duration: .seconds(60))
+            name: "canary-\(service.name)",
+            audience: service.name,
+            actions: [Self.canaryAction],
+            resources: [ResourcePattern(stringLiteral: Self.canaryResource)],
+            duration: .seconds(60)
+        )
         var first: IssuedToken?
         var useDetail = "not used"
         var used = false
@@ -161,10 +178,17 @@ public struct RevocationDrill: Sendable {
             let newWorks = await present(next.token, to: service).isAllowed
             let oldDecision = await present(issued.token, to: service)
             refreshCheck = Check(
-                passed: used && newWorks && !oldDecision.isAllowed, milliseconds: ms(refreshStart.duration(to: elapsed.now)),
-                detail: "\(useDetail); refreshed token \(newWorks ? "works" : "refused"); superseded token \(oldDecision)")
+                passed: used && newWorks && !oldDecision.isAllowed,
+                milliseconds: ms(refreshStart.duration(to: elapsed.now)),
+                detail:
+                    "\(useDetail); refreshed token \(newWorks ? "works" : "refused"); superseded token \(oldDecision)"
+            )
         } catch {
-            refreshCheck = Check(passed: false, milliseconds: ms(refreshStart.duration(to: elapsed.now)), detail: "\(error)")
+            refreshCheck = Check(
+                passed: false,
+                milliseconds: ms(refreshStart.duration(to: elapsed.now)),
+                detail: "\(error)"
+            )
         }
 
         // Revocation: revoke the live token; the service must deny it and its watermark must prove it.
@@ -181,9 +205,14 @@ public struct RevocationDrill: Sendable {
                 revocationCheck = Check(
                     passed: decision.denialCode == .revoked && proven,
                     milliseconds: ms(revokeStart.duration(to: elapsed.now)),
-                    detail: "revocation #\(sequence): \(decision); watermark proof \(proven ? "complete" : "missing")")
+                    detail: "revocation #\(sequence): \(decision); watermark proof \(proven ? "complete" : "missing")"
+                )
             } catch {
-                revocationCheck = Check(passed: false, milliseconds: ms(revokeStart.duration(to: elapsed.now)), detail: "\(error)")
+                revocationCheck = Check(
+                    passed: false,
+                    milliseconds: ms(revokeStart.duration(to: elapsed.now)),
+                    detail: "\(error)"
+                )
             }
         } else {
             revocationCheck = Check(passed: false, milliseconds: 0, detail: "no refreshed token to revoke")
@@ -199,22 +228,38 @@ public struct RevocationDrill: Sendable {
             let serviceReport = AuditVerifier.verify(entries: serviceEntries)
             let authorityEvents = try authorityEntries.map { try AuditEntry(decoding: $0).event }
             let serviceEvents = try serviceEntries.map { try AuditEntry(decoding: $0).event }
-            let firstID = first?.token.id.description, nextID = refreshed?.token.id.description
+            let firstID = first?.token.id.description
+            let nextID = refreshed?.token.id.description
             let nextBlock = refreshed?.revocationID
             var missing: [String] = []
-            if !authorityEvents.contains(where: { $0.kind == .issued && $0.tokenID == firstID }) { missing.append("issued") }
-            if !authorityEvents.contains(where: { $0.kind == .refreshed && $0.tokenID == nextID }) { missing.append("refreshed") }
-            if !authorityEvents.contains(where: { $0.kind == .revoked && $0.revocationID == nextBlock }) { missing.append("revoked") }
+            if !authorityEvents.contains(where: { $0.kind == .issued && $0.tokenID == firstID }) {
+                missing.append("issued")
+            }
+            if !authorityEvents.contains(where: { $0.kind == .refreshed && $0.tokenID == nextID }) {
+                missing.append("refreshed")
+            }
+            if !authorityEvents.contains(where: { $0.kind == .revoked && $0.revocationID == nextBlock }) {
+                missing.append("revoked")
+            }
             if !serviceEvents.contains(where: { $0.kind == .used && $0.tokenID == firstID }) { missing.append("used") }
-            if !serviceEvents.contains(where: { $0.kind == .denied && $0.tokenID == nextID }) { missing.append("denied after revocation") }
+            if !serviceEvents.contains(where: { $0.kind == .denied && $0.tokenID == nextID }) {
+                missing.append("denied after revocation")
+            }
             let verified = authorityReport.isValid && serviceReport.isValid
             loggingCheck = Check(
-                passed: verified && missing.isEmpty, milliseconds: ms(logStart.duration(to: elapsed.now)),
+                passed: verified && missing.isEmpty,
+                milliseconds: ms(logStart.duration(to: elapsed.now)),
                 detail: verified
-                    ? (missing.isEmpty ? "all events present in verified logs" : "missing: \(missing.joined(separator: ", "))")
-                    : "verification failed: \(authorityReport.failure?.description ?? serviceReport.failure?.description ?? "")")
+                    ? (missing.isEmpty
+                        ? "all events present in verified logs" : "missing: \(missing.joined(separator: ", "))")
+                    : "verification failed: \(authorityReport.failure?.description ?? serviceReport.failure?.description ?? "")"
+            )
         } catch {
-            loggingCheck = Check(passed: false, milliseconds: ms(logStart.duration(to: elapsed.now)), detail: "\(error)")
+            loggingCheck = Check(
+                passed: false,
+                milliseconds: ms(logStart.duration(to: elapsed.now)),
+                detail: "\(error)"
+            )
         }
         return Row(service: service.name, revocation: revocationCheck, refresh: refreshCheck, logging: loggingCheck)
     }
@@ -224,8 +269,13 @@ public struct RevocationDrill: Sendable {
         let proof = ProofOfPossession.sign(token: token, request: request, holderKey: agentKey, at: clock.now())
         return await service.gatekeeper.authorize(
             Gatekeeper.Request(
-                token: token.text, proof: proof.text, action: Self.canaryAction, resource: Self.canaryResource,
-                traceID: "drill"))
+                token: token.text,
+                proof: proof.text,
+                action: Self.canaryAction,
+                resource: Self.canaryResource,
+                traceID: "drill"
+            )
+        )
     }
 
     private func ms(_ duration: Duration) -> Double {

@@ -42,11 +42,18 @@ public final class Gatekeeper: Sendable {
 
         /// Creates a configuration.
         public init(
-            audience: String, trustBundle: TrustBundle, agentClasses: [AgentClass], policies: PolicySet,
-            entities: Entities = Entities(), revocation: RevocationSnapshot,
-            replayCache: any ReplayCache = InMemoryReplayCache(), audit: any AuditSink,
-            detectors: [any AnomalyDetector] = AnomalyDetectors.defaults(), clock: any WallClock = SystemClock(),
-            verification: VerificationOptions = VerificationOptions(), auditFailClosed: Bool = true,
+            audience: String,
+            trustBundle: TrustBundle,
+            agentClasses: [AgentClass],
+            policies: PolicySet,
+            entities: Entities = Entities(),
+            revocation: RevocationSnapshot,
+            replayCache: any ReplayCache = InMemoryReplayCache(),
+            audit: any AuditSink,
+            detectors: [any AnomalyDetector] = AnomalyDetectors.defaults(),
+            clock: any WallClock = SystemClock(),
+            verification: VerificationOptions = VerificationOptions(),
+            auditFailClosed: Bool = true,
             verifiedTokenCacheCapacity: Int = 4096
         ) {
             self.audience = audience
@@ -86,8 +93,14 @@ public final class Gatekeeper: Sendable {
 
         /// Creates a request.
         public init(
-            token: String, proof: String, action: String, resource: String, approvals: Set<String> = [],
-            attributes: [String: String] = [:], risk: AgentRequest.RiskSignals = .none, traceID: String? = nil
+            token: String,
+            proof: String,
+            action: String,
+            resource: String,
+            approvals: Set<String> = [],
+            attributes: [String: String] = [:],
+            risk: AgentRequest.RiskSignals = .none,
+            traceID: String? = nil
         ) {
             self.token = token
             self.proof = proof
@@ -123,11 +136,16 @@ public final class Gatekeeper: Sendable {
     public init(_ configuration: Configuration) {
         self.configuration = configuration
         verifier = TokenVerifier(
-            trustBundle: configuration.trustBundle, agentClasses: configuration.agentClasses,
-            options: configuration.verification)
+            trustBundle: configuration.trustBundle,
+            agentClasses: configuration.agentClasses,
+            options: configuration.verification
+        )
         cache = VerifiedTokenCache(capacity: configuration.verifiedTokenCacheCapacity)
         revocationChecker = SnapshotRevocationChecker(snapshot: configuration.revocation, clock: configuration.clock)
-        (anomalies, anomalySink) = AsyncStream.makeStream(of: AnomalyReport.self, bufferingPolicy: .bufferingNewest(1000))
+        (anomalies, anomalySink) = AsyncStream.makeStream(
+            of: AnomalyReport.self,
+            bufferingPolicy: .bufferingNewest(1000)
+        )
     }
 
     deinit { anomalySink.finish() }
@@ -155,9 +173,13 @@ public final class Gatekeeper: Sendable {
         guard !request.action.isEmpty, request.action.utf8.count <= TokenLimits.maximumActionLength,
             !request.resource.isEmpty, request.resource.utf8.count <= TokenLimits.maximumResourceLength
         else {
-            return Outcome(decision: .deny(denial(.malformedRequest, "action or resource is empty or longer than the cap")))
+            return Outcome(
+                decision: .deny(denial(.malformedRequest, "action or resource is empty or longer than the cap"))
+            )
         }
-        guard request.token.utf8.count <= TokenFormat.textPrefix.utf8.count + (TokenLimits.maximumTokenBytes * 4 + 2) / 3 else {
+        guard
+            request.token.utf8.count <= TokenFormat.textPrefix.utf8.count + (TokenLimits.maximumTokenBytes * 4 + 2) / 3
+        else {
             return Outcome(decision: .deny(denial(.malformedToken, "token text is longer than the cap")))
         }
         guard request.token.hasPrefix(TokenFormat.textPrefix),
@@ -184,12 +206,20 @@ public final class Gatekeeper: Sendable {
             return Outcome(decision: .deny(denial(.malformedProof, error.description)), token: verified)
         }
         let tokenRequest = TokenRequest(
-            audience: configuration.audience, action: request.action, resource: request.resource,
-            attributes: request.attributes)
+            audience: configuration.audience,
+            action: request.action,
+            resource: request.resource,
+            attributes: request.attributes
+        )
         do {
             try verified.authorize(
-                tokenRequest, proof: proof, at: now, options: configuration.verification,
-                replayCache: configuration.replayCache, revocation: revocationChecker)
+                tokenRequest,
+                proof: proof,
+                at: now,
+                options: configuration.verification,
+                replayCache: configuration.replayCache,
+                revocation: revocationChecker
+            )
         } catch {
             var outcome = Outcome(decision: .deny(gateDenial(for: error)), token: verified)
             switch error.code {
@@ -217,15 +247,24 @@ public final class Gatekeeper: Sendable {
     /// delegator cannot escape a principal- or class-scoped `forbid` (or a checkpoint) by naming another
     /// principal or class in a delegation block. A deny from either wins; then a checkpoint from either.
     private func decide(_ token: VerifiedToken, request: Request, now: Timestamp) -> GateDecision {
-        var decisions = [configuration.policies.evaluate(
-            policyRequest(for: token, request: request, now: now, asSubject: false), entities: configuration.entities)]
+        var decisions = [
+            configuration.policies.evaluate(
+                policyRequest(for: token, request: request, now: now, asSubject: false),
+                entities: configuration.entities
+            )
+        ]
         if !token.delegates.isEmpty || token.delegateClass != nil {
-            decisions.append(configuration.policies.evaluate(
-                policyRequest(for: token, request: request, now: now, asSubject: true), entities: configuration.entities))
+            decisions.append(
+                configuration.policies.evaluate(
+                    policyRequest(for: token, request: request, now: now, asSubject: true),
+                    entities: configuration.entities
+                )
+            )
         }
         for decision in decisions {
             if case .deny(let reasons) = decision.agentDecision {
-                let message = reasons.isEmpty
+                let message =
+                    reasons.isEmpty
                     ? "no policy permits \(request.action) on \(request.resource)"
                     : "forbidden by \(reasons.map(\.rawValue).joined(separator: ", "))"
                 return .deny(denial(.policy, message, policies: reasons))
@@ -239,11 +278,18 @@ public final class Gatekeeper: Sendable {
         return .allow(granted(token, policies: decisions[0].reasons, auditIndex: nil))
     }
 
-    private func policyRequest(for token: VerifiedToken, request: Request, now: Timestamp, asSubject: Bool)
+    private func policyRequest(
+        for token: VerifiedToken,
+        request: Request,
+        now: Timestamp,
+        asSubject: Bool
+    )
         -> AgentRequest
     {
         let delegated = !asSubject && !token.delegates.isEmpty
-        var extra: [(String, CedarValue)] = request.attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }
+        var extra: [(String, CedarValue)] = request.attributes.sorted { $0.key < $1.key }.map {
+            ($0.key, .string($0.value))
+        }
         extra.append(("subject", .string(token.subject.description)))
         return AgentRequest(
             agentID: (asSubject ? token.subject : token.delegates.last ?? token.subject).description,
@@ -251,11 +297,18 @@ public final class Gatekeeper: Sendable {
             supervisor: delegated ? EntityUID(type: AgentRequest.agentType, id: token.subject.description) : nil,
             action: EntityUID(type: "Action", id: request.action),
             resource: EntityUID(type: "Resource", id: request.resource),
-            intent: token.intent ?? "", task: token.taskID ?? "", step: token.step.map(String.init) ?? "",
+            intent: token.intent ?? "",
+            task: token.taskID ?? "",
+            step: token.step.map(String.init) ?? "",
             token: AgentRequest.TokenFacts(
                 remainingSeconds: max(0, now.duration(to: token.expiresAt).components.seconds),
-                delegationDepth: Int64(token.delegationDepth), audience: configuration.audience),
-            risk: request.risk, approvals: request.approvals, extra: CedarRecord(extra))
+                delegationDepth: Int64(token.delegationDepth),
+                audience: configuration.audience
+            ),
+            risk: request.risk,
+            approvals: request.approvals,
+            extra: CedarRecord(extra)
+        )
     }
 
     // MARK: Recording
@@ -268,11 +321,20 @@ public final class Gatekeeper: Sendable {
         // Only requests proven to come from the holder are attributed to its block, key and agent.
         let attributed = outcome.attributable ? token : nil
         let observation = RequestObservation(
-            time: now, service: configuration.audience, agent: attributed == nil ? nil : agent,
-            tokenID: tokenID, blockID: attributed?.revocationIDs.last,
-            rootBlockID: attributed?.revocationIDs.first, holderKeyID: attributed?.holder.keyID,
-            taskID: token?.taskID, intent: token?.intent, action: request.action, resource: request.resource,
-            outcome: observationOutcome(outcome.decision), revocationReason: outcome.revocationReason)
+            time: now,
+            service: configuration.audience,
+            agent: attributed == nil ? nil : agent,
+            tokenID: tokenID,
+            blockID: attributed?.revocationIDs.last,
+            rootBlockID: attributed?.revocationIDs.first,
+            holderKeyID: attributed?.holder.keyID,
+            taskID: token?.taskID,
+            intent: token?.intent,
+            action: request.action,
+            resource: request.resource,
+            outcome: observationOutcome(outcome.decision),
+            revocationReason: outcome.revocationReason
+        )
         var reports: [AnomalyReport] = []
         for detector in configuration.detectors {
             if let report = detector.observe(observation) { reports.append(report) }
@@ -284,11 +346,20 @@ public final class Gatekeeper: Sendable {
         }
 
         var event = AuditEvent(
-            auditKind(outcome.decision), time: now, agent: agent, task: token?.taskID,
-            step: token?.step.map(String.init), tokenID: tokenID, revocationID: blockID,
-            audience: configuration.audience, action: Self.clipped(request.action),
-            resource: Self.clipped(request.resource), decision: auditDecision(outcome.decision),
-            reason: Self.clipped(auditReason(outcome.decision)), traceID: request.traceID.map(Self.clipped))
+            auditKind(outcome.decision),
+            time: now,
+            agent: agent,
+            task: token?.taskID,
+            step: token?.step.map(String.init),
+            tokenID: tokenID,
+            revocationID: blockID,
+            audience: configuration.audience,
+            action: Self.clipped(request.action),
+            resource: Self.clipped(request.resource),
+            decision: auditDecision(outcome.decision),
+            reason: Self.clipped(auditReason(outcome.decision)),
+            traceID: request.traceID.map(Self.clipped)
+        )
         if let token {
             // Kept small: this is on every request. The token's expiry and scope are in the authority's
             // `issued` entry for the same token id.
@@ -313,9 +384,18 @@ public final class Gatekeeper: Sendable {
         for report in reports {
             _ = try? await configuration.audit.record(
                 AuditEvent(
-                    .anomaly, time: now, agent: report.agent, task: report.taskID, tokenID: report.tokenID,
-                    revocationID: report.blockID, audience: configuration.audience, reason: report.detail,
-                    traceID: request.traceID, attributes: ["detector": report.detector]))
+                    .anomaly,
+                    time: now,
+                    agent: report.agent,
+                    task: report.taskID,
+                    tokenID: report.tokenID,
+                    revocationID: report.blockID,
+                    audience: configuration.audience,
+                    reason: report.detail,
+                    traceID: request.traceID,
+                    attributes: ["detector": report.detector]
+                )
+            )
             anomalySink.yield(report)
         }
         return decision
@@ -343,19 +423,33 @@ public final class Gatekeeper: Sendable {
 
     private func granted(_ token: VerifiedToken, policies: [PolicyID], auditIndex: UInt64?) -> GrantedRequest {
         GrantedRequest(
-            agent: (token.delegates.last ?? token.subject).description, subject: token.subject.description,
-            tokenID: token.tokenID, taskID: token.taskID, intent: token.intent, policies: policies,
-            auditIndex: auditIndex)
+            agent: (token.delegates.last ?? token.subject).description,
+            subject: token.subject.description,
+            tokenID: token.tokenID,
+            taskID: token.taskID,
+            intent: token.intent,
+            policies: policies,
+            auditIndex: auditIndex
+        )
     }
 
     private func granted(_ granted: GrantedRequest, auditIndex: UInt64) -> GrantedRequest {
         GrantedRequest(
-            agent: granted.agent, subject: granted.subject, tokenID: granted.tokenID, taskID: granted.taskID,
-            intent: granted.intent, policies: granted.policies, auditIndex: auditIndex)
+            agent: granted.agent,
+            subject: granted.subject,
+            tokenID: granted.tokenID,
+            taskID: granted.taskID,
+            intent: granted.intent,
+            policies: granted.policies,
+            auditIndex: auditIndex
+        )
     }
 
     private func denial(
-        _ code: GateDenial.Code, _ message: String, policies: [PolicyID] = [], tokenError: TokenError.Code? = nil
+        _ code: GateDenial.Code,
+        _ message: String,
+        policies: [PolicyID] = [],
+        tokenError: TokenError.Code? = nil
     ) -> GateDenial {
         GateDenial(code: code, tokenError: tokenError, policies: policies, message: message)
     }

@@ -51,9 +51,12 @@ public final class SnapshotRevocationChecker: RevocationChecker {
     /// The snapshot's answer for a token, with the full entry when it is revoked.
     public func lookup(_ facts: RevocationFacts) -> RevocationLookup {
         snapshot.status(
-            blocks: facts.revocationIDs, task: facts.taskID,
-            agents: [facts.subject.description] + facts.delegates.map(\.description), issuerKey: facts.issuerKeyID,
-            now: clock.now())
+            blocks: facts.revocationIDs,
+            task: facts.taskID,
+            agents: [facts.subject.description] + facts.delegates.map(\.description),
+            issuerKey: facts.issuerKeyID,
+            now: clock.now()
+        )
     }
 
     /// Revoked when quarantined or revoked in the snapshot; unavailable when the snapshot is stale.
@@ -66,7 +69,9 @@ public final class SnapshotRevocationChecker: RevocationChecker {
         case .notRevoked: return .notRevoked
         case .revoked(let entry): return .revoked(reason: "\(entry.reason.rawValue) (revocation #\(entry.sequence))")
         case .stale(let lastHeard, let bound):
-            return .unavailable(reason: "revocation data last heard \(lastHeard.map(\.description) ?? "never"), older than \(bound)")
+            return .unavailable(
+                reason: "revocation data last heard \(lastHeard.map(\.description) ?? "never"), older than \(bound)"
+            )
         }
     }
 }

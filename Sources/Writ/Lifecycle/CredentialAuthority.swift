@@ -35,9 +35,14 @@ public actor CredentialAuthority {
 
         /// Creates a configuration.
         public init(
-            issuerKey: Ed25519.PrivateKey, agentClasses: [AgentClass], entitlements: any EntitlementPolicy,
-            revocations: any RevocationStore, audit: any AuditSink, clock: any WallClock = SystemClock(),
-            anomalyResponse: Set<AnomalyResponse> = [.revokeToken, .revokeAgent], attestor: (any Attestor)? = nil,
+            issuerKey: Ed25519.PrivateKey,
+            agentClasses: [AgentClass],
+            entitlements: any EntitlementPolicy,
+            revocations: any RevocationStore,
+            audit: any AuditSink,
+            clock: any WallClock = SystemClock(),
+            anomalyResponse: Set<AnomalyResponse> = [.revokeToken, .revokeAgent],
+            attestor: (any Attestor)? = nil,
             identityLifetime: Duration = .seconds(3600)
         ) {
             self.attestor = attestor
@@ -165,32 +170,52 @@ public actor CredentialAuthority {
             workload = try await attestor.attest(evidence)
         } catch {
             try? await record(
-                AuditEvent(.denied, time: now, decision: .deny, reason: "attestation failed: \(error)",
-                           attributes: ["evidence": evidence.kind]))
+                AuditEvent(
+                    .denied,
+                    time: now,
+                    decision: .deny,
+                    reason: "attestation failed: \(error)",
+                    attributes: ["evidence": evidence.kind]
+                )
+            )
             throw AuthorityError(.attestationFailed, "attestation failed: \(error)")
         }
         guard let className = workload.agentClass else {
             throw AuthorityError(.unknownAgentClass, "attestation of \(workload.identity) named no agent class")
         }
         let agent = try register(
-            workload.identity, publicKey: workload.publicKey, agentClass: className, supervisor: workload.supervisor)
+            workload.identity,
+            publicKey: workload.publicKey,
+            agentClass: className,
+            supervisor: workload.supervisor
+        )
         let document: IdentityDocument
         do {
             document = try IdentityDocument.issue(
-                identity: agent.identity, publicKey: agent.publicKey, agentClass: className,
-                supervisor: agent.supervisor, issuedAt: now, expiresAt: now.advanced(by: configuration.identityLifetime),
-                issuerKey: configuration.issuerKey)
+                identity: agent.identity,
+                publicKey: agent.publicKey,
+                agentClass: className,
+                supervisor: agent.supervisor,
+                issuedAt: now,
+                expiresAt: now.advanced(by: configuration.identityLifetime),
+                issuerKey: configuration.issuerKey
+            )
         } catch {
             agents[agent.identity] = nil
             throw AuthorityError(.tokenFailed, "identity document for \(agent.identity) failed: \(error)")
         }
         try await record(
             AuditEvent(
-                .issued, time: now, agent: agent.identity.description, reason: "identity document",
+                .issued,
+                time: now,
+                agent: agent.identity.description,
+                reason: "identity document",
                 attributes: [
                     "class": className, "key": agent.publicKey.keyID.description, "evidence": evidence.kind,
                     "supervisor": agent.supervisor?.description ?? "", "expires": document.expiresAt.description,
-                ]))
+                ]
+            )
+        )
         return document
     }
 
@@ -202,7 +227,9 @@ public actor CredentialAuthority {
     ///   identity already bound to something else or revoked.
     @discardableResult
     public func register(
-        _ identity: AgentIdentity, publicKey: Ed25519.PublicKey, agentClass className: String,
+        _ identity: AgentIdentity,
+        publicKey: Ed25519.PublicKey,
+        agentClass className: String,
         supervisor: AgentIdentity? = nil
     ) throws -> Agent {
         guard let agentClass = classes[className] else {
@@ -215,7 +242,10 @@ public actor CredentialAuthority {
             guard existing.publicKey == publicKey, existing.agentClass.name == className,
                 existing.supervisor == supervisor
             else {
-                throw AuthorityError(.alreadyRegistered, "agent \(identity) is already bound to another key, class or supervisor")
+                throw AuthorityError(
+                    .alreadyRegistered,
+                    "agent \(identity) is already bound to another key, class or supervisor"
+                )
             }
             return existing
         }
@@ -224,11 +254,19 @@ public actor CredentialAuthority {
                 throw AuthorityError(.unknownAgent, "supervisor \(supervisor) is not registered")
             }
             guard parent.publicKey != publicKey else {
-                throw AuthorityError(.delegationRefused, "sub-agent \(identity) must have its own key, not its supervisor's")
+                throw AuthorityError(
+                    .delegationRefused,
+                    "sub-agent \(identity) must have its own key, not its supervisor's"
+                )
             }
         }
         let agent = Agent(
-            identity: identity, publicKey: publicKey, agentClass: agentClass, supervisor: supervisor, isRevoked: false)
+            identity: identity,
+            publicKey: publicKey,
+            agentClass: agentClass,
+            supervisor: supervisor,
+            isRevoked: false
+        )
         agents[identity] = agent
         return agent
     }
@@ -246,19 +284,39 @@ public actor CredentialAuthority {
     ///   - intent: the declared intent carried in every token of the task.
     ///   - deadline: how long the task may run; no token outlives it.
     /// - Returns: the task id.
-    public func openTask(for agent: AgentIdentity, objective: String, intent: String, deadline: Duration) async throws
+    public func openTask(
+        for agent: AgentIdentity,
+        objective: String,
+        intent: String,
+        deadline: Duration
+    ) async throws
         -> String
     {
         let registered = try liveAgent(agent)
         let now = configuration.clock.now()
         let id = "task-" + Hex.encode(SecureRandom.bytes(count: 6))
         let info = TaskInfo(
-            id: id, agent: agent, objective: objective, intent: intent, deadline: now.advanced(by: deadline),
-            state: .open, steps: [:], handedOffTo: nil)
+            id: id,
+            agent: agent,
+            objective: objective,
+            intent: intent,
+            deadline: now.advanced(by: deadline),
+            state: .open,
+            steps: [:],
+            handedOffTo: nil
+        )
         try await record(
             AuditEvent(
-                .taskOpened, time: now, agent: agent.description, task: id, reason: objective,
-                attributes: ["intent": intent, "class": registered.agentClass.name, "deadline": info.deadline.description]))
+                .taskOpened,
+                time: now,
+                agent: agent.description,
+                task: id,
+                reason: objective,
+                attributes: [
+                    "intent": intent, "class": registered.agentClass.name, "deadline": info.deadline.description,
+                ]
+            )
+        )
         tasks[id] = info
         return id
     }
@@ -282,17 +340,37 @@ public actor CredentialAuthority {
         guard entitled.contains(where: { $0.covers(grant) }) else {
             try? await record(
                 AuditEvent(
-                    .denied, time: now, agent: agent.identity.description, task: taskID, step: grant.name,
-                    audience: grant.audience, action: grant.actions.joined(separator: ","), decision: .deny,
-                    reason: "not entitled: \(grant)"))
+                    .denied,
+                    time: now,
+                    agent: agent.identity.description,
+                    task: taskID,
+                    step: grant.name,
+                    audience: grant.audience,
+                    action: grant.actions.joined(separator: ","),
+                    decision: .deny,
+                    reason: "not entitled: \(grant)"
+                )
+            )
             throw AuthorityError(.notEntitled, "class '\(agent.agentClass.name)' is not entitled to \(grant)")
         }
         let previous = task.steps[grant.name]
         let number = previous?.number ?? task.nextStepNumber
         let refreshCount = previous?.refreshCount ?? 0
-        let issued = try mint(task: task, agent: agent, grant: grant, stepNumber: number, now: now, refreshCount: refreshCount)
+        let issued = try mint(
+            task: task,
+            agent: agent,
+            grant: grant,
+            stepNumber: number,
+            now: now,
+            refreshCount: refreshCount
+        )
         // Commit before any await, so concurrent calls see the live token and the step number is taken.
-        tasks[taskID]?.steps[grant.name] = StepInfo(grant: grant, number: number, live: issued, refreshCount: refreshCount)
+        tasks[taskID]?.steps[grant.name] = StepInfo(
+            grant: grant,
+            number: number,
+            live: issued,
+            refreshCount: refreshCount
+        )
         if previous == nil { tasks[taskID]?.nextStepNumber += 1 }
         noteExpiry(issued, task: taskID)
         do {
@@ -317,16 +395,29 @@ public actor CredentialAuthority {
         guard step.refreshCount < agent.agentClass.refreshLimit else {
             try? await record(
                 AuditEvent(
-                    .denied, time: now, agent: agent.identity.description, task: taskID, step: name,
-                    tokenID: old.token.id.description, decision: .deny,
-                    reason: "refresh limit \(agent.agentClass.refreshLimit) reached"))
+                    .denied,
+                    time: now,
+                    agent: agent.identity.description,
+                    task: taskID,
+                    step: name,
+                    tokenID: old.token.id.description,
+                    decision: .deny,
+                    reason: "refresh limit \(agent.agentClass.refreshLimit) reached"
+                )
+            )
             throw AuthorityError(
                 .refreshLimitReached,
-                "step '\(name)' reached the refresh limit \(agent.agentClass.refreshLimit) of class '\(agent.agentClass.name)'")
+                "step '\(name)' reached the refresh limit \(agent.agentClass.refreshLimit) of class '\(agent.agentClass.name)'"
+            )
         }
         let issued = try mint(
-            task: task, agent: agent, grant: step.grant, stepNumber: step.number, now: now,
-            refreshCount: step.refreshCount + 1)
+            task: task,
+            agent: agent,
+            grant: step.grant,
+            stepNumber: step.number,
+            now: now,
+            refreshCount: step.refreshCount + 1
+        )
         // Commit before any await: a concurrent refresh sees the new count and the new live token.
         tasks[taskID]?.steps[name]?.live = issued
         tasks[taskID]?.steps[name]?.refreshCount = step.refreshCount + 1
@@ -381,20 +472,34 @@ public actor CredentialAuthority {
     /// for the same agent (mint its steps as usual).
     ///
     /// - Returns: the new task's id.
-    public func handOff(task taskID: String, toObjective objective: String, intent: String, deadline: Duration)
+    public func handOff(
+        task taskID: String,
+        toObjective objective: String,
+        intent: String,
+        deadline: Duration
+    )
         async throws -> String
     {
         guard let task = tasks[taskID] else { throw AuthorityError(.unknownTask, "task \(taskID) does not exist") }
         guard task.state == .open else {
-            throw AuthorityError(.taskClosed, "task \(taskID) is \(task.state.rawValue); only an open task can be handed off")
+            throw AuthorityError(
+                .taskClosed,
+                "task \(taskID) is \(task.state.rawValue); only an open task can be handed off"
+            )
         }
         try await close(taskID, state: .handedOff, reason: .handedOff)
         let newID = try await openTask(for: task.agent, objective: objective, intent: intent, deadline: deadline)
         tasks[taskID]?.handedOffTo = newID
         try await record(
             AuditEvent(
-                .handedOff, time: configuration.clock.now(), agent: task.agent.description, task: taskID,
-                reason: objective, attributes: ["to-task": newID, "intent": intent]))
+                .handedOff,
+                time: configuration.clock.now(),
+                agent: task.agent.description,
+                task: taskID,
+                reason: objective,
+                attributes: ["to-task": newID, "intent": intent]
+            )
+        )
         return newID
     }
 
@@ -436,7 +541,13 @@ public actor CredentialAuthority {
         let horizon = now.advanced(by: longestTTL)
         var revoked: [String] = []
         if response.contains(.revokeToken), let block = report.blockID {
-            try await revoke(.block(block), reason: .anomaly, coversUntil: horizon, task: report.taskID, agent: report.agent)
+            try await revoke(
+                .block(block),
+                reason: .anomaly,
+                coversUntil: horizon,
+                task: report.taskID,
+                agent: report.agent
+            )
             revoked.append("block \(block)")
         }
         if let tokenID = report.tokenID {
@@ -450,7 +561,13 @@ public actor CredentialAuthority {
             let registered = agents[identity], registered.publicKey.keyID == report.holderKeyID
         {
             agents[identity]?.isRevoked = true
-            try await revoke(.agent(agentText), reason: .anomaly, coversUntil: horizon, task: report.taskID, agent: agentText)
+            try await revoke(
+                .agent(agentText),
+                reason: .anomaly,
+                coversUntil: horizon,
+                task: report.taskID,
+                agent: agentText
+            )
             revoked.append("agent \(agentText)")
         }
         if response.contains(.revokeTask), let taskID = report.taskID, tasks[taskID]?.state == .open {
@@ -459,20 +576,36 @@ public actor CredentialAuthority {
         }
         try await record(
             AuditEvent(
-                .anomaly, time: now, agent: report.agent, task: report.taskID, tokenID: report.tokenID,
-                revocationID: report.blockID, reason: report.detail,
-                attributes: ["detector": report.detector, "revoked": revoked.joined(separator: "; ")]))
+                .anomaly,
+                time: now,
+                agent: report.agent,
+                task: report.taskID,
+                tokenID: report.tokenID,
+                revocationID: report.blockID,
+                reason: report.detail,
+                attributes: ["detector": report.detector, "revoked": revoked.joined(separator: "; ")]
+            )
+        )
     }
 
     /// Revokes one agent: none of its tokens work any more, and it gets no new ones.
     public func revoke(agent identity: AgentIdentity, reason: RevocationReason = .manual) async throws {
         agents[identity]?.isRevoked = true
         let horizon = configuration.clock.now().advanced(by: longestTTL)
-        try await revoke(.agent(identity.description), reason: reason, coversUntil: horizon, agent: identity.description)
+        try await revoke(
+            .agent(identity.description),
+            reason: reason,
+            coversUntil: horizon,
+            agent: identity.description
+        )
     }
 
     /// Revokes one token block (and so every token delegated from it).
-    public func revoke(block id: RevocationID, reason: RevocationReason = .manual, coversUntil: Timestamp? = nil)
+    public func revoke(
+        block id: RevocationID,
+        reason: RevocationReason = .manual,
+        coversUntil: Timestamp? = nil
+    )
         async throws
     {
         let horizon = coversUntil ?? configuration.clock.now().advanced(by: longestTTL)
@@ -492,29 +625,41 @@ public actor CredentialAuthority {
     ///   `supervisor`, the token's last block names it and is held by its registered key, and `supervisor` held
     ///   the block before.
     public func recordDelegation(
-        _ token: CapabilityToken, from supervisor: AgentIdentity, to delegate: AgentIdentity
+        _ token: CapabilityToken,
+        from supervisor: AgentIdentity,
+        to delegate: AgentIdentity
     ) async throws {
         guard let sub = agents[delegate], sub.supervisor == supervisor, !sub.isRevoked else {
             throw AuthorityError(.delegationRefused, "\(delegate) is not a registered sub-agent of \(supervisor)")
         }
         guard let last = token.delegations.last, last.attenuation.delegate == delegate, token.holder == sub.publicKey
         else {
-            throw AuthorityError(.delegationRefused, "the token's last block is not held by \(delegate)'s registered key")
+            throw AuthorityError(
+                .delegationRefused,
+                "the token's last block is not held by \(delegate)'s registered key"
+            )
         }
         let previousHolder = token.delegations.dropLast().last?.attenuation.delegate ?? token.root.claims.subject
         guard previousHolder == supervisor else {
             throw AuthorityError(.delegationRefused, "\(supervisor) did not hold the token it delegated")
         }
-        let parentBlock = token.delegations.count >= 2
+        let parentBlock =
+            token.delegations.count >= 2
             ? token.delegations[token.delegations.count - 2].revocationID : token.root.revocationID
         try await record(
             AuditEvent(
-                .delegated, time: configuration.clock.now(), agent: delegate.description, task: token.root.claims.taskID,
-                tokenID: token.id.description, revocationID: last.revocationID,
+                .delegated,
+                time: configuration.clock.now(),
+                agent: delegate.description,
+                task: token.root.claims.taskID,
+                tokenID: token.id.description,
+                revocationID: last.revocationID,
                 attributes: [
                     "supervisor": supervisor.description, "class": sub.agentClass.name,
                     "depth": String(token.delegations.count), "parent-block": parentBlock.description,
-                ]))
+                ]
+            )
+        )
     }
 
     // MARK: Internals
@@ -543,7 +688,12 @@ public actor CredentialAuthority {
     }
 
     private func mint(
-        task: TaskInfo, agent: Agent, grant: StepGrant, stepNumber: UInt64, now: Timestamp, refreshCount: Int
+        task: TaskInfo,
+        agent: Agent,
+        grant: StepGrant,
+        stepNumber: UInt64,
+        now: Timestamp,
+        refreshCount: Int
     ) throws -> IssuedToken {
         let cls = agent.agentClass
         let ttl = min(grant.duration ?? cls.defaultTTL, cls.maximumTTL)
@@ -552,33 +702,61 @@ public actor CredentialAuthority {
             throw AuthorityError(.deadlinePassed, "task \(task.id) has no time left for step '\(grant.name)'")
         }
         let claims = TokenClaims(
-            subject: agent.identity, holder: agent.publicKey, agentClass: cls.name, audiences: [grant.audience],
-            actions: grant.actions, resources: grant.resources, taskID: task.id, step: stepNumber,
-            intent: task.intent, issuedAt: now, expiresAt: expiresAt)
+            subject: agent.identity,
+            holder: agent.publicKey,
+            agentClass: cls.name,
+            audiences: [grant.audience],
+            actions: grant.actions,
+            resources: grant.resources,
+            taskID: task.id,
+            step: stepNumber,
+            intent: task.intent,
+            issuedAt: now,
+            expiresAt: expiresAt
+        )
         do {
             let token = try CapabilityToken.mint(claims, agentClass: cls, issuerKey: configuration.issuerKey)
             return IssuedToken(
-                token: token, taskID: task.id, step: grant.name, issuedAt: now, expiresAt: expiresAt,
-                refreshCount: refreshCount)
+                token: token,
+                taskID: task.id,
+                step: grant.name,
+                issuedAt: now,
+                expiresAt: expiresAt,
+                refreshCount: refreshCount
+            )
         } catch {
             throw AuthorityError(.tokenFailed, "minting step '\(grant.name)' of task \(task.id) failed: \(error)")
         }
     }
 
     private func issuedEvent(
-        _ issued: IssuedToken, kind: AuditEvent.Kind, agent: Agent, grant: StepGrant, parent: IssuedToken?
+        _ issued: IssuedToken,
+        kind: AuditEvent.Kind,
+        agent: Agent,
+        grant: StepGrant,
+        parent: IssuedToken?
     ) -> AuditEvent {
         AuditEvent(
-            kind, time: issued.issuedAt, agent: agent.identity.description, task: issued.taskID, step: issued.step,
-            tokenID: issued.token.id.description, parentTokenID: parent?.token.id.description,
-            revocationID: issued.revocationID, audience: grant.audience, action: grant.actions.joined(separator: ","),
+            kind,
+            time: issued.issuedAt,
+            agent: agent.identity.description,
+            task: issued.taskID,
+            step: issued.step,
+            tokenID: issued.token.id.description,
+            parentTokenID: parent?.token.id.description,
+            revocationID: issued.revocationID,
+            audience: grant.audience,
+            action: grant.actions.joined(separator: ","),
             resource: grant.resources.map(\.text).joined(separator: ","),
             attributes: [
                 "class": agent.agentClass.name, "expires": issued.expiresAt.description,
-                "ttl-ms": String(issued.lifetime.components.seconds * 1000
-                    + issued.lifetime.components.attoseconds / 1_000_000_000_000_000),
+                "ttl-ms": String(
+                    issued.lifetime.components.seconds * 1000
+                        + issued.lifetime.components.attoseconds / 1_000_000_000_000_000
+                ),
                 "refresh": String(issued.refreshCount),
-            ])
+            ]
+        )
     }
 
     private func close(_ taskID: String, state: TaskState, reason: RevocationReason) async throws {
@@ -588,25 +766,45 @@ public actor CredentialAuthority {
         // Tokens minted meanwhile carry the task id, so the task revocation covers them too.
         let covers = max(task.latestExpiry ?? configuration.clock.now(), configuration.clock.now())
             .advanced(by: VerificationOptions.maximumClockSkew)
-        try await revoke(.task(taskID), reason: reason, coversUntil: covers, task: taskID, agent: task.agent.description)
+        try await revoke(
+            .task(taskID),
+            reason: reason,
+            coversUntil: covers,
+            task: taskID,
+            agent: task.agent.description
+        )
         guard tasks[taskID]?.state == .open else { return }
         tasks[taskID]?.state = state
         for name in task.steps.keys { tasks[taskID]?.steps[name]?.live = nil }
         try await record(
             AuditEvent(
-                .taskClosed, time: configuration.clock.now(), agent: task.agent.description, task: taskID,
-                reason: reason.rawValue, attributes: ["state": state.rawValue]))
+                .taskClosed,
+                time: configuration.clock.now(),
+                agent: task.agent.description,
+                task: taskID,
+                reason: reason.rawValue,
+                attributes: ["state": state.rawValue]
+            )
+        )
     }
 
     @discardableResult
     private func revoke(
-        _ target: RevocationTarget, reason: RevocationReason, coversUntil: Timestamp, task: String? = nil,
+        _ target: RevocationTarget,
+        reason: RevocationReason,
+        coversUntil: Timestamp,
+        task: String? = nil,
         agent: String? = nil
     ) async throws -> RevocationEntry {
         let now = configuration.clock.now()
         let entry: RevocationEntry
         do {
-            entry = try await configuration.revocations.revoke(target, reason: reason, at: now, coversUntil: coversUntil)
+            entry = try await configuration.revocations.revoke(
+                target,
+                reason: reason,
+                at: now,
+                coversUntil: coversUntil
+            )
         } catch {
             throw AuthorityError(.recordFailed, "revoking \(target) failed: \(error)")
         }
@@ -614,8 +812,15 @@ public actor CredentialAuthority {
         if case .block(let id) = target { revocationID = id }
         try await record(
             AuditEvent(
-                .revoked, time: now, agent: agent, task: task, revocationID: revocationID, reason: reason.rawValue,
-                attributes: ["target": target.description, "sequence": String(entry.sequence)]))
+                .revoked,
+                time: now,
+                agent: agent,
+                task: task,
+                revocationID: revocationID,
+                reason: reason.rawValue,
+                attributes: ["target": target.description, "sequence": String(entry.sequence)]
+            )
+        )
         return entry
     }
 

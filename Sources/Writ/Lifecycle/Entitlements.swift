@@ -60,7 +60,11 @@ public struct StepGrant: Hashable, Sendable, CustomStringConvertible {
 
     /// Creates a step grant.
     public init(
-        name: String, audience: String, actions: [String], resources: [ResourcePattern], duration: Duration? = nil
+        name: String,
+        audience: String,
+        actions: [String],
+        resources: [ResourcePattern],
+        duration: Duration? = nil
     ) {
         self.name = name
         self.audience = audience

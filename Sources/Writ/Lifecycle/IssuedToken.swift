@@ -18,7 +18,11 @@ public struct IssuedToken: Sendable, Hashable, CustomStringConvertible {
 
     /// Creates a value (the authority does this when it mints).
     public init(
-        token: CapabilityToken, taskID: String, step: String, issuedAt: Timestamp, expiresAt: Timestamp,
+        token: CapabilityToken,
+        taskID: String,
+        step: String,
+        issuedAt: Timestamp,
+        expiresAt: Timestamp,
         refreshCount: Int
     ) {
         self.token = token

@@ -21,7 +21,10 @@ public enum ConstantTime {
 /// Calls `body` with the bytes of `sequence` as one contiguous buffer, copying only when the sequence has no
 /// contiguous storage of its own.
 @inline(__always)
-package func withContiguous<R>(_ sequence: some Sequence<UInt8>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+package func withContiguous<R>(
+    _ sequence: some Sequence<UInt8>,
+    _ body: (UnsafeRawBufferPointer) throws -> R
+) rethrows -> R {
     if let result = try sequence.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) {
         return result
     }

@@ -20,7 +20,11 @@ public struct SHA256: Sendable {
 
     /// Adds the bytes in `buffer` to the hash.
     public mutating func update(buffer: UnsafeRawBufferPointer) {
-        _ = crypto_hash_sha256_update(&state, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(buffer.count))
+        _ = crypto_hash_sha256_update(
+            &state,
+            buffer.baseAddress?.assumingMemoryBound(to: UInt8.self),
+            UInt64(buffer.count)
+        )
     }
 
     /// Adds one byte to the hash.
@@ -42,7 +46,11 @@ public struct SHA256: Sendable {
         SodiumRuntime.ensureReady()
         return withContiguous(bytes) { input in
             [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
-                _ = crypto_hash_sha256(out.baseAddress!, input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(input.count))
+                _ = crypto_hash_sha256(
+                    out.baseAddress!,
+                    input.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    UInt64(input.count)
+                )
                 initialized = byteCount
             }
         }
@@ -56,20 +64,34 @@ public enum BLAKE2b {
     public static let byteCount = 32
 
     /// The BLAKE2b digest of `bytes`, `outputByteCount` long (16…64), optionally keyed (16…64-byte key).
-    public static func hash(_ bytes: some Sequence<UInt8>, outputByteCount: Int = byteCount, key: SecureBytes? = nil) -> [UInt8] {
+    public static func hash(
+        _ bytes: some Sequence<UInt8>,
+        outputByteCount: Int = byteCount,
+        key: SecureBytes? = nil
+    ) -> [UInt8] {
         withContiguous(bytes) { hash(buffer: $0, outputByteCount: outputByteCount, key: key) }
     }
 
     /// The BLAKE2b digest of the bytes in `buffer`.
-    public static func hash(buffer: UnsafeRawBufferPointer, outputByteCount: Int = byteCount, key: SecureBytes? = nil) -> [UInt8] {
+    public static func hash(
+        buffer: UnsafeRawBufferPointer,
+        outputByteCount: Int = byteCount,
+        key: SecureBytes? = nil
+    ) -> [UInt8] {
         SodiumRuntime.ensureReady()
         precondition((Int(crypto_generichash_BYTES_MIN)...Int(crypto_generichash_BYTES_MAX)).contains(outputByteCount))
         return [UInt8](unsafeUninitializedCapacity: outputByteCount) { out, initialized in
             let input = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
             if let key {
                 key.withUnsafeBytes { k in
-                    _ = crypto_generichash(out.baseAddress!, outputByteCount, input, UInt64(buffer.count),
-                                           k.baseAddress?.assumingMemoryBound(to: UInt8.self), k.count)
+                    _ = crypto_generichash(
+                        out.baseAddress!,
+                        outputByteCount,
+                        input,
+                        UInt64(buffer.count),
+                        k.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                        k.count
+                    )
                 }
             } else {
                 _ = crypto_generichash(out.baseAddress!, outputByteCount, input, UInt64(buffer.count), nil, 0)

@@ -64,8 +64,10 @@ public enum Ed25519 {
             return [UInt8](unsafeUninitializedCapacity: Ed25519.signatureByteCount) { out, initialized in
                 secret.withUnsafeBytes { sk in
                     _ = crypto_sign_detached(
-                        out.baseAddress!, nil,
-                        message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count),
+                        out.baseAddress!,
+                        nil,
+                        message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                        UInt64(message.count),
                         sk.baseAddress!.assumingMemoryBound(to: UInt8.self)
                     )
                 }
@@ -113,13 +115,17 @@ public enum Ed25519 {
         }
 
         /// Returns whether `signature` is a valid signature of the bytes in `message` by this key.
-        public func isValidSignature(_ signature: UnsafeRawBufferPointer, forBuffer message: UnsafeRawBufferPointer) -> Bool {
+        public func isValidSignature(
+            _ signature: UnsafeRawBufferPointer,
+            forBuffer message: UnsafeRawBufferPointer
+        ) -> Bool {
             SodiumRuntime.ensureReady()
             guard signature.count == Ed25519.signatureByteCount else { return false }
             return rawRepresentation.withUnsafeBufferPointer { pk in
                 crypto_sign_verify_detached(
                     signature.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                    message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count),
+                    message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    UInt64(message.count),
                     pk.baseAddress!
                 ) == 0
             }
@@ -127,7 +133,9 @@ public enum Ed25519 {
 
         public var description: String { "Ed25519.PublicKey(\(keyID))" }
 
-        public static func == (lhs: PublicKey, rhs: PublicKey) -> Bool { lhs.rawRepresentation == rhs.rawRepresentation }
+        public static func == (lhs: PublicKey, rhs: PublicKey) -> Bool {
+            lhs.rawRepresentation == rhs.rawRepresentation
+        }
         public func hash(into hasher: inout Hasher) { hasher.combine(rawRepresentation) }
     }
 }

@@ -14,7 +14,8 @@ public enum SecretBox {
     /// Encrypts `plaintext` under `key`, binding `associatedData` (authenticated, not encrypted).
     ///
     /// - Returns: nonce ‖ ciphertext ‖ tag.
-    public static func seal(_ plaintext: SecureBytes, key: SecureBytes, associatedData: [UInt8] = []) throws -> [UInt8] {
+    public static func seal(_ plaintext: SecureBytes, key: SecureBytes, associatedData: [UInt8] = []) throws -> [UInt8]
+    {
         SodiumRuntime.ensureReady()
         guard key.count == keyByteCount else {
             throw CryptoError(.invalidLength, "secret box key must be \(keyByteCount) bytes, got \(key.count)")
@@ -27,10 +28,15 @@ public enum SecretBox {
                 key.withUnsafeBytes { k in
                     associatedData.withUnsafeBufferPointer { ad in
                         _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
-                            buffer.baseAddress! + nonceByteCount, &written,
-                            message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count),
-                            ad.baseAddress, UInt64(ad.count), nil,
-                            buffer.baseAddress!, k.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                            buffer.baseAddress! + nonceByteCount,
+                            &written,
+                            message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                            UInt64(message.count),
+                            ad.baseAddress,
+                            UInt64(ad.count),
+                            nil,
+                            buffer.baseAddress!,
+                            k.baseAddress!.assumingMemoryBound(to: UInt8.self)
                         )
                     }
                 }
@@ -59,10 +65,14 @@ public enum SecretBox {
                         var written: UInt64 = 0
                         status = crypto_aead_xchacha20poly1305_ietf_decrypt(
                             out.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                            &written, nil,
-                            input.baseAddress! + nonceByteCount, UInt64(box.count - nonceByteCount),
-                            ad.baseAddress, UInt64(ad.count),
-                            input.baseAddress!, k.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                            &written,
+                            nil,
+                            input.baseAddress! + nonceByteCount,
+                            UInt64(box.count - nonceByteCount),
+                            ad.baseAddress,
+                            UInt64(ad.count),
+                            input.baseAddress!,
+                            k.baseAddress!.assumingMemoryBound(to: UInt8.self)
                         )
                     }
                 }

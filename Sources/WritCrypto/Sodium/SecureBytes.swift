@@ -61,7 +61,9 @@ public struct SecureBytes: Sendable, Equatable, CustomStringConvertible, CustomD
             allocation.initializeMemory(as: UInt8.self, repeating: 0)
         }
 
-        var mutableBytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: allocation[0..<count]) }
+        var mutableBytes: UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(rebasing: allocation[0..<count])
+        }
 
         /// Test-only view of the raw allocation, to check that it is wiped.
         var allocationForTesting: UnsafeMutableRawBufferPointer { allocation }

@@ -6,7 +6,8 @@ import Writ
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run Writ's end-to-end demonstration: attestation, per-step tokens, delegation, refresh, checkpoints, anomaly revocation, the broker, hand-off, the revocation drill, audit verification and the forensic timeline.",
+        abstract:
+            "Run Writ's end-to-end demonstration: attestation, per-step tokens, delegation, refresh, checkpoints, anomaly revocation, the broker, hand-off, the revocation drill, audit verification and the forensic timeline.",
         discussion: """
             Everything runs in this process on the embedded default: audit logs are files in the work directory
             (default ./writ-demo), time is simulated so "seconds" of token lifetime take no real time.

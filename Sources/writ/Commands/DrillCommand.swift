@@ -46,14 +46,25 @@ struct DrillCommand: AsyncParsableCommand {
         }
         let canary = try await deployment.enroll("canary", instance: "drill")
         let drill = RevocationDrill(
-            authority: deployment.authority, authorityAudit: deployment.authorityStore,
-            revocations: deployment.revocations, agent: canary.identity, agentKey: canary.key, clock: deployment.clock)
-        let report = try await drill.run(on: deployment.services.map { service in
-            let follows = service.name != deaf
-            return RevocationDrill.Service(name: service.name, gatekeeper: service.gatekeeper, auditStore: service.store) {
-                if follows { _ = try await service.follower.syncOnce() }
+            authority: deployment.authority,
+            authorityAudit: deployment.authorityStore,
+            revocations: deployment.revocations,
+            agent: canary.identity,
+            agentKey: canary.key,
+            clock: deployment.clock
+        )
+        let report = try await drill.run(
+            on: deployment.services.map { service in
+                let follows = service.name != deaf
+                return RevocationDrill.Service(
+                    name: service.name,
+                    gatekeeper: service.gatekeeper,
+                    auditStore: service.store
+                ) {
+                    if follows { _ = try await service.follower.syncOnce() }
+                }
             }
-        })
+        )
         if json {
             print(try jsonText(report))
         } else {

@@ -78,11 +78,15 @@ struct TTLAdviseCommand: AsyncParsableCommand {
             print("no issued-and-used steps found in \(logs.count) log(s)")
             return
         }
-        let header = ["CLASS", "STEPS", "UNUSED", "MEDIAN", "P99", "MAX", "REFRESH/STEP", "ISSUED TTL", "→ DEFAULT", "→ MAX", "→ REFRESH AT"]
+        let header = [
+            "CLASS", "STEPS", "UNUSED", "MEDIAN", "P99", "MAX", "REFRESH/STEP", "ISSUED TTL", "→ DEFAULT", "→ MAX",
+            "→ REFRESH AT",
+        ]
         var rows = [header]
         for a in advice {
             rows.append([
-                a.agentClass, String(a.steps), String(a.unusedSteps), seconds(a.medianUseSeconds), seconds(a.p99UseSeconds),
+                a.agentClass, String(a.steps), String(a.unusedSteps), seconds(a.medianUseSeconds),
+                seconds(a.p99UseSeconds),
                 seconds(a.maximumUseSeconds), String(format: "%.2f", a.meanRefreshes),
                 a.issuedTTLSeconds.map(seconds) ?? "-", "\(a.recommendedDefaultTTLSeconds)s",
                 "\(a.recommendedMaximumTTLSeconds)s", String(format: "%.2f", a.recommendedRefreshFraction),
@@ -91,9 +95,15 @@ struct TTLAdviseCommand: AsyncParsableCommand {
         var widths = [Int](repeating: 0, count: header.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         for row in rows {
-            print(row.enumerated().map { i, c in c + String(repeating: " ", count: widths[i] - c.count) }.joined(separator: "  "))
+            print(
+                row.enumerated().map { i, c in c + String(repeating: " ", count: widths[i] - c.count) }.joined(
+                    separator: "  "
+                )
+            )
         }
-        print("rule: default = p99 step use × \(margin), max = longest use × \(margin), refresh at 0.75 (0.66 if steps refresh)")
+        print(
+            "rule: default = p99 step use × \(margin), max = longest use × \(margin), refresh at 0.75 (0.66 if steps refresh)"
+        )
     }
 
     private func seconds(_ value: Double) -> String { String(format: "%.1fs", value) }

@@ -90,8 +90,13 @@ struct DemoDeployment: Sendable {
         let clock = SimulatedClock(start: start)
         let classes = [
             try AgentClass(
-                name: "planner", defaultTTL: .seconds(20), maximumTTL: .seconds(60), maximumDelegationDepth: 2,
-                mayDelegate: true, refreshLimit: 3),
+                name: "planner",
+                defaultTTL: .seconds(20),
+                maximumTTL: .seconds(60),
+                maximumDelegationDepth: 2,
+                mayDelegate: true,
+                refreshLimit: 3
+            ),
             try AgentClass(name: "reader", defaultTTL: .seconds(10), maximumTTL: .seconds(20), refreshLimit: 1),
             try AgentClass(name: "ticketer", defaultTTL: .seconds(10), maximumTTL: .seconds(20), refreshLimit: 1),
             try AgentClass(name: "canary", defaultTTL: .seconds(60), maximumTTL: .seconds(60), refreshLimit: 10),
@@ -118,12 +123,23 @@ struct DemoDeployment: Sendable {
         let authorityPath = directory + "/audit/authority.log"
         let authorityStore = try FileAuditStore.open(path: authorityPath)
         let authorityLog = try await AuditLog.open(
-            store: authorityStore, service: "authority", signingKey: try key("log/authority", seed: seed),
-            salt: AuditSalt(), clock: clock)
+            store: authorityStore,
+            service: "authority",
+            signingKey: try key("log/authority", seed: seed),
+            salt: AuditSalt(),
+            clock: clock
+        )
         let authority = CredentialAuthority(
             .init(
-                issuerKey: issuerKey, agentClasses: classes, entitlements: entitlements, revocations: revocations,
-                audit: authorityLog, clock: clock, attestor: attestor))
+                issuerKey: issuerKey,
+                agentClasses: classes,
+                entitlements: entitlements,
+                revocations: revocations,
+                audit: authorityLog,
+                clock: clock,
+                attestor: attestor
+            )
+        )
 
         var services: [Service] = []
         for (name, policies, threshold) in [
@@ -132,29 +148,57 @@ struct DemoDeployment: Sendable {
             let path = directory + "/audit/\(name).log"
             let store = try FileAuditStore.open(path: path)
             let log = try await AuditLog.open(
-                store: store, service: name, signingKey: try key("log/\(name)", seed: seed), salt: AuditSalt(),
-                clock: clock)
+                store: store,
+                service: name,
+                signingKey: try key("log/\(name)", seed: seed),
+                salt: AuditSalt(),
+                clock: clock
+            )
             let snapshot = RevocationSnapshot(maxStaleness: .seconds(30))
-            let follower = try RevocationFeedFollower(verifier: name, store: revocations, snapshot: snapshot, clock: clock)
+            let follower = try RevocationFeedFollower(
+                verifier: name,
+                store: revocations,
+                snapshot: snapshot,
+                clock: clock
+            )
             _ = try await follower.syncOnce()
             let gatekeeper = Gatekeeper(
                 .init(
-                    audience: name, trustBundle: TrustBundle(trusting: issuerKey.publicKey), agentClasses: classes,
-                    policies: try PolicySet(text: policies), revocation: snapshot, audit: log,
+                    audience: name,
+                    trustBundle: TrustBundle(trusting: issuerKey.publicKey),
+                    agentClasses: classes,
+                    policies: try PolicySet(text: policies),
+                    revocation: snapshot,
+                    audit: log,
                     detectors: [
                         DenialBurstDetector(threshold: threshold, window: .seconds(60)), RateSpikeDetector(),
                         ResourceProbeDetector(), UseAfterCloseDetector(),
                     ],
-                    clock: clock))
-            services.append(Service(name: name, gatekeeper: gatekeeper, follower: follower, log: log, store: store, path: path))
+                    clock: clock
+                )
+            )
+            services.append(
+                Service(name: name, gatekeeper: gatekeeper, follower: follower, log: log, store: store, path: path)
+            )
         }
         let broker = try CredentialBroker(
-            gatekeeper: services[2].gatekeeper, secret: SecureBytes(Array(legacyAPIKey.utf8)),
-            sealingKey: SecretBox.makeKey())
+            gatekeeper: services[2].gatekeeper,
+            secret: SecureBytes(Array(legacyAPIKey.utf8)),
+            sealingKey: SecretBox.makeKey()
+        )
         return DemoDeployment(
-            directory: directory, clock: clock, seed: seed, authority: authority, authorityLog: authorityLog,
-            authorityStore: authorityStore, authorityPath: authorityPath, revocations: revocations,
-            attestor: attestor, services: services, broker: broker)
+            directory: directory,
+            clock: clock,
+            seed: seed,
+            authority: authority,
+            authorityLog: authorityLog,
+            authorityStore: authorityStore,
+            authorityPath: authorityPath,
+            revocations: revocations,
+            attestor: attestor,
+            services: services,
+            broker: broker
+        )
     }
 
     /// An agent: attested through a one-time join token, with its own key and identity document.
@@ -168,7 +212,12 @@ struct DemoDeployment: Sendable {
     func enroll(_ className: String, instance: String, supervisor: AgentIdentity? = nil) async throws -> Agent {
         let identity = try AgentIdentity("spiffe://\(Self.trustDomain)/agent/\(className)/\(instance)")
         let key = try Self.key("agent/\(className)/\(instance)", seed: seed)
-        let join = attestor.issueJoinToken(for: identity, agentClass: className, supervisor: supervisor, ttl: .seconds(60))
+        let join = attestor.issueJoinToken(
+            for: identity,
+            agentClass: className,
+            supervisor: supervisor,
+            ttl: .seconds(60)
+        )
         let document = try await authority.attest(join.evidence(signingKey: key))
         return Agent(identity: identity, key: key, document: document, className: className)
     }

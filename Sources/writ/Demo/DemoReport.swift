@@ -62,7 +62,14 @@ final class DemoReport {
 
     func json(seed: UInt64?, directory: String) -> JSON {
         JSON(
-            passed: passed, seed: seed, directory: directory, expectations: expectations, drill: drill, audit: audit,
-            timelineRows: timelineRows, taskIDs: taskIDs)
+            passed: passed,
+            seed: seed,
+            directory: directory,
+            expectations: expectations,
+            drill: drill,
+            audit: audit,
+            timelineRows: timelineRows,
+            taskIDs: taskIDs
+        )
     }
 }
