@@ -697,7 +697,9 @@ public actor CredentialAuthority {
     ) throws -> IssuedToken {
         let cls = agent.agentClass
         let ttl = min(grant.duration ?? cls.defaultTTL, cls.maximumTTL)
-        let expiresAt = min(now.advanced(by: ttl), task.deadline)
+        // Tokens carry whole seconds: round both ends down so `IssuedToken` states exactly what the token says.
+        let now = Timestamp(secondsSinceEpoch: now.secondsSinceEpoch)
+        let expiresAt = Timestamp(secondsSinceEpoch: min(now.advanced(by: ttl), task.deadline).secondsSinceEpoch)
         guard expiresAt > now else {
             throw AuthorityError(.deadlinePassed, "task \(task.id) has no time left for step '\(grant.name)'")
         }

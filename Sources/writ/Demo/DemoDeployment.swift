@@ -86,7 +86,7 @@ struct DemoDeployment: Sendable {
         for name in (try? fm.contentsOfDirectory(atPath: directory + "/audit")) ?? [] {
             try fm.removeItem(atPath: directory + "/audit/" + name)
         }
-        let start = seed == nil ? SystemClock().now() : Timestamp(secondsSinceEpoch: 1_767_225_600)
+        let start = Timestamp(secondsSinceEpoch: seed == nil ? SystemClock().now().secondsSinceEpoch : 1_767_225_600)
         let clock = SimulatedClock(start: start)
         let classes = [
             try AgentClass(
