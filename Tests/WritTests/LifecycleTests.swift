@@ -414,3 +414,67 @@ struct RegistrationTests {
         }
     }
 }
+
+@Suite("Task plans")
+struct TaskPlanTests {
+    @Test("a planned task issues only its planned steps, each no wider or longer than planned")
+    func plannedSteps() async throws {
+        let world = try await World()
+        let plan = [
+            World.step("read", actions: ["read"], duration: .seconds(10)),
+            World.step("write", actions: ["write"], resources: ["repo/writ/src/*"], duration: .seconds(5)),
+        ]
+        let task = try await world.authority.openTask(
+            for: world.supervisor,
+            objective: "o",
+            intent: "fix-bug",
+            deadline: .seconds(60),
+            plan: plan
+        )
+        #expect(await world.authority.task(task)?.plan?.count == 2)
+        _ = try await world.authority.issue(task: task, step: plan[0])
+        await #expect(throws: AuthorityError(.notEntitled, "")) {
+            try await world.authority.issue(task: task, step: World.step("unplanned", actions: ["read"]))
+        }
+        await #expect(throws: AuthorityError(.notEntitled, "")) {
+            // Wider than its plan (read was not planned for "write"), though the class is entitled to it.
+            try await world.authority.issue(
+                task: task,
+                step: World.step("write", actions: ["read", "write"], duration: .seconds(5))
+            )
+        }
+        await #expect(throws: AuthorityError(.notEntitled, "")) {
+            try await world.authority.issue(
+                task: task,
+                step: World.step("write", actions: ["write"], resources: ["repo/writ/src/*"], duration: .seconds(50))
+            )
+        }
+        // Narrower than planned is fine.
+        let narrow = World.step(
+            "write",
+            actions: ["write"],
+            resources: ["repo/writ/src/a.swift"],
+            duration: .seconds(2)
+        )
+        _ = try await world.authority.issue(task: task, step: narrow)
+        // A live step cannot be re-issued with another grant; the same grant refreshes it.
+        await #expect(throws: AuthorityError(.stepConflict, "")) {
+            try await world.authority.issue(task: task, step: plan[1])
+        }
+        #expect(try await world.authority.issue(task: task, step: narrow).refreshCount == 1)
+    }
+
+    @Test("a plan the class is not entitled to is refused when the task opens")
+    func refusedPlan() async throws {
+        let world = try await World()
+        await #expect(throws: AuthorityError(.notEntitled, "")) {
+            try await world.authority.openTask(
+                for: world.worker,
+                objective: "o",
+                intent: "fix-bug",
+                deadline: .seconds(60),
+                plan: [World.step("write", actions: ["write"])]
+            )
+        }
+    }
+}

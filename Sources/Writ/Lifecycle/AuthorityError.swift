@@ -16,6 +16,8 @@ public struct AuthorityError: Error, Hashable, Sendable, CustomStringConvertible
         case unknownTask = "unknown-task"
         /// The task step does not exist or has no live token.
         case unknownStep = "unknown-step"
+        /// The step already has a live token for a different grant; complete the step first.
+        case stepConflict = "step-conflict"
         /// The task is no longer open (completed, handed off, timed out or revoked).
         case taskClosed = "task-closed"
         /// The task's deadline has passed.

@@ -117,6 +117,9 @@ public actor CredentialAuthority {
         fileprivate var nextStepNumber: UInt64 = 1
         /// The latest expiry of any token issued for the task (what a task revocation must cover).
         public fileprivate(set) var latestExpiry: Timestamp?
+        /// The steps planned when the task was opened, by name; `nil` when the task was opened without a plan.
+        /// With a plan, only planned steps can be issued, and only within their planned grant.
+        public fileprivate(set) var plan: [String: StepGrant]?
     }
 
     /// One step of a task.
@@ -283,17 +286,38 @@ public actor CredentialAuthority {
     ///   - objective: what the task is for, in words (audited).
     ///   - intent: the declared intent carried in every token of the task.
     ///   - deadline: how long the task may run; no token outlives it.
+    ///   - plan: the task's steps, when known up front. Each is checked against the class's entitlements now;
+    ///     afterwards only planned steps can be issued, each within its planned grant and duration.
     /// - Returns: the task id.
     public func openTask(
         for agent: AgentIdentity,
         objective: String,
         intent: String,
-        deadline: Duration
+        deadline: Duration,
+        plan: [StepGrant]? = nil
     ) async throws
         -> String
     {
         let registered = try liveAgent(agent)
         let now = configuration.clock.now()
+        var planned: [String: StepGrant]?
+        if let plan {
+            // Refuse a plan the class could never be granted, before any token exists.
+            let entitled = configuration.entitlements.entitlements(for: agent, agentClass: registered.agentClass)
+            planned = [:]
+            for step in plan {
+                guard planned?[step.name] == nil else {
+                    throw AuthorityError(.unknownStep, "the plan names step '\(step.name)' twice")
+                }
+                guard entitled.contains(where: { $0.covers(step) }) else {
+                    throw AuthorityError(
+                        .notEntitled,
+                        "class '\(registered.agentClass.name)' is not entitled to planned step \(step)"
+                    )
+                }
+                planned?[step.name] = step
+            }
+        }
         let id = "task-" + Hex.encode(SecureRandom.bytes(count: 6))
         let info = TaskInfo(
             id: id,
@@ -303,7 +327,8 @@ public actor CredentialAuthority {
             deadline: now.advanced(by: deadline),
             state: .open,
             steps: [:],
-            handedOffTo: nil
+            handedOffTo: nil,
+            plan: planned
         )
         try await record(
             AuditEvent(
@@ -327,15 +352,30 @@ public actor CredentialAuthority {
     /// Mints the token for a task step: one audience, the step's actions and resources, a TTL of the step's
     /// need capped by the class maximum and the task deadline.
     ///
-    /// Issuing a step that already has a live token refreshes it (and counts against the refresh limit); a step
-    /// issued again after ``completeStep(task:step:)`` keeps its refresh count.
+    /// Issuing a step that already has a live token for the same grant refreshes it (and counts against the
+    /// refresh limit); a different grant for a live step is refused. A step issued again after
+    /// ``completeStep(task:step:)`` keeps its refresh count.
     /// - Throws: ``AuthorityError`` when the task is closed or overdue, or no entitlement covers the grant.
     public func issue(task taskID: String, step grant: StepGrant) async throws -> IssuedToken {
-        if tasks[taskID]?.steps[grant.name]?.live != nil {
+        if let step = tasks[taskID]?.steps[grant.name], step.live != nil {
+            guard step.grant == grant else {
+                throw AuthorityError(
+                    .stepConflict,
+                    "step '\(grant.name)' of task \(taskID) is live with another grant; complete it first"
+                )
+            }
             return try await refresh(task: taskID, step: grant.name)
         }
         let now = configuration.clock.now()
         let (task, agent) = try openTaskAndAgent(taskID, now: now)
+        if let plan = task.plan {
+            guard let planned = plan[grant.name], Self.grant(grant, isWithin: planned) else {
+                throw AuthorityError(
+                    .notEntitled,
+                    "step \(grant) is not in task \(taskID)'s plan or is wider than the planned step"
+                )
+            }
+        }
         let entitled = configuration.entitlements.entitlements(for: agent.identity, agentClass: agent.agentClass)
         guard entitled.contains(where: { $0.covers(grant) }) else {
             try? await record(
@@ -440,6 +480,14 @@ public actor CredentialAuthority {
             try? await abandon(issued, task: taskID, step: name)
             throw AuthorityError(.taskClosed, "task \(taskID) step '\(name)' changed while its token was being issued")
         }
+    }
+
+    /// Whether `grant` asks for no more than `planned`: same audience, a subset of its actions, resources it
+    /// covers, and no longer a duration.
+    private static func grant(_ grant: StepGrant, isWithin planned: StepGrant) -> Bool {
+        grant.audience == planned.audience && grant.actions.allSatisfy(planned.actions.contains)
+            && grant.resources.allSatisfy { wanted in planned.resources.contains { $0.covers(wanted) } }
+            && (grant.duration ?? .seconds(Int64.max)) <= (planned.duration ?? .seconds(Int64.max))
     }
 
     /// Records the latest expiry of the task's tokens (what a task revocation must cover).
