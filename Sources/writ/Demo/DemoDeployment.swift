@@ -252,4 +252,5 @@ final class ForwardedAnomalies: Sendable {
     func append(_ report: AnomalyReport) { state.withLock { $0.reports.append(report) } }
     func fail(_ error: String) { state.withLock { $0.errors.append(error) } }
     var reports: [AnomalyReport] { state.withLock { $0.reports } }
+    var errors: [String] { state.withLock { $0.errors } }
 }

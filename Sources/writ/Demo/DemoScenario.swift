@@ -274,7 +274,7 @@ struct DemoScenario {
         let anomaly = forwarded.reports.first
         report.expect(
             "denial burst detected and reported to the authority",
-            anomaly?.detector == "denial-burst",
+            anomaly?.detector == "denial-burst" && forwarded.errors.isEmpty,
             anomaly?.detail ?? "no report"
         )
         try await deployment.syncAll()
