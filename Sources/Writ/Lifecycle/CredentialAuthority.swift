@@ -798,12 +798,10 @@ public actor CredentialAuthority {
             audience: grant.audience,
             action: grant.actions.joined(separator: ","),
             resource: grant.resources.map(\.text).joined(separator: ","),
+            // The expiry is the entry's time plus `ttl-ms` (issued times are whole seconds): not stored twice.
             attributes: [
-                "class": agent.agentClass.name, "expires": issued.expiresAt.description,
-                "ttl-ms": String(
-                    issued.lifetime.components.seconds * 1000
-                        + issued.lifetime.components.attoseconds / 1_000_000_000_000_000
-                ),
+                "class": agent.agentClass.name,
+                "ttl-ms": String(issued.expiresAt.millisecondsSinceEpoch - issued.issuedAt.millisecondsSinceEpoch),
                 "refresh": String(issued.refreshCount),
             ]
         )
