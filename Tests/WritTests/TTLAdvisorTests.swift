@@ -53,6 +53,7 @@ struct TTLAdvisorTests {
         #expect(planner.unusedSteps == 1)
         #expect(planner.maximumUseSeconds == 50)
         #expect(planner.recommendedDefaultTTLSeconds == 75)
+        #expect(planner.recommendedMaximumTTLSeconds == 75)
         #expect(planner.meanRefreshes == 0.5)
         #expect(reader.steps == 100)
         #expect(reader.p99UseSeconds == 99)
@@ -61,6 +62,15 @@ struct TTLAdvisorTests {
         #expect(reader.recommendedMaximumTTLSeconds == 150)
         #expect(reader.recommendedRefreshFraction == 0.75)
         #expect(reader.issuedTTLSeconds == 30)
+    }
+
+    @Test("a class whose tokens were never used gets no recommendation, only the count of unused steps")
+    func noUse() {
+        let advice = TTLAdvisor().advise([issued("x", task: "t", step: "s", cls: "idle", at: 0)])
+        #expect(advice.count == 1)
+        #expect(advice[0].unusedSteps == 1)
+        #expect(advice[0].recommendedDefaultTTLSeconds == nil)
+        #expect(advice[0].recommendedRefreshFraction == nil)
     }
 
     @Test("uses of unknown tokens and events without class are ignored")

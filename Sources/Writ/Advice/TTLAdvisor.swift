@@ -28,12 +28,13 @@ public struct TTLAdvisor: Sendable {
         public let meanRefreshes: Double
         /// The median TTL the authority issued, in seconds, when the log says.
         public let issuedTTLSeconds: Double?
-        /// Recommended default TTL, in whole seconds.
-        public let recommendedDefaultTTLSeconds: Int64
+        /// Recommended default TTL, in whole seconds (`nil` when no step of the class used its token: there is
+        /// nothing to base it on).
+        public let recommendedDefaultTTLSeconds: Int64?
         /// Recommended maximum TTL, in whole seconds.
-        public let recommendedMaximumTTLSeconds: Int64
+        public let recommendedMaximumTTLSeconds: Int64?
         /// Recommended refresh fraction.
-        public let recommendedRefreshFraction: Double
+        public let recommendedRefreshFraction: Double?
     }
 
     /// The safety margin applied to observed use (default 1.5).
@@ -77,6 +78,7 @@ public struct TTLAdvisor: Sendable {
             let maximum = uses.last ?? 0
             let meanRefreshes = all.isEmpty ? 0 : Double(all.map(\.refreshes).reduce(0, +)) / Double(all.count)
             let ttls = all.flatMap(\.ttls).sorted()
+            let measured = !used.isEmpty
             let recommendedDefault = max(1, Int64((p99 * margin).rounded(.up)))
             return Advice(
                 agentClass: name,
@@ -87,9 +89,10 @@ public struct TTLAdvisor: Sendable {
                 maximumUseSeconds: maximum,
                 meanRefreshes: meanRefreshes,
                 issuedTTLSeconds: ttls.isEmpty ? nil : Self.percentile(ttls, 0.5),
-                recommendedDefaultTTLSeconds: recommendedDefault,
-                recommendedMaximumTTLSeconds: max(recommendedDefault, Int64((maximum * margin).rounded(.up))),
-                recommendedRefreshFraction: meanRefreshes >= 1 ? 0.66 : 0.75
+                recommendedDefaultTTLSeconds: measured ? recommendedDefault : nil,
+                recommendedMaximumTTLSeconds: measured
+                    ? max(recommendedDefault, Int64((maximum * margin).rounded(.up))) : nil,
+                recommendedRefreshFraction: measured ? (meanRefreshes >= 1 ? 0.66 : 0.75) : nil
             )
         }
     }

@@ -88,8 +88,9 @@ struct TTLAdviseCommand: AsyncParsableCommand {
                 a.agentClass, String(a.steps), String(a.unusedSteps), seconds(a.medianUseSeconds),
                 seconds(a.p99UseSeconds),
                 seconds(a.maximumUseSeconds), String(format: "%.2f", a.meanRefreshes),
-                a.issuedTTLSeconds.map(seconds) ?? "-", "\(a.recommendedDefaultTTLSeconds)s",
-                "\(a.recommendedMaximumTTLSeconds)s", String(format: "%.2f", a.recommendedRefreshFraction),
+                a.issuedTTLSeconds.map(seconds) ?? "-", a.recommendedDefaultTTLSeconds.map { "\($0)s" } ?? "-",
+                a.recommendedMaximumTTLSeconds.map { "\($0)s" } ?? "-",
+                a.recommendedRefreshFraction.map { String(format: "%.2f", $0) } ?? "-",
             ])
         }
         var widths = [Int](repeating: 0, count: header.count)
