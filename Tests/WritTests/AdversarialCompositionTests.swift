@@ -77,12 +77,7 @@ struct AdversarialCompositionTests {
                 verification: options
             )
         )
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         let issued = try await world.authority.issue(task: task, step: World.step())
         let request = TokenRequest(audience: "repo", action: "read", resource: "repo/writ/a")
         let proof = ProofOfPossession.sign(
@@ -141,12 +136,7 @@ struct AdversarialCompositionTests {
         )
 
         // The supervisor delegates to a key of its own, claiming to be the canary (no authority round trip).
-        let sTask = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let sTask = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         let sToken = try await world.authority.issue(task: sTask, step: World.step())
         let sockPuppet = Ed25519.PrivateKey()
         let forged = try sToken.token.delegating(
@@ -185,12 +175,7 @@ struct AdversarialCompositionTests {
             "repo",
             detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))]
         )
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         let issued = try await world.authority.issue(task: task, step: World.step())
         let thief = Ed25519.PrivateKey()
         for _ in 0..<3 { _ = await present(issued.token, key: thief, to: repo, clock: world.clock) }
@@ -203,12 +188,7 @@ struct AdversarialCompositionTests {
     func concurrentRefresh() async throws {
         let (world, gate) = try await Self.gatedWorld()
         let repo = try await world.service("repo")
-        let task = try await world.authority.openTask(
-            for: world.worker,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.worker, deadline: .seconds(120))
         _ = try await world.authority.issue(task: task, step: World.step(actions: ["read"]))  // worker: refreshLimit 1
         gate.arm()
         let a = Task { try await world.authority.refresh(task: task, step: "fix") }
@@ -243,12 +223,7 @@ struct AdversarialCompositionTests {
     func refreshRacesCompleteStep() async throws {
         let (world, gate) = try await Self.gatedWorld()
         let repo = try await world.service("repo")
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         _ = try await world.authority.issue(task: task, step: World.step())
         gate.arm()
         let refresh = Task { try await world.authority.refresh(task: task, step: "fix") }
@@ -271,12 +246,7 @@ struct AdversarialCompositionTests {
     @Test("F5 handOff of a completed/revoked task is refused")
     func handOffClosedTask() async throws {
         let world = try await World()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         try await world.authority.complete(task: task)
         await #expect(throws: AuthorityError.self, "closed task resurrected via handOff") {
             _ = try await world.authority.handOff(
@@ -334,12 +304,7 @@ struct AdversarialCompositionTests {
     func oversizedDenialAudited() async throws {
         let world = try await World()
         let repo = try await world.service("repo")
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         let issued = try await world.authority.issue(task: task, step: World.step())
         let before = repo.log.size
         let huge = "repo/other/" + String(repeating: "x", count: 5000)
@@ -407,12 +372,7 @@ struct AdversarialCompositionTests2 {
     @Test("F9 re-issuing a completed step does not reset its refresh budget")
     func reissueResetsRefreshCount() async throws {
         let world = try await World()
-        let task = try await world.authority.openTask(
-            for: world.worker,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.worker, deadline: .seconds(120))
         let grant = World.step(actions: ["read"])
         _ = try await world.authority.issue(task: task, step: grant)
         _ = try await world.authority.refresh(task: task, step: "fix")  // limit 1 used up
@@ -465,12 +425,7 @@ struct AdversarialCompositionTests2 {
     func useAfterCloseFlood() async throws {
         let world = try await World()
         let repo = try await world.service("repo", detectors: [UseAfterCloseDetector()])
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         let issued = try await world.authority.issue(task: task, step: World.step())
         try await world.authority.complete(task: task)
         _ = try await repo.follower.syncOnce()
@@ -488,12 +443,7 @@ struct AdversarialCompositionTests2 {
             "repo",
             detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))]
         )
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         let root = try await world.authority.issue(task: task, step: World.step())
         func puppet(_ n: Int) throws -> (CapabilityToken, Ed25519.PrivateKey) {
             let k = Ed25519.PrivateKey()
@@ -536,12 +486,7 @@ struct AdversarialCompositionTests2 {
                 forbid (principal in AgentClass::"supervisor", action == Action::"write", resource);
                 """
         )
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         let root = try await world.authority.issue(task: task, step: World.step())
         #expect(
             !(await present(root.token, key: world.supervisorKey, to: repo, clock: world.clock, action: "write")
@@ -567,12 +512,7 @@ struct AdversarialCompositionTests2 {
             clock: world.clock,
             refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 1)
         )
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(300)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(300))
         try await provider.begin(task: task, step: World.step())  // 30 s token
         world.clock.advance(by: .seconds(25))  // past the refresh point
         await #expect(throws: AuthorityError.self, "expired token handed out") {
@@ -624,12 +564,7 @@ struct AdversarialCompositionTests3 {
             clock: world.clock,
             refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 1)
         )
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(300)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(300))
         try await provider.begin(task: task, step: World.step())
         world.clock.advance(by: .seconds(25))
         let call = Task { try await provider.credential(audience: "repo", action: "read", resource: "repo/writ/a") }

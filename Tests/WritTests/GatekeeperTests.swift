@@ -167,12 +167,7 @@ struct GatekeeperTests {
         )
         let tickets = try await world.service("tickets", policies: World.permissive)
         let provider = world.supervisorProvider()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         try await provider.begin(task: task, step: World.step())
         let worker = try CredentialProvider(
             identity: world.worker,
@@ -267,12 +262,7 @@ struct CredentialProviderTests {
         let world = try await World()
         let source = CountingSource(world.authority)
         let provider = world.supervisorProvider(source: source)
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         try await provider.begin(task: task, step: World.step(duration: .seconds(20)))
         let before = await provider.tokenID
         world.clock.advance(by: .seconds(16))  // past 75 % of 20 s
@@ -294,12 +284,7 @@ struct CredentialProviderTests {
         let world = try await World()
         let source = CountingSource(world.authority)
         let provider = world.supervisorProvider(source: source)
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(120)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         try await provider.begin(task: task, step: World.step(duration: .seconds(20)))
         source.failing.withLock { $0 = true }
         world.clock.advance(by: .seconds(16))

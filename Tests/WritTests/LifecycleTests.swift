@@ -27,12 +27,7 @@ struct LifecycleTests {
     @Test("a grant outside the class's entitlements is refused")
     func entitlements() async throws {
         let world = try await World()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(60)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         await #expect(throws: AuthorityError(.notEntitled, "")) {
             try await world.authority.issue(task: task, step: World.step(actions: ["delete"]))
         }
@@ -48,12 +43,7 @@ struct LifecycleTests {
     func refreshLimits() async throws {
         let world = try await World()
         let repo = try await world.service("repo")
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(50)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(50))
         let first = try await world.authority.issue(task: task, step: World.step())
         world.clock.advance(by: .seconds(10))
         let second = try await world.authority.refresh(task: task, step: "fix")
@@ -85,12 +75,7 @@ struct LifecycleTests {
         let world = try await World()
         let repo = try await world.service("repo")
         let provider = world.supervisorProvider()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(20)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(20))
         try await provider.begin(task: task, step: World.step(duration: .seconds(15)))
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
 
@@ -133,12 +118,7 @@ struct LifecycleTests {
     @Test("the watchdog loop revokes overdue tasks until cancelled")
     func watchdog() async throws {
         let world = try await World()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(5)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(5))
         world.clock.advance(by: .seconds(6))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await world.authority.run(checkEvery: .milliseconds(5)) }
@@ -157,12 +137,7 @@ struct LifecycleTests {
         let world = try await World()
         let repo = try await world.service("repo")
         let provider = world.supervisorProvider()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(60)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         try await provider.begin(task: task, step: World.step())
         let delegated = try await provider.delegate(
             to: world.worker,
@@ -194,12 +169,7 @@ struct LifecycleTests {
         let world = try await World()
         let repo = try await world.service("repo")
         let provider = world.supervisorProvider()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(60)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         try await provider.begin(task: task, step: World.step())
         let delegated = try await provider.delegate(
             to: world.worker,
@@ -232,12 +202,7 @@ struct LifecycleTests {
             )
         }
         let provider = world.supervisorProvider()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(60)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         try await provider.begin(task: task, step: World.step())
         await #expect(throws: AuthorityError(.delegationRefused, "")) {
             try await provider.delegate(
@@ -256,12 +221,7 @@ struct LifecycleTests {
         let world = try await World()
         let repo = try await world.service("repo")
         let provider = world.supervisorProvider()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(60)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         try await provider.begin(task: task, step: World.step())
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         try await world.authority.revoke(issuerKey: world.issuerKey.publicKey.keyID)
@@ -274,12 +234,7 @@ struct LifecycleTests {
         let world = try await World()
         let repo = try await world.service("repo", maxStaleness: .seconds(5))
         let provider = world.supervisorProvider()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(60)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         try await provider.begin(task: task, step: World.step())
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         world.clock.advance(by: .seconds(6))
@@ -293,12 +248,7 @@ struct LifecycleTests {
         let world = try await World()
         let repo = try await world.service("repo")
         let tickets = try await world.service("tickets", policies: World.permissive)
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(60)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         _ = try await world.authority.issue(task: task, step: World.step())
         try await world.authority.complete(task: task)
         let sequence = try await world.revocations.latestSequence()

@@ -8,12 +8,7 @@ struct VerifiedTokenCacheTests {
     @Test("bounded: the oldest chain is evicted first; a capacity of 0 caches nothing")
     func bounded() async throws {
         let world = try await World()
-        let task = try await world.authority.openTask(
-            for: world.supervisor,
-            objective: "o",
-            intent: "fix-bug",
-            deadline: .seconds(60)
-        )
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         let verifier = TokenVerifier(
             trustBundle: TrustBundle(trusting: world.issuerKey.publicKey),
             agentClasses: world.classes

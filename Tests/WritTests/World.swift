@@ -146,6 +146,11 @@ final class World: Sendable {
         )
     }
 
+    /// Opens a task with intent `fix-bug` (the intent the repo policies permit).
+    func openTask(for agent: AgentIdentity, deadline: Duration) async throws -> String {
+        try await authority.openTask(for: agent, objective: "o", intent: "fix-bug", deadline: deadline)
+    }
+
     /// A provider for the supervisor, with refresh jitter off so tests are deterministic.
     func supervisorProvider(source: (any TokenSource)? = nil) -> CredentialProvider {
         CredentialProvider(
