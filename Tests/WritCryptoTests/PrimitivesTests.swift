@@ -107,6 +107,37 @@ struct PrimitivesTests {
         #expect(Timestamp(secondsSinceEpoch: 0).description == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp(millisecondsSinceEpoch: 1_767_225_600_123).description == "2026-01-01T00:00:00.123Z")
         #expect(Timestamp(secondsSinceEpoch: 10).advanced(by: .seconds(5)) == Timestamp(secondsSinceEpoch: 15))
+        #expect(Timestamp(millisecondsSinceEpoch: -1).description == "1969-12-31T23:59:59.999Z")
+    }
+
+    /// The security report's crash: a proof dated in `[Int64.min, Int64.min + 86_399_998]` ms trapped while its
+    /// time was formatted for the `proofStale` message. Every value prints, and arithmetic saturates.
+    @Test("timestamp formatting and arithmetic are total over the whole Int64 range")
+    func timestampsAreTotal() {
+        let extremes: [Int64] = [.min, .min + 1, .min + 86_399_998, .min + 86_399_999, -1, 0, .max - 1, .max]
+        for ms in extremes {
+            let t = Timestamp(millisecondsSinceEpoch: ms)
+            #expect(t.description.hasSuffix("Z"))
+            _ = t.secondsSinceEpoch
+            #expect(t.advanced(by: .seconds(Int64.max)) >= t)
+            #expect(t.advanced(by: .seconds(Int64.min)) <= t)
+            #expect(t.advanced(by: .milliseconds(1)) >= t)
+            #expect(t.advanced(by: .milliseconds(-1)) <= t)
+        }
+        let min = Timestamp(millisecondsSinceEpoch: .min)
+        let max = Timestamp(millisecondsSinceEpoch: .max)
+        #expect(min.secondsSinceEpoch == Int64.min / 1000 - 1)
+        #expect(min.advanced(by: .milliseconds(-1)) == min)
+        #expect(max.advanced(by: .nanoseconds(999_999)) == max)
+        #expect(max.advanced(by: .milliseconds(1)) == max)
+        #expect(Timestamp(millisecondsSinceEpoch: .max - 1).advanced(by: .nanoseconds(1_999_999)) == max)
+        // The duration between the two ends is exact (no wrap-around to a negative duration).
+        #expect(min.duration(to: max) > .zero)
+        #expect(min.duration(to: max) == .milliseconds(Int64.max) + .milliseconds(Int64.max) + .milliseconds(1))
+        #expect(max.duration(to: min) < .zero)
+        #expect(Timestamp(secondsSinceEpoch: .max) == max)
+        #expect(Timestamp(secondsSinceEpoch: .min) == min)
+        #expect(Timestamp(secondsSinceEpoch: Int64.max / 1000 + 1) == max)
     }
 }
 

@@ -301,6 +301,27 @@ struct CredentialProviderTests {
         #expect(await provider.refreshes == 1)
     }
 
+    /// The security report's crash through the request path: a captured, expired token and an unsigned proof
+    /// dated `Int64.min` ms. The gatekeeper answers with a denial (and does not attribute it to the holder).
+    @Test("a captured token with a proof dated Int64.min is denied, not a crash")
+    func extremeProofTime() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo")
+        let provider = world.supervisorProvider()
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
+        try await provider.begin(task: task, step: World.step(duration: .seconds(20)))
+        let credential = try await provider.credential(audience: "repo", action: "read", resource: "repo/writ/a")
+        world.clock.advance(by: .seconds(3600))
+        var bytes: [UInt8] = [ProofOfPossession.version, 0x80] + [UInt8](repeating: 0, count: 7)
+        bytes += [UInt8](repeating: 0x5A, count: ReplayNonce.byteCount + Ed25519.signatureByteCount)
+        let crafted = try ProofOfPossession(bytes: bytes)
+        #expect(crafted.timestamp.millisecondsSinceEpoch == .min)
+        let decision = await repo.gatekeeper.authorize(
+            Gatekeeper.Request(token: credential.token, proof: crafted.text, action: "read", resource: "repo/writ/a")
+        )
+        #expect(decision.denialCode == .tokenRejected)
+    }
+
     @Test("credentials never print the token or proof")
     func redaction() {
         let credential = PresentedCredential(token: "writ1_secretish", proof: "writp1_more")

@@ -103,6 +103,43 @@ struct RequestTests {
         #expect(authorizeError(f, tight, proof: f.proof(tight, at: f.now.advanced(by: .seconds(-35)))) == nil)
     }
 
+    /// The security report's crash input: a captured (even expired) token plus 89 bytes whose timestamp lies in
+    /// `[Int64.min, Int64.min + 86_399_998]` ms trapped the verifier before the signature was checked.
+    @Test("a proof dated near Int64.min is refused by its signature, without trapping", arguments: [0, 1, 86_399_998])
+    func extremeProofTime(offset: Int64) throws {
+        let f = Fixture()
+        let token = try f.mint(ttl: .seconds(60))
+        f.clock.advance(by: .seconds(3600))  // the captured token has long expired: chain checks still pass
+        let time = Timestamp(millisecondsSinceEpoch: .min + offset)
+        var bytes: [UInt8] = [ProofOfPossession.version]
+        ProofOfPossession.appendBigEndian(UInt64(bitPattern: time.millisecondsSinceEpoch), to: &bytes)
+        bytes += [UInt8](repeating: 0xAB, count: ReplayNonce.byteCount + Ed25519.signatureByteCount)
+        let crafted = try ProofOfPossession(bytes: bytes)
+        let verified = try f.verifier.verifyChain(token)
+        #expect(throws: TokenError(.proofInvalid, "")) {
+            try verified.checkProof(crafted, for: f.request, at: f.now)
+        }
+        #expect(authorizeError(f, token, proof: crafted)?.code == .expired)
+        // Validly signed by the holder at that time: stale, with a message that prints the time.
+        let signed = f.proof(token, at: time)
+        #expect(throws: TokenError(.proofStale, "")) { try verified.checkProof(signed, for: f.request, at: f.now) }
+    }
+
+    @Test("the proof's signature is checked before anything it claims: a forged stale proof is invalid, not stale")
+    func signatureBeforeClaims() throws {
+        let f = Fixture()
+        let token = try f.mint()
+        let verified = try f.verifier.verifyChain(token)
+        for at in [f.now.advanced(by: .seconds(-3600)), f.now.advanced(by: .seconds(3600))] {
+            let forged = f.proof(token, key: f.subAgent, at: at)
+            #expect(throws: TokenError(.proofInvalid, "")) {
+                try verified.checkProof(forged, for: f.request, at: f.now)
+            }
+            let genuine = f.proof(token, at: at)
+            #expect(throws: TokenError(.proofStale, "")) { try verified.checkProof(genuine, for: f.request, at: f.now) }
+        }
+    }
+
     @Test("expired and not-yet-valid tokens are rejected, within the clock skew")
     func timeWindow() throws {
         let f = Fixture()

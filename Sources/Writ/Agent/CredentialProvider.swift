@@ -284,17 +284,16 @@ public actor CredentialProvider {
     }
 
     private func adopt(_ issued: IssuedToken) {
-        let lifetimeMs =
-            issued.issuedAt.duration(to: issued.expiresAt).components.seconds * 1000
-            + issued.issuedAt.duration(to: issued.expiresAt).components.attoseconds / 1_000_000_000_000_000
+        let lifetime = max(.zero, issued.issuedAt.duration(to: issued.expiresAt))
         let jitter = policy.jitter > 0 ? Double(SecureRandom.uniform(10_000)) / 10_000 * policy.jitter : 0
-        let offset = Int64(Double(lifetimeMs) * max(0.05, policy.fraction - jitter))
+        // A fraction in [0.05, 1] of a duration that fits: the product fits too (no conversion that can trap).
+        let offset = lifetime * min(1, max(0.05, policy.fraction - jitter))
         current = Current(
             token: issued.token,
             taskID: issued.taskID,
             step: issued.step,
             expiresAt: issued.expiresAt,
-            refreshAt: issued.issuedAt.advanced(by: .milliseconds(offset))
+            refreshAt: issued.issuedAt.advanced(by: offset)
         )
     }
 }

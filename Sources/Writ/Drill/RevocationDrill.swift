@@ -294,5 +294,8 @@ extension GateDecision {
 /// Formats a number with at most one decimal.
 private func format3(_ value: Double) -> String {
     let tenths = (value * 10).rounded()
-    return tenths.truncatingRemainder(dividingBy: 10) == 0 ? String(Int(tenths / 10)) : String(tenths / 10)
+    guard tenths.truncatingRemainder(dividingBy: 10) == 0, let whole = Int64(exactly: tenths / 10) else {
+        return String(tenths / 10)
+    }
+    return String(whole)
 }
