@@ -10,164 +10,145 @@ import Musl
 import Darwin
 #endif
 
-/// A ``RevocationStore`` in one append-only text file that several processes can share.
+/// A ``RevocationStore`` in an append-only file that several processes can share: the embedded default, which
+/// `writ demo` follows and `writ revoke` appends to from a shell.
 ///
-/// The embedded default until a database store is configured: `writ demo` keeps its revocations here, and
-/// `writ revoke` appends to the same file from a shell while the demo runs.
+/// **Format** (`Docs/RevocationFeed.md`). The feed file holds a 24-byte header (`writ revocation feed v1\n`), an
+/// optional floor, then the entries, each record framed by its 4-byte big-endian length. The latest head is in
+/// `<path>.head` (one framed record), replaced atomically. Records are the signed bytes themselves, so whoever can
+/// write the files can delete, reorder or roll back records but cannot forge one: followers verify signatures,
+/// chain links and heads, and go stale (fail closed) on anything else.
 ///
-/// **Format.** One canonical, tab-separated line per record, each ending in its CRC-32: a header, then
-/// `revoke` lines (sequence, target kind and value, reason, revokedAt and coversUntil in milliseconds), `watermark`
-/// and `forget` lines for verifier reports, and a `floor` line that pruning writes so the latest sequence survives
-/// the removal of the newest entries. Anything that is not exactly the canonical form — an unknown target kind or
-/// reason, a bad number, a checksum mismatch, a sequence that does not increase — fails closed with a
-/// ``RevocationError`` naming the file and line.
+/// **Opening.** The authority opens with ``Mode/create`` (creates the files) or ``Mode/readWrite``; verifiers
+/// and `writ revoke --list` open ``Mode/readOnly`` and never modify either file. A reader refuses a missing or
+/// empty feed file with a typed error instead of treating it as an empty feed.
 ///
-/// **Durability.** ``revoke(_:reason:at:coversUntil:)`` returns only after its line is written and synced.
-/// Concurrent calls are committed together: one write and one sync per batch.
+/// **Sharing and crashes.** Writes take an exclusive `flock` on the feed file, catch up with what other processes
+/// wrote, append and `fdatasync`; reads take a shared lock. A final frame cut short is a write that never
+/// completed (it was not synced, so never acknowledged): a writer cuts it off (``repairedTailBytes``), a reader
+/// ignores it. A complete record that does not continue the chain, or a head that claims more than the entries
+/// hold, is refused as `tampered`. ``prune(expiredBefore:at:signer:)`` writes a new file and renames it over the
+/// old one; other handles notice the new inode and follow it.
 ///
-/// **Sharing.** Writes take an exclusive `flock` on the file, read any lines other processes appended, decide
-/// against them (so sequences stay unique and increasing across processes and restarts) and append. Reads take a
-/// shared lock only when the file grew, so they never see a line before it is durable. ``prune(expiredBefore:)``
-/// writes a new file and renames it over the old one; other stores notice the new inode and follow it.
-///
-/// **Crashes.** An append is acknowledged only once durable, so a final line without its newline is a write that
-/// never completed: it is cut off under the exclusive lock (see ``repairedTailBytes``). Unterminated bytes that are
-/// too long to be one line, or a file that does not start with the header, are refused instead.
-///
-/// Reads (``entries(after:limit:)``) come from the file through an in-memory index of line offsets that is
-/// extended when the file grows. All file work runs on a private serial queue, never on Swift's cooperative pool.
+/// All file work runs on a private serial queue, never on Swift's cooperative pool.
 public final class FileRevocationStore: RevocationStore {
-    /// The file's path.
-    public let path: String
-    /// Bytes of a torn final line that opening cut off (0 when the file was clean).
-    public let repairedTailBytes: Int
-
-    private struct PendingWrite: Sendable {
-        let request: WriteRequest
-        let continuation: CheckedContinuation<Result<WriteOutcome, RevocationError>, Never>
+    /// How a store is opened.
+    public enum Mode: Sendable {
+        /// Read only: for verifiers. The files must exist.
+        case readOnly
+        /// Read and write an existing feed.
+        case readWrite
+        /// Read and write, creating the feed file when it does not exist (mode 0644: the feed is not secret).
+        case create
     }
 
-    private let state: Mutex<FileState>
-    private let pending = Mutex<[PendingWrite]>([])
+    /// The feed file's path.
+    public let path: String
+    /// The head file's path (`<path>.head`).
+    public var headPath: String { path + ".head" }
+    /// Bytes of a torn final frame that opening cut off (0 when the file was clean or opened read-only).
+    public let repairedTailBytes: Int
+
+    private let feed: Mutex<FeedFile>
     private let queue = DispatchQueue(label: "writ.revocation.file-store")
 
-    private init(path: String, state: FileState, repairedTailBytes: Int) {
+    private init(path: String, feed: FeedFile, repairedTailBytes: Int) {
         self.path = path
-        self.state = Mutex(state)
+        self.feed = Mutex(feed)
         self.repairedTailBytes = repairedTailBytes
     }
 
-    deinit { _ = state.withLock { close($0.fd) } }
+    deinit { feed.withLock { $0.close() } }
 
-    /// Opens (or creates, mode 0600) the revocation file at `path`, reading every line and cutting off a torn
-    /// final line.
+    /// Opens the feed at `path`.
     ///
-    /// The directory must exist. Opening blocks while another process holds the file's exclusive lock.
+    /// Opening blocks while another process holds the feed's exclusive lock.
     ///
-    /// - Throws: ``RevocationError`` with code `storeUnavailable` when the file cannot be opened, locked, read or
-    ///   repaired; `corruptStore` or `invalidTarget` naming the line when it is not a valid revocation file.
-    public static func open(path: String) throws(RevocationError) -> FileRevocationStore {
-        var state = try FileState(path: path)
+    /// - Throws: ``RevocationError`` with code `storeUnavailable` when the file is missing (except with
+    ///   ``Mode/create``), empty, or cannot be opened, locked or read; `malformed` or `tampered` naming the record
+    ///   when it is not a valid feed.
+    public static func open(path: String, mode: Mode = .readOnly) throws(RevocationError) -> FileRevocationStore {
+        var feed = try FeedFile(path: path, mode: mode)
         let repaired: Int
         do {
-            try state.lock(LOCK_EX)
-            defer { state.unlock() }
-            repaired = try state.catchUp(exclusive: true)
+            repaired = try feed.locked(exclusive: mode != .readOnly) { feed throws(RevocationError) in
+                try feed.catchUp()
+            }
         } catch {
-            close(state.fd)
+            feed.close()
             throw error
         }
-        return FileRevocationStore(path: path, state: state, repairedTailBytes: repaired)
+        return FileRevocationStore(path: path, feed: feed, repairedTailBytes: repaired)
     }
 
     // MARK: RevocationStore
 
-    public func revoke(
-        _ target: RevocationTarget,
-        reason: RevocationReason,
+    public func append(
+        _ revocations: [RevocationRequest],
+        signer: some Signer,
+        minimum: RevocationFeedTip?
+    ) async throws -> [SignedRevocationEntry] {
+        for request in revocations { try request.target.validate() }
+        return try await write { feed throws(RevocationError) in
+            try feed.append(revocations, signer: signer, minimum: minimum)
+        }
+    }
+
+    public func publishHead(
         at time: Timestamp,
-        coversUntil: Timestamp
-    ) async throws -> RevocationEntry {
-        try target.validate()
-        guard case .entry(let entry) = try await submit(.revoke(target, reason, at: time, coversUntil: coversUntil))
-        else { throw RevocationError(.corruptStore, "'\(path)': a revocation produced no entry") }
-        return entry
+        signer: some Signer,
+        minimum: RevocationFeedTip?
+    ) async throws -> SignedFeedMark {
+        try await write { feed throws(RevocationError) in
+            try feed.publishHead(at: time, signer: signer, minimum: minimum)
+        }
     }
 
-    public func entries(after sequence: UInt64, limit: Int) async throws -> [RevocationEntry] {
+    public func page(after sequence: UInt64, limit: Int) async throws -> RevocationFeedPage {
         guard limit > 0 else { throw RevocationError(.invalidArgument, "page limit must be at least 1, got \(limit)") }
-        return try await read { state throws(RevocationError) in try state.entries(after: sequence, limit: limit) }
-    }
-
-    public func latestSequence() async throws -> UInt64 {
-        try await read { state in state.latestSequence }
-    }
-
-    public func recordWatermark(verifier: String, sequence: UInt64, at time: Timestamp) async throws {
-        try validateVerifierName(verifier)
-        _ = try await submit(.watermark(VerifierWatermark(verifier: verifier, sequence: sequence, recordedAt: time)))
-    }
-
-    public func watermarks() async throws -> [VerifierWatermark] {
-        try await read { state in state.watermarks.values.sorted { $0.verifier < $1.verifier } }
-    }
-
-    public func removeVerifier(_ verifier: String) async throws {
-        _ = try await submit(.forget(verifier))
+        return try await onQueue { () throws(RevocationError) in
+            try self.feed.withLock { feed throws(RevocationError) in
+                try feed.locked(exclusive: false) { feed throws(RevocationError) in
+                    try feed.catchUp()
+                    return feed.ledger.page(after: sequence, limit: limit)
+                }
+            }
+        }
     }
 
     @discardableResult
-    public func prune(expiredBefore time: Timestamp) async throws -> Int {
-        try await onQueue { () throws(RevocationError) in
-            try self.state.withLock { state throws(RevocationError) in try state.prune(expiredBefore: time) }
+    public func prune(expiredBefore time: Timestamp, at now: Timestamp, signer: some Signer) async throws -> Int {
+        try await write { feed throws(RevocationError) in
+            try feed.prune(expiredBefore: time, at: now, signer: signer)
+        }
+    }
+
+    /// Writes a feed file and head file holding exactly `contents`, without any check, as an attacker with write
+    /// access could (test support).
+    @_spi(Testing)
+    public static func overwrite(path: String, with contents: RevocationFeedPage) throws(RevocationError) {
+        try POSIXFile.replaceFile(path, with: FeedFile.fileBytes(floor: contents.floor, entries: contents.entries))
+        if let head = contents.head {
+            try POSIXFile.replaceFile(path + ".head", with: FeedFile.frame(head.bytes))
+        } else {
+            _ = unlink(path + ".head")
         }
     }
 
     // MARK: Queue
 
-    /// Queues a write and waits until the batch holding it is durable.
-    ///
-    /// The pending list is only touched on the serial queue (so its lock is never contended, and the queue's
-    /// ordering is visible to ThreadSanitizer). The first write queued after a drain schedules the next drain,
-    /// which runs after every write already queued behind it: writes arriving during an fsync form one batch.
-    private func submit(_ request: WriteRequest) async throws(RevocationError) -> WriteOutcome {
-        let result = await withCheckedContinuation { continuation in
-            queue.async {
-                let first = self.pending.withLock { pending -> Bool in
-                    pending.append(PendingWrite(request: request, continuation: continuation))
-                    return pending.count == 1
-                }
-                if first { self.queue.async { self.drain() } }
-            }
-        }
-        return try result.get()
-    }
-
-    /// Commits every queued write as one batch (on the queue). Later `drain` calls find nothing and return.
-    private func drain() {
-        let batch = pending.withLock { pending in
-            let batch = pending
-            pending.removeAll()
-            return batch
-        }
-        guard !batch.isEmpty else { return }
-        let requests = batch.map(\.request)
-        let outcome = Result { () throws(RevocationError) -> [WriteOutcome] in
-            try state.withLock { state throws(RevocationError) in try state.write(requests) }
-        }
-        for (index, write) in batch.enumerated() {
-            write.continuation.resume(returning: outcome.map { $0[index] })
-        }
-    }
-
-    /// Runs `body` on the queue after bringing the index up to date with the file.
-    private func read<T: Sendable>(
-        _ body: @escaping @Sendable (inout FileState) throws(RevocationError) -> T
+    private func write<T: Sendable>(
+        _ body: @escaping @Sendable (inout FeedFile) throws(RevocationError) -> T
     ) async throws(RevocationError) -> T {
         try await onQueue { () throws(RevocationError) -> T in
-            try self.state.withLock { state throws(RevocationError) -> T in
-                try state.refreshForReading()
-                return try body(&state)
+            try self.feed.withLock { feed throws(RevocationError) -> T in
+                guard feed.mode != .readOnly else {
+                    throw RevocationError(.invalidArgument, "'\(self.path)' is open read-only")
+                }
+                return try feed.locked(exclusive: true) { feed throws(RevocationError) -> T in
+                    _ = try feed.catchUp()
+                    return try body(&feed)
+                }
             }
         }
     }

@@ -16,6 +16,11 @@ public struct RevocationError: Error, Hashable, Sendable, CustomStringConvertibl
         case storeUnavailable
         /// The store returned data that breaks its contract (e.g. sequence 0).
         case corruptStore
+        /// A feed record is not in the canonical binary form (bad version, kind, length or field).
+        case malformed
+        /// The feed is not what the authority signed: a bad or unknown signature, a broken chain, entries missing
+        /// behind a signed head, a rollback or a fork.
+        case tampered
     }
 
     /// What went wrong, for programmatic checks.

@@ -1,100 +1,63 @@
 public import WritCrypto
 
-/// Where revocations are recorded and from which verifiers follow them.
+/// Where the signed revocation feed is kept, and from which verifiers follow it.
 ///
-/// A store assigns every revocation a sequence number (starting at 1, strictly increasing), serves them as a
-/// feed (``entries(after:limit:)``) and keeps the watermark each verifier reports, so that the authority can
-/// prove a revocation has been applied everywhere (``revocationProof(for:expecting:)``).
+/// The authority writes through a ``RevocationPublisher``; verifiers read through a ``RevocationFeedFollower``.
+/// A store holds **signed** records (entries, the latest head, the floor) as the bytes that were signed, and does
+/// the chain's bookkeeping inside its serialising step (a write transaction, an exclusive file lock): it assigns the
+/// next sequence, links the previous entry's hash and asks the signer for the signature there, so two authority
+/// replicas on one store can never fork the chain. It verifies nothing else: because every record is signed by
+/// the authority's revocation key, verifiers trust what they verify, not the store.
 ///
 /// Contract every implementation keeps (checked by `WritTesting.RevocationStoreConformance`):
-/// - Sequence numbers are unique and strictly increasing; gaps are allowed (pruning, rolled-back inserts).
-/// - Entries become visible in sequence order: once ``entries(after:limit:)`` has returned sequence N, no entry
-///   with a smaller sequence appears later. (A SQL store must serialise sequence assignment with commit,
-///   otherwise a verifier could move its watermark past an entry that is not yet visible and never apply it.)
+/// - Sequences are contiguous from 1 (or from the floor); each entry links to the previous entry's hash.
+/// - Entries become visible in sequence order, and a page's head is never newer than its entries.
 /// - Revoking a target that already has an entry with the same reason covering at least as long returns that
 ///   entry (so retries do not grow the feed); otherwise a new entry is appended.
-/// - ``recordWatermark(verifier:sequence:at:)`` keeps, per verifier, the report with the latest time, so a
-///   restarted verifier that has not yet caught up is shown as lagging.
+/// - A write given a `minimum` tip refuses with code `tampered` when the store is behind it (rolled back).
 public protocol RevocationStore: Sendable {
-    /// Records a revocation and returns its entry.
+    /// Appends revocations as signed, chained entries, durably, in order.
     ///
     /// - Parameters:
-    ///   - target: what to revoke.
-    ///   - reason: why.
-    ///   - time: when the revocation is recorded.
-    ///   - coversUntil: when every token the target covers has expired (the pruning bound).
-    /// - Returns: the new entry, or the existing one when the same revocation was already recorded.
-    /// - Throws: ``RevocationError`` with code `invalidTarget` or `storeUnavailable`.
-    func revoke(
-        _ target: RevocationTarget,
-        reason: RevocationReason,
+    ///   - revocations: what to revoke.
+    ///   - signer: the authority's revocation key.
+    ///   - minimum: the tip the writer last saw; the store refuses to write when it is behind it.
+    /// - Returns: one entry per request: the new entry, or the existing one for an identical retry.
+    /// - Throws: ``RevocationError`` with code `invalidTarget`, `storeUnavailable` or `tampered`.
+    func append(
+        _ revocations: [RevocationRequest],
+        signer: some Signer,
+        minimum: RevocationFeedTip?
+    ) async throws -> [SignedRevocationEntry]
+
+    /// Signs a head over the store's current tip and keeps it as the latest head.
+    ///
+    /// - Throws: ``RevocationError`` with code `storeUnavailable`, or `tampered` when the store is behind `minimum`.
+    func publishHead(
         at time: Timestamp,
-        coversUntil: Timestamp
-    ) async throws -> RevocationEntry
+        signer: some Signer,
+        minimum: RevocationFeedTip?
+    ) async throws -> SignedFeedMark
 
-    /// Up to `limit` entries with a sequence greater than `sequence`, in increasing sequence order.
+    /// Up to `limit` entries after `sequence`, with the floor when `sequence` is below it, and the latest head.
     ///
-    /// - Throws: ``RevocationError`` with code `invalidArgument` when `limit` is below 1.
-    func entries(after sequence: UInt64, limit: Int) async throws -> [RevocationEntry]
+    /// - Throws: ``RevocationError`` with code `invalidArgument` when `limit` is below 1, `malformed` or
+    ///   `tampered` when stored records are not a valid feed.
+    func page(after sequence: UInt64, limit: Int) async throws -> RevocationFeedPage
 
-    /// The highest sequence number ever assigned (0 when nothing was ever revoked); pruning does not lower it.
-    func latestSequence() async throws -> UInt64
-
-    /// Records that `verifier` has applied every revocation up to `sequence`, as of `time`.
+    /// Removes the longest prefix of entries whose ``RevocationEntry/coversUntil`` is before `time`, recording a
+    /// signed floor; returns how many were removed.
     ///
-    /// - Throws: ``RevocationError`` with code `invalidArgument` for an empty or oversized verifier name.
-    func recordWatermark(verifier: String, sequence: UInt64, at time: Timestamp) async throws
-
-    /// Every verifier's latest watermark, sorted by verifier name.
-    func watermarks() async throws -> [VerifierWatermark]
-
-    /// Forgets a verifier (decommissioned), so it no longer holds back revocation proofs.
-    func removeVerifier(_ verifier: String) async throws
-
-    /// Removes every entry whose ``RevocationEntry/coversUntil`` is before `time`, and returns how many.
-    ///
-    /// Pass the current time minus the clock skew verifiers tolerate: then every token an entry covers has
-    /// expired everywhere and the entry is no longer needed.
+    /// Pass the current time minus the clock skew verifiers tolerate: then every token a removed entry covered has
+    /// expired everywhere.
     @discardableResult
-    func prune(expiredBefore time: Timestamp) async throws -> Int
+    func prune(expiredBefore time: Timestamp, at now: Timestamp, signer: some Signer) async throws -> Int
 }
 
 extension RevocationStore {
-    /// Whether every registered verifier (and every verifier named in `expected`) has applied `sequence`.
-    ///
-    /// `false` when no verifier is registered at all: nothing has been proven.
-    public func isApplied(sequence: UInt64, byAll expected: some Sequence<String> = [String]()) async throws -> Bool {
-        try await revocationProof(for: sequence, expecting: expected).isComplete
-    }
-
-    /// Which verifiers have applied revocation `sequence` and which lag behind.
-    ///
-    /// - Parameters:
-    ///   - sequence: the revocation to prove, usually ``RevocationEntry/sequence`` of a just-recorded entry.
-    ///   - expected: verifiers that must be present; one that never reported counts as not having applied it.
-    public func revocationProof(
-        for sequence: UInt64,
-        expecting expected: some Sequence<String> = [String]()
-    ) async throws -> RevocationProof {
-        let marks = try await watermarks().sorted { $0.verifier < $1.verifier }
-        let registered = Set(marks.map(\.verifier))
-        let unregistered = Set(expected).subtracting(registered).sorted()
-        return RevocationProof(
-            sequence: sequence,
-            watermarks: marks,
-            laggards: marks.filter { $0.sequence < sequence },
-            unregistered: unregistered
-        )
-    }
-
-    /// Records a revocation at the current time of `clock`.
-    public func revoke(
-        _ target: RevocationTarget,
-        reason: RevocationReason,
-        coversUntil: Timestamp,
-        clock: some WallClock
-    ) async throws -> RevocationEntry {
-        try await revoke(target, reason: reason, at: clock.now(), coversUntil: coversUntil)
+    /// Every record the store holds, as one page (for inspection and tests; a large feed is better paged).
+    public func contents() async throws -> RevocationFeedPage {
+        try await page(after: 0, limit: .max)
     }
 }
 

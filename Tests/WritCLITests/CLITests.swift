@@ -114,21 +114,4 @@ struct CLITests {
         #expect(missing.status == 2)
         #expect(!missing.stderr.contains("Fatal"))
     }
-
-    @Test("revoke appends durable entries and lists them")
-    func revoke() throws {
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = dir + "/revocations.log"
-        let first = try Self.run(["revoke", "--store", store, "--task", "task-1", "--reason", "completed"])
-        #expect(first.status == 0, "\(first.stderr)")
-        let agent = try Self.run(["revoke", "--store", store, "--agent", "spiffe://acme.test/agent/x/1"])
-        #expect(agent.status == 0, "\(agent.stderr)")
-        let bad = try Self.run(["revoke", "--store", store, "--agent", "not-a-spiffe-id"])
-        #expect(bad.status == 2)
-        let list = try Self.run(["revoke", "--store", store, "--list", "--json"])
-        #expect(list.status == 0)
-        #expect(list.stdout.contains("task-1"))
-        #expect(list.stdout.contains("spiffe://acme.test/agent/x/1"))
-    }
 }

@@ -22,12 +22,25 @@ struct RevocationConcurrencyTests {
     func revokeApplyLookup() async throws {
         let clock = ManualClock()
         let store = InMemoryRevocationStore()
+        let key = Ed25519.PrivateKey()
+        let publisher = RevocationPublisher(
+            store: store,
+            signer: key,
+            clock: clock,
+            watermarks: InMemoryWatermarkStore()
+        )
+        try await publisher.publishHead()
         let followers = try (0..<Self.verifiers).map {
-            try RevocationFeedFollower(
+            let reportKey = Ed25519.PrivateKey()
+            publisher.register(verifier: "gw-\($0)", key: reportKey.publicKey)
+            return try RevocationFeedFollower(
                 verifier: "gw-\($0)",
                 store: store,
+                trustedKeys: [key.publicKey],
                 snapshot: RevocationSnapshot(maxStaleness: .seconds(3600)),
                 clock: clock,
+                reportSigner: reportKey,
+                watermarks: publisher.watermarks,
                 configuration: .init(pageSize: 64, pruneDelay: .zero, pruneInterval: .zero)
             )
         }
@@ -36,10 +49,9 @@ struct RevocationConcurrencyTests {
                 group.addTask {
                     for n in 0..<Self.perRevoker {
                         // Every third entry's tokens have already expired: followers prune it while others read.
-                        _ = try await store.revoke(
+                        _ = try await publisher.revoke(
                             .block(Self.id(revoker, n)),
                             reason: .anomaly,
-                            at: clock.now(),
                             coversUntil: clock.now().advanced(by: .seconds(Self.isExpired(n) ? -1 : 600))
                         )
                         if n % 50 == 0 { await Task.yield() }
@@ -82,7 +94,7 @@ struct RevocationConcurrencyTests {
             return try await group.reduce(0, +)
         }
         #expect(flips == 0)
-        let latest = try await store.latestSequence()
+        let latest = publisher.tip?.sequence ?? 0
         #expect(latest == UInt64(Self.revokers * Self.perRevoker))
         for follower in followers {
             try await follower.syncOnce()
@@ -96,21 +108,24 @@ struct RevocationConcurrencyTests {
                 )
             }
         }
-        #expect(try await store.isApplied(sequence: latest, byAll: followers.map(\.verifier)))
+        #expect(try await publisher.isApplied(sequence: latest, byAll: followers.map(\.verifier)))
     }
 
     @Test("concurrent wake-ups and cancellation end run() cleanly")
     func wakeStorm() async throws {
         let store = InMemoryRevocationStore()
+        let key = Ed25519.PrivateKey()
+        let publisher = RevocationPublisher(store: store, signer: key, clock: ManualClock())
         let follower = try RevocationFeedFollower(
             verifier: "gw",
             store: store,
+            trustedKeys: [key.publicKey],
             snapshot: RevocationSnapshot(maxStaleness: .seconds(60)),
             clock: ManualClock(),
             configuration: .init(pollInterval: .milliseconds(5))
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await follower.run() }
+            group.addTask { await follower.run() }
             for _ in 0..<4 {
                 group.addTask {
                     for _ in 0..<200 {
@@ -121,10 +136,9 @@ struct RevocationConcurrencyTests {
             }
             group.addTask {
                 for n in 0..<100 {
-                    _ = try await store.revoke(
+                    _ = try await publisher.revoke(
                         .task("t-\(n)"),
                         reason: .completed,
-                        at: .init(millisecondsSinceEpoch: 0),
                         coversUntil: .init(millisecondsSinceEpoch: 1)
                     )
                 }

@@ -1,23 +1,32 @@
+import Synchronization
 import Testing
 import WritCrypto
-import WritRevocation
+@_spi(Testing) import WritRevocation
 import WritTesting
+
+/// The suite over the in-memory store (the reference implementation).
+let inMemoryConformance = RevocationStoreConformance(
+    makeStore: { InMemoryRevocationStore() },
+    overwrite: { store, contents in try #require(store as? InMemoryRevocationStore).overwrite(with: contents) },
+    openPeer: { $0 }
+)
 
 @Suite("In-memory revocation store")
 struct RevocationStoreTests {
     @Test("keeps the shared store contract", arguments: RevocationStoreConformance.Check.allCases)
     func conformance(_ check: RevocationStoreConformance.Check) async throws {
-        try await RevocationStoreConformance { InMemoryRevocationStore() }.run(check)
+        try await inMemoryConformance.run(check)
     }
 
     @Test("the conformance suite catches a store that breaks the contract")
     func conformanceCanFail() async throws {
-        let suite = RevocationStoreConformance { ForgetfulStore() }
-        await #expect(throws: RevocationStoreConformance.Failure.self) {
-            try await suite.run(.proofNeedsEveryVerifier)
-        }
-        await #expect(throws: RevocationStoreConformance.Failure.self) {
-            try await suite.run(.watermarksKeepLatestReport)
+        let suite = RevocationStoreConformance(
+            makeStore: { CarelessStore() },
+            overwrite: { store, contents in try #require(store as? CarelessStore).inner.overwrite(with: contents) },
+            openPeer: { $0 }
+        )
+        for check in [RevocationStoreConformance.Check.pagesInOrderWithHead, .revokeIsIdempotent] {
+            await #expect(throws: RevocationStoreConformance.Failure.self) { try await suite.run(check) }
         }
     }
 
@@ -58,26 +67,43 @@ struct RevocationStoreTests {
     }
 }
 
-/// A deliberately broken store: it forgets watermarks, so proofs and watermark checks must fail.
-private final class ForgetfulStore: RevocationStore {
+/// A deliberately broken store: it serves no head and appends retries again instead of returning them.
+private final class CarelessStore: RevocationStore {
     let inner = InMemoryRevocationStore()
+    let calls = Mutex<Int64>(0)
 
-    func revoke(
-        _ target: RevocationTarget,
-        reason: RevocationReason,
+    func append(
+        _ revocations: [RevocationRequest],
+        signer: some Signer,
+        minimum: RevocationFeedTip?
+    ) async throws -> [SignedRevocationEntry] {
+        // Never recognises a retry: each call covers another hour longer than asked.
+        let hours = calls.withLock { count in
+            count += 1
+            return count
+        }
+        let widened = revocations.map { request in
+            var request = request
+            request.coversUntil = request.coversUntil.advanced(by: .seconds(3600 * hours))
+            return request
+        }
+        return try await inner.append(widened, signer: signer, minimum: minimum)
+    }
+    func publishHead(
         at time: Timestamp,
-        coversUntil: Timestamp
-    ) async throws -> RevocationEntry {
-        try await inner.revoke(target, reason: reason, at: time, coversUntil: coversUntil)
+        signer: some Signer,
+        minimum: RevocationFeedTip?
+    ) async throws
+        -> SignedFeedMark
+    {
+        try SignedFeedMark(signing: .head, sequence: 0, hash: .zero, issuedAt: time, signer: signer)
     }
-    func entries(after sequence: UInt64, limit: Int) async throws -> [RevocationEntry] {
-        try await inner.entries(after: sequence, limit: limit)
+    func page(after sequence: UInt64, limit: Int) async throws -> RevocationFeedPage {
+        var page = try await inner.page(after: sequence, limit: limit)
+        page.head = nil
+        return page
     }
-    func latestSequence() async throws -> UInt64 { try await inner.latestSequence() }
-    func recordWatermark(verifier: String, sequence: UInt64, at time: Timestamp) async throws {
-        try await inner.recordWatermark(verifier: verifier, sequence: .max, at: time)
+    func prune(expiredBefore time: Timestamp, at now: Timestamp, signer: some Signer) async throws -> Int {
+        try await inner.prune(expiredBefore: time, at: now, signer: signer)
     }
-    func watermarks() async throws -> [VerifierWatermark] { try await inner.watermarks() }
-    func removeVerifier(_ verifier: String) async throws {}
-    func prune(expiredBefore time: Timestamp) async throws -> Int { try await inner.prune(expiredBefore: time) }
 }

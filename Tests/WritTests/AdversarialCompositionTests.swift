@@ -206,7 +206,7 @@ struct AdversarialCompositionTests {
         #expect((try? aResult.get()) != nil || b != nil, "neither refresh succeeded")
         // The step is completed; no token minted for it may still work.
         try await world.authority.completeStep(task: task, step: "fix")
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         if let b {
             #expect(
                 !(await present(b.token, key: world.workerKey, to: repo, clock: world.clock).isAllowed),
@@ -234,7 +234,7 @@ struct AdversarialCompositionTests {
         let result = await refresh.result
         #expect(await world.authority.task(task)?.steps["fix"]?.live == nil, "completed step has a live token again")
         if case .success(let issued) = result {
-            _ = try await repo.follower.syncOnce()
+            try await repo.sync()
             #expect(
                 !(await present(issued.token, key: world.supervisorKey, to: repo, clock: world.clock).isAllowed),
                 "token minted for a completed step works"
@@ -296,7 +296,7 @@ struct AdversarialCompositionTests {
         )
         _ = try? await world.authority.reportAnomaly(report)
         #expect(await world.authority.agent(world.supervisor)?.isRevoked == true, "anomaly not acted on")
-        #expect(try await world.revocations.latestSequence() > 0, "nothing written to the revocation store")
+        #expect(world.revocations.latestSequence > 0, "nothing written to the revocation store")
     }
 
     // F8: a denial with an oversized resource is not audited (the audit error is swallowed for denials).
@@ -314,36 +314,38 @@ struct AdversarialCompositionTests {
     }
 }
 
-/// Revocation store whose next `revoke` fails when told to.
+/// Revocation store whose next `append` fails when told to.
 final class FlakyRevocationStore: RevocationStore {
     let base = InMemoryRevocationStore()
     let failNext = Mutex(false)
-    func revoke(
-        _ target: RevocationTarget,
-        reason: RevocationReason,
-        at time: Timestamp,
-        coversUntil: Timestamp
-    )
-        async throws -> RevocationEntry
-    {
+    func append(
+        _ revocations: [RevocationRequest],
+        signer: some Signer,
+        minimum: RevocationFeedTip?
+    ) async throws -> [SignedRevocationEntry] {
         if failNext.withLock({ f -> Bool in
             defer { f = false }
             return f
         }) {
             throw RevocationError(.storeUnavailable, "injected")
         }
-        return try await base.revoke(target, reason: reason, at: time, coversUntil: coversUntil)
+        return try await base.append(revocations, signer: signer, minimum: minimum)
     }
-    func entries(after sequence: UInt64, limit: Int) async throws -> [RevocationEntry] {
-        try await base.entries(after: sequence, limit: limit)
+    func publishHead(
+        at time: Timestamp,
+        signer: some Signer,
+        minimum: RevocationFeedTip?
+    ) async throws
+        -> SignedFeedMark
+    {
+        try await base.publishHead(at: time, signer: signer, minimum: minimum)
     }
-    func latestSequence() async throws -> UInt64 { try await base.latestSequence() }
-    func recordWatermark(verifier: String, sequence: UInt64, at time: Timestamp) async throws {
-        try await base.recordWatermark(verifier: verifier, sequence: sequence, at: time)
+    func page(after sequence: UInt64, limit: Int) async throws -> RevocationFeedPage {
+        try await base.page(after: sequence, limit: limit)
     }
-    func watermarks() async throws -> [VerifierWatermark] { try await base.watermarks() }
-    func removeVerifier(_ verifier: String) async throws { try await base.removeVerifier(verifier) }
-    func prune(expiredBefore time: Timestamp) async throws -> Int { try await base.prune(expiredBefore: time) }
+    func prune(expiredBefore time: Timestamp, at now: Timestamp, signer: some Signer) async throws -> Int {
+        try await base.prune(expiredBefore: time, at: now, signer: signer)
+    }
 }
 
 /// A token source whose refresh moves the clock past expiry and then fails transiently.
@@ -404,7 +406,7 @@ struct AdversarialCompositionTests2 {
                 entitlements: EntitlementTable([
                     "supervisor": [Entitlement(audience: "repo", actions: ["read"], resources: ["repo/*"])]
                 ]),
-                revocations: store,
+                revocations: RevocationPublisher(store: store, signer: Ed25519.PrivateKey(), clock: clock),
                 audit: log,
                 clock: clock
             )
@@ -416,7 +418,7 @@ struct AdversarialCompositionTests2 {
         store.failNext.withLock { $0 = true }
         _ = try? await authority.complete(task: task)
         try? await authority.complete(task: task)  // operator retries
-        let entries = try await store.entries(after: 0, limit: 100)
+        let entries = try await store.contents().entries.map(\.entry)
         #expect(entries.contains { $0.target == .task(task) }, "task reported closed, tokens never revoked")
     }
 
@@ -428,7 +430,7 @@ struct AdversarialCompositionTests2 {
         let task = try await world.openTask(for: world.supervisor, deadline: .seconds(120))
         let issued = try await world.authority.issue(task: task, step: World.step())
         try await world.authority.complete(task: task)
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         for _ in 0..<20 { _ = await present(issued.token, key: world.supervisorKey, to: repo, clock: world.clock) }
         let anomalies = try await repo.log.entries(0..<repo.log.size).filter { $0.event.kind == .anomaly }.count
         #expect(anomalies <= 1, "\(anomalies) anomaly entries/reports for one token")
@@ -466,7 +468,7 @@ struct AdversarialCompositionTests2 {
         let (t2, k2) = try puppet(2)
         for i in 0..<3 { _ = await present(t2, key: k2, to: repo, clock: world.clock, resource: "repo/other/\(i)") }
         try await world.authority.reportAnomaly(try #require(await reports.next()))
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         let (t3, k3) = try puppet(3)
         let again = await present(t3, key: k3, to: repo, clock: world.clock)
         #expect(again.denialCode == .revoked, "fresh sibling delegation works after a repeat anomaly: \(again)")

@@ -74,7 +74,7 @@ struct BrokerTests {
         let legacy = LegacyPayments()
         _ = try await broker.perform(try await request(provider)) { try legacy.refund("a", apiKey: $0) }
         try await world.authority.complete(task: task)
-        _ = try await payments.follower.syncOnce()
+        try await payments.sync()
         let late = try await request(provider)
         await #expect(throws: BrokerError(.denied, "")) {
             try await broker.perform(late) { try legacy.refund("b", apiKey: $0) }
@@ -93,7 +93,7 @@ struct BrokerTests {
             try await broker.perform(third) { try legacy.refund("3", apiKey: $0) }
         }
         world.clock.advance(by: .seconds(61))
-        _ = try await payments.follower.syncOnce()
+        try await payments.sync()
         await broker.closeSession(task: task)
         let outside = try await request(provider)
         await #expect(throws: BrokerError(.outsideSession, "")) {

@@ -22,7 +22,7 @@ struct DrillTests {
         let report = try await drill(world).run(
             on: services.map { service in
                 RevocationDrill.Service(name: service.name, gatekeeper: service.gatekeeper, auditStore: service.store) {
-                    _ = try await service.follower.syncOnce()
+                    try await service.sync()
                 }
             }
         )

@@ -122,7 +122,7 @@ struct GatekeeperTests {
         let token = try #require(await world.authority.task(task)?.steps["fix"]?.live?.token)
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         world.clock.advance(by: .seconds(40))
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         let decision = await present(token, key: world.supervisorKey, to: repo, clock: world.clock)
         if case .deny(let denial) = decision { #expect(denial.tokenError == .expired) } else { Issue.record("allowed") }
     }
@@ -151,8 +151,8 @@ struct GatekeeperTests {
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         let live = try #require(await world.authority.task(task)?.steps["fix"]?.live)
         try await world.authority.revoke(block: live.revocationID)
-        let sequence = try await world.revocations.latestSequence()
-        _ = try await repo.follower.syncOnce()
+        let sequence = world.revocations.latestSequence
+        try await repo.sync()
         #expect(repo.snapshot.watermark >= sequence)
         #expect(try await world.revocations.isApplied(sequence: sequence, byAll: ["repo"]))
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revoked)
@@ -190,14 +190,14 @@ struct GatekeeperTests {
         #expect(report.detector == "denial-burst")
         #expect(report.agent == world.worker.description)
         try await world.authority.reportAnomaly(report)
-        _ = try await tickets.follower.syncOnce()
+        try await tickets.sync()
         // The worker's token is revoked everywhere; the supervisor's own token still works.
         let workerTicket = try await worker.credential(audience: "tickets", action: "read", resource: "repo/writ/a")
         let decision = await tickets.gatekeeper.authorize(
             World.request(workerTicket, action: "read", resource: "repo/writ/a")
         )
         #expect(!decision.isAllowed)
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         let kinds = try await world.authorityLog.entries(0..<world.authorityLog.size).map(\.event.kind)
         #expect(kinds.contains(.anomaly))

@@ -57,7 +57,7 @@ struct LifecycleTests {
         }
 
         // The superseded tokens are revoked on the verifier once it syncs.
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         let decision = await present(first.token, key: world.supervisorKey, to: repo, clock: world.clock)
         #expect(decision.denialCode == .revoked)
 
@@ -95,7 +95,7 @@ struct LifecycleTests {
                 deadline: .seconds(60)
             )
         }
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         if trigger == "timeout" {
             // No token outlives its task's deadline, and the provider cannot refresh a timed-out task:
             // it fails closed instead of presenting anything.
@@ -159,7 +159,7 @@ struct LifecycleTests {
 
         // Revoke only the supervisor's root block: the delegated token dies with it.
         try await world.authority.revoke(block: delegated.root.revocationID)
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         #expect(try await world.call(sub, repo, "read", "repo/writ/src/main.swift").denialCode == .revoked)
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revoked)
     }
@@ -185,7 +185,7 @@ struct LifecycleTests {
         )
         #expect(try await world.call(sub, repo, "read", "repo/writ/a").isAllowed)
         try await world.authority.complete(task: task)
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         #expect(try await world.call(sub, repo, "read", "repo/writ/a").denialCode == .revoked)
     }
 
@@ -225,7 +225,7 @@ struct LifecycleTests {
         try await provider.begin(task: task, step: World.step())
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         try await world.authority.revoke(issuerKey: world.issuerKey.publicKey.keyID)
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revoked)
     }
 
@@ -239,7 +239,7 @@ struct LifecycleTests {
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         world.clock.advance(by: .seconds(6))
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revocationUnavailable)
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
     }
 
@@ -251,13 +251,13 @@ struct LifecycleTests {
         let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
         _ = try await world.authority.issue(task: task, step: World.step())
         try await world.authority.complete(task: task)
-        let sequence = try await world.revocations.latestSequence()
+        let sequence = world.revocations.latestSequence
         #expect(try await !world.revocations.isApplied(sequence: sequence, byAll: ["repo", "tickets"]))
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         let partial = try await world.revocations.revocationProof(for: sequence, expecting: ["repo", "tickets"])
         #expect(!partial.isComplete)
         #expect(partial.laggards.map(\.verifier) == ["tickets"])
-        _ = try await tickets.follower.syncOnce()
+        try await tickets.sync()
         #expect(try await world.revocations.isApplied(sequence: sequence, byAll: ["repo", "tickets"]))
     }
 
@@ -278,13 +278,13 @@ struct LifecycleTests {
                     _ = try await world.authority.refresh(task: task, step: "fix")
                     if i.isMultiple(of: 2) { try await world.authority.complete(task: task) }
                 }
-                group.addTask { _ = try await repo.follower.syncOnce() }
+                group.addTask { try await repo.sync() }
             }
             try await group.waitForAll()
         }
-        _ = try await repo.follower.syncOnce()
+        try await repo.sync()
         // 24 superseded blocks + 12 completed tasks.
-        #expect(try await world.revocations.latestSequence() == 36)
+        #expect(world.revocations.latestSequence == 36)
         #expect(repo.snapshot.watermark == 36)
         let report = try await AuditVerifier.verify(store: world.authorityStore)
         #expect(report.isValid)
@@ -303,7 +303,11 @@ struct AttestationTests {
                 issuerKey: issuerKey,
                 agentClasses: [try AgentClass(name: "coder", defaultTTL: .seconds(30), maximumTTL: .seconds(60))],
                 entitlements: EntitlementTable([:]),
-                revocations: InMemoryRevocationStore(),
+                revocations: RevocationPublisher(
+                    store: InMemoryRevocationStore(),
+                    signer: Ed25519.PrivateKey(),
+                    clock: clock
+                ),
                 audit: RecordingAuditSink(),
                 clock: clock,
                 attestor: attestor

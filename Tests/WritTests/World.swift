@@ -32,11 +32,21 @@ final class World: Sendable {
         let follower: RevocationFeedFollower
         let log: AuditLog
         let store: InMemoryAuditStore
+        let publisher: RevocationPublisher
+
+        /// What the service's follower does continuously, after a fresh head (the authority signs one every
+        /// second in a live deployment; the manual clock runs nothing in the background).
+        func sync() async throws {
+            try await publisher.publishHead()
+            _ = try await follower.syncOnce()
+        }
     }
 
     let clock = ManualClock()
     let issuerKey = Ed25519.PrivateKey()
-    let revocations = InMemoryRevocationStore()
+    let revocationStore = InMemoryRevocationStore()
+    let revocationKey = Ed25519.PrivateKey()
+    let revocations: RevocationPublisher
     let authorityStore = InMemoryAuditStore()
     let authorityLog: AuditLog
     let authority: CredentialAuthority
@@ -53,6 +63,12 @@ final class World: Sendable {
         anomalyResponse: Set<CredentialAuthority.AnomalyResponse> = [.revokeToken, .revokeAgent],
         audit: (any AuditSink)? = nil
     ) async throws {
+        revocations = RevocationPublisher(
+            store: revocationStore,
+            signer: revocationKey,
+            clock: clock,
+            watermarks: InMemoryWatermarkStore()
+        )
         classes = [
             try AgentClass(
                 name: "supervisor",
@@ -121,7 +137,18 @@ final class World: Sendable {
             clock: clock
         )
         let snapshot = RevocationSnapshot(maxStaleness: maxStaleness)
-        let follower = try RevocationFeedFollower(verifier: name, store: revocations, snapshot: snapshot, clock: clock)
+        let verifierKey = Ed25519.PrivateKey()
+        revocations.register(verifier: name, key: verifierKey.publicKey)
+        let follower = try RevocationFeedFollower(
+            verifier: name,
+            store: revocationStore,
+            trustedKeys: [revocationKey.publicKey],
+            snapshot: snapshot,
+            clock: clock,
+            reportSigner: verifierKey,
+            watermarks: revocations.watermarks
+        )
+        try await revocations.publishHead()
         _ = try await follower.syncOnce()
         let gatekeeper = Gatekeeper(
             .init(
@@ -142,7 +169,8 @@ final class World: Sendable {
             snapshot: snapshot,
             follower: follower,
             log: log,
-            store: store
+            store: store,
+            publisher: revocations
         )
     }
 
@@ -222,4 +250,9 @@ func present(
     return await service.gatekeeper.authorize(
         Gatekeeper.Request(token: token.text, proof: proof.text, action: action, resource: resource)
     )
+}
+
+extension RevocationPublisher {
+    /// The latest sequence this publisher wrote (0 before any).
+    var latestSequence: UInt64 { tip?.sequence ?? 0 }
 }

@@ -106,7 +106,7 @@ public struct RevocationDrill: Sendable {
 
     private let authority: CredentialAuthority
     private let authorityAudit: any AuditStore
-    private let revocations: any RevocationStore
+    private let revocations: RevocationPublisher
     private let agent: AgentIdentity
     private let agentKey: Ed25519.PrivateKey
     private let clock: any WallClock
@@ -116,13 +116,13 @@ public struct RevocationDrill: Sendable {
     /// - Parameters:
     ///   - authority: the credential authority of the deployment.
     ///   - authorityAudit: the authority's audit store (issuance, refresh and revocation are recorded there).
-    ///   - revocations: the revocation store the services follow.
+    ///   - revocations: the authority's revocation publisher (the feed the services follow, and their reports).
     ///   - agent: the canary agent (registered with the authority) and its key.
     ///   - clock: the deployment's clock.
     public init(
         authority: CredentialAuthority,
         authorityAudit: any AuditStore,
-        revocations: any RevocationStore,
+        revocations: RevocationPublisher,
         agent: AgentIdentity,
         agentKey: Ed25519.PrivateKey,
         clock: any WallClock
@@ -197,7 +197,7 @@ public struct RevocationDrill: Sendable {
         if let live = refreshed {
             do {
                 try await authority.completeStep(task: task, step: grant.name)
-                let sequence = try await revocations.latestSequence()
+                let sequence = revocations.tip?.sequence ?? 0
                 try await service.sync()
                 let decision = await present(live.token, to: service)
                 let proof = try await revocations.revocationProof(for: sequence, expecting: [service.name])

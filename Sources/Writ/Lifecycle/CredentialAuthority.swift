@@ -20,8 +20,8 @@ public actor CredentialAuthority {
         public var agentClasses: [AgentClass]
         /// What each class may be granted.
         public var entitlements: any EntitlementPolicy
-        /// Where revocations are written; verifiers follow its feed.
-        public var revocations: any RevocationStore
+        /// Signs revocations into the feed that verifiers follow (the revocation key and its store).
+        public var revocations: RevocationPublisher
         /// Where the authority's audit events go.
         public var audit: any AuditSink
         /// The authority's clock.
@@ -38,7 +38,7 @@ public actor CredentialAuthority {
             issuerKey: Ed25519.PrivateKey,
             agentClasses: [AgentClass],
             entitlements: any EntitlementPolicy,
-            revocations: any RevocationStore,
+            revocations: RevocationPublisher,
             audit: any AuditSink,
             clock: any WallClock = SystemClock(),
             anomalyResponse: Set<AnomalyResponse> = [.revokeToken, .revokeAgent],
@@ -847,12 +847,7 @@ public actor CredentialAuthority {
         let now = configuration.clock.now()
         let entry: RevocationEntry
         do {
-            entry = try await configuration.revocations.revoke(
-                target,
-                reason: reason,
-                at: now,
-                coversUntil: coversUntil
-            )
+            entry = try await configuration.revocations.revoke(target, reason: reason, coversUntil: coversUntil).entry
         } catch {
             throw AuthorityError(.recordFailed, "revoking \(target) failed: \(error)")
         }

@@ -61,7 +61,7 @@ struct DrillCommand: AsyncParsableCommand {
                     gatekeeper: service.gatekeeper,
                     auditStore: service.store
                 ) {
-                    if follows { _ = try await service.follower.syncOnce() }
+                    if follows { try await deployment.sync(service) }
                 }
             }
         )

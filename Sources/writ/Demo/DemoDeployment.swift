@@ -64,7 +64,8 @@ struct DemoDeployment: Sendable {
     let authorityLog: AuditLog
     let authorityStore: FileAuditStore
     let authorityPath: String
-    let revocations: FileRevocationStore
+    let revocations: RevocationPublisher
+    let revocationStore: FileRevocationStore
     let attestor: JoinTokenAttestor
     let services: [Service]
     let broker: CredentialBroker
@@ -116,9 +117,31 @@ struct DemoDeployment: Sendable {
         let issuerKey = try key("issuer", seed: seed)
         // The embedded default: a durable revocation log in the work directory (`writ revoke --store` can add to
         // it from a shell). Each demo run starts a fresh one.
+        // The feed is signed by its own revocation key; its public half goes to `keys/` so the files can be
+        // verified (`writ revoke --list --trust keys/revocation.pub`). Verifiers leave signed watermark reports in
+        // `watermarks/`, apart from the feed, which they only read.
         let revocationPath = directory + "/revocations.log"
-        if fm.fileExists(atPath: revocationPath) { try fm.removeItem(atPath: revocationPath) }
-        let revocations = try FileRevocationStore.open(path: revocationPath)
+        for stale in [revocationPath, revocationPath + ".head", directory + "/watermarks"]
+        where fm.fileExists(atPath: stale) {
+            try fm.removeItem(atPath: stale)
+        }
+        let revocationKey = try key("revocation", seed: seed)
+        try fm.createDirectory(atPath: directory + "/keys", withIntermediateDirectories: true)
+        try writeFile(directory + "/keys/revocation.pub", contents: KeyFiles.publicText(revocationKey.publicKey) + "\n")
+        // The private half too (0600), so `writ revoke --key` can append to this demo's feed from a shell.
+        try writeFile(
+            directory + "/keys/revocation.key",
+            contents: KeyFiles.privateText(revocationKey) + "\n",
+            mode: 0o600
+        )
+        let revocationStore = try FileRevocationStore.open(path: revocationPath, mode: .create)
+        let revocations = RevocationPublisher(
+            store: revocationStore,
+            signer: revocationKey,
+            clock: clock,
+            watermarks: try FileWatermarkStore(directory: directory + "/watermarks")
+        )
+        try await revocations.publishHead()
         let attestor = JoinTokenAttestor(clock: clock)
         let authorityPath = directory + "/audit/authority.log"
         let authorityStore = try FileAuditStore.open(path: authorityPath)
@@ -155,11 +178,16 @@ struct DemoDeployment: Sendable {
                 clock: clock
             )
             let snapshot = RevocationSnapshot(maxStaleness: .seconds(30))
+            let verifierKey = try key("verifier/\(name)", seed: seed)
+            revocations.register(verifier: name, key: verifierKey.publicKey)
             let follower = try RevocationFeedFollower(
                 verifier: name,
-                store: revocations,
+                store: try FileRevocationStore.open(path: revocationPath, mode: .readOnly),
+                trustedKeys: [revocations.publicKey],
                 snapshot: snapshot,
-                clock: clock
+                clock: clock,
+                reportSigner: verifierKey,
+                watermarks: revocations.watermarks
             )
             _ = try await follower.syncOnce()
             let gatekeeper = Gatekeeper(
@@ -195,6 +223,7 @@ struct DemoDeployment: Sendable {
             authorityStore: authorityStore,
             authorityPath: authorityPath,
             revocations: revocations,
+            revocationStore: revocationStore,
             attestor: attestor,
             services: services,
             broker: broker
@@ -223,8 +252,18 @@ struct DemoDeployment: Sendable {
     }
 
     /// Brings every service's revocation snapshot up to date (what their followers do continuously).
+    ///
+    /// The authority signs a fresh head first, as its publisher does every second in a live deployment (the demo's
+    /// clock is simulated, so nothing runs in the background).
     func syncAll() async throws {
+        try await revocations.publishHead()
         for service in services { _ = try await service.follower.syncOnce() }
+    }
+
+    /// Brings one service's snapshot up to date, after a fresh head.
+    func sync(_ service: Service) async throws {
+        try await revocations.publishHead()
+        _ = try await service.follower.syncOnce()
     }
 
     /// Forwards every service's anomaly reports to the authority until cancelled.

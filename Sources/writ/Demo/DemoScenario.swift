@@ -367,7 +367,7 @@ struct DemoScenario {
 
         report.begin("Completion: the task ends and everything it held is revoked")
         try await authority.complete(task: next)
-        let sequence = try await deployment.revocations.latestSequence()
+        let sequence = deployment.revocations.tip?.sequence ?? 0
         try await deployment.syncAll()
         let proof = try await deployment.revocations.revocationProof(
             for: sequence,
@@ -409,9 +409,9 @@ struct DemoScenario {
             clock: clock
         )
         let result = try await drill.run(
-            on: deployment.services.map { service in
+            on: deployment.services.map { [deployment] service in
                 RevocationDrill.Service(name: service.name, gatekeeper: service.gatekeeper, auditStore: service.store) {
-                    _ = try await service.follower.syncOnce()
+                    try await deployment.sync(service)
                 }
             }
         )

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The POSIX file operations the file stores need, each failing with a message instead of an errno.
+enum POSIXFile {
+    /// The text of the current `errno`.
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    /// `open(2)`.
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+        #if canImport(Darwin)
+        return Darwin.open(path, flags, mode)
+        #elseif canImport(Musl)
+        return Musl.open(path, flags, mode)
+        #else
+        return Glibc.open(path, flags, mode)
+        #endif
+    }
+
+    /// `close(2)`.
+    static func close(_ fd: Int32) {
+        #if canImport(Darwin)
+        _ = Darwin.close(fd)
+        #elseif canImport(Musl)
+        _ = Musl.close(fd)
+        #else
+        _ = Glibc.close(fd)
+        #endif
+    }
+
+    /// `flock(2)`, retried on `EINTR`.
+    static func lock(_ fd: Int32, _ operation: Int32) -> Bool {
+        var result: Int32
+        repeat { result = flock(fd, operation) } while result != 0 && errno == EINTR
+        return result == 0
+    }
+
+    /// Writes all of `bytes` at `offset`; returns an error message on failure.
+    static func write(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) -> String? {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes {
+                pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return errnoText() }
+            done += n
+        }
+        return nil
+    }
+
+    /// Reads `count` bytes at `offset`; `nil` when the file is shorter or unreadable.
+    static func read(_ fd: Int32, count: Int, at offset: UInt64) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            done += n
+        }
+        return bytes
+    }
+
+    /// `fdatasync` where available (an append changes the size, which it syncs too).
+    static func dataSync(_ fd: Int32) -> Bool {
+        #if canImport(Darwin)
+        return fsync(fd) == 0
+        #else
+        return fdatasync(fd) == 0
+        #endif
+    }
+
+    /// Syncs the directory holding `path`, so a created or renamed file survives a crash.
+    static func syncDirectory(of path: String) {
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = fsync(fd)
+            close(fd)
+        }
+    }
+
+    /// The size of the open file.
+    static func size(_ fd: Int32) -> UInt64? {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        return UInt64(info.st_size)
+    }
+
+    /// Reads the whole file at `path` (not following a symlink); `nil` when it does not exist.
+    static func readFile(_ path: String, limit: Int) throws(RevocationError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw RevocationError(.storeUnavailable, "cannot open '\(path)': \(errnoText())")
+        }
+        defer { close(fd) }
+        guard let size = size(fd) else {
+            throw RevocationError(.storeUnavailable, "cannot examine '\(path)': \(errnoText())")
+        }
+        guard size <= UInt64(limit) else {
+            throw RevocationError(.malformed, "'\(path)' is \(size) bytes, limit \(limit)")
+        }
+        guard let bytes = read(fd, count: Int(size), at: 0) else {
+            throw RevocationError(.storeUnavailable, "cannot read '\(path)': \(errnoText())")
+        }
+        return bytes
+    }
+
+    /// Replaces the file at `path` with `bytes` durably: a temporary file, synced, renamed over it, and the
+    /// directory synced. A reader sees the old content or the new, never a mix.
+    static func replaceFile(_ path: String, with bytes: [UInt8], mode: mode_t = 0o600) throws(RevocationError) {
+        let temporary = "\(path).tmp-\(getpid())"
+        _ = unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard fd >= 0 else { throw RevocationError(.storeUnavailable, "cannot create '\(temporary)': \(errnoText())") }
+        if let message = write(fd, bytes, at: 0) {
+            close(fd)
+            _ = unlink(temporary)
+            throw RevocationError(.storeUnavailable, "cannot write '\(temporary)': \(message)")
+        }
+        guard fsync(fd) == 0 else {
+            let message = errnoText()
+            close(fd)
+            _ = unlink(temporary)
+            throw RevocationError(.storeUnavailable, "cannot sync '\(temporary)': \(message)")
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let message = errnoText()
+            _ = unlink(temporary)
+            throw RevocationError(.storeUnavailable, "cannot replace '\(path)': \(message)")
+        }
+        syncDirectory(of: path)
+    }
+
+    /// A file's device and inode: tells whether the file at a path is still the one that is open.
+    struct Identity: Hashable {
+        var device: UInt64
+        var inode: UInt64
+
+        init?(fd: Int32) {
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
+
+        init?(path: String) {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
+    }
+}
