@@ -78,7 +78,7 @@ struct DelegateCommand: AsyncParsableCommand {
         } catch let error as CLIError {
             throw error
         } catch {
-            throw CLIError.input("\(error)")
+            throw CLIError.input(describe(error))
         }
     }
 }

@@ -108,7 +108,7 @@ struct InspectCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let summary = TokenSummary(try readToken(token))
+        let summary = TokenSummary(try readToken(token, label: "token"))
         if json {
             print(try jsonText(summary))
             return

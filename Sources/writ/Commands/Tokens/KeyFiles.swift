@@ -20,7 +20,7 @@ enum KeyFiles {
     }
 
     static func readPrivate(_ path: String) throws -> Ed25519.PrivateKey {
-        let text = try readText(path)
+        let text = try readKeyText(path)
         guard text.hasPrefix(privatePrefix), var raw = Base64URL.decode(text.dropFirst(privatePrefix.count)),
             raw.count == 32
         else {
@@ -35,7 +35,7 @@ enum KeyFiles {
 
     /// Reads a public key file, or the public half of a private key file.
     static func readPublic(_ path: String) throws -> Ed25519.PublicKey {
-        let text = try readText(path)
+        let text = try readKeyText(path)
         if text.hasPrefix(privatePrefix) { return try readPrivate(path).publicKey }
         guard text.hasPrefix(publicPrefix), let raw = Base64URL.decode(text.dropFirst(publicPrefix.count)),
             let key = try? Ed25519.PublicKey(rawRepresentation: raw)
@@ -43,5 +43,13 @@ enum KeyFiles {
             throw CLIError.input("'\(path)' is not a writ public key file (\(publicPrefix)…)")
         }
         return key
+    }
+
+    /// Reads a key file; a key's text given instead of a path is refused without echoing it.
+    private static func readKeyText(_ path: String) throws -> String {
+        if path.hasPrefix(privatePrefix) || path.hasPrefix(publicPrefix) {
+            throw CLIError.input("'\(shortPrefix(path))' is a key's text; give the path of the key file instead")
+        }
+        return try readText(path)
     }
 }

@@ -13,6 +13,8 @@ struct MintCommand: AsyncParsableCommand {
             Prints the token (writ1_…) or writes it to --out (mode 0600). The class is taken from --classes, or \
             defined by --class/--max-ttl/--max-depth; --ttl must not exceed its maximum TTL.
 
+            \(ClassOptions.formatHelp)
+
             Examples:
               writ mint --issuer-key issuer.key --holder agent.pub \\
                 --subject spiffe://acme.dev/agent/researcher/7 \\
@@ -41,7 +43,7 @@ struct MintCommand: AsyncParsableCommand {
     var step: UInt64?
     @Option(help: ArgumentHelp("Declared intent.", valueName: "text"))
     var intent: String?
-    @Option(help: ArgumentHelp("Lifetime.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Lifetime (at most the class's maximum TTL).", valueName: "duration"))
     var ttl: String = "5m"
     @Option(
         name: .customLong("require-attribute"),
@@ -85,7 +87,7 @@ struct MintCommand: AsyncParsableCommand {
         } catch let error as CLIError {
             throw error
         } catch {
-            throw CLIError.input("\(error)")
+            throw CLIError.input(describe(error))
         }
     }
 }

@@ -11,13 +11,27 @@ struct VerifyCommand: AsyncParsableCommand {
         abstract: "Verify a token and its proof of possession for one request.",
         discussion: """
             Checks the whole chain against the trusted issuer keys and agent classes, then the request (time \
-            window, audience, action, resource, caveats) and the proof. Revocation is not consulted (offline). \
-            Exit status: 0 valid, 1 rejected (the reason on standard error), 2 usage error.
+            window with --skew, audience, action, resource, attribute caveats) and the proof (signed by the \
+            token's holder for this token and request, at most 60 s old plus the skew).
+
+            What a run does NOT check:
+              - Replay across runs, unless --nonces is given. Without it, each run remembers only its own \
+            proof, so the same proof verifies again in every later run until it is stale (up to 60 s + skew \
+            after it was made: 90 s with the default skew). With --nonces FILE, every run (and process) sharing \
+            FILE accepts each proof once: a replay is rejected (exit 1).
+              - Revocation. No revocation data is consulted: a revoked token, task, agent or issuer key still \
+            verifies here. Check revocation where the token is served (the Gatekeeper) before trusting a grant.
+
+            \(ClassOptions.formatHelp)
+
+            Exit status: 0 valid, 1 rejected (the reason on standard error), 2 usage error or unreadable input \
+            (a --nonces file that is not a nonce file, or is damaged, is refused: exit 2, naming its line).
 
             Examples:
               writ verify --token token.txt --trust issuer.pub \\
                 --class researcher --audience api.acme.dev \\
-                --action read --resource docs/q3.pdf --proof proof.txt
+                --action read --resource docs/q3.pdf --proof proof.txt \\
+                --nonces /var/lib/writ/api.nonces
               writ verify --token helper-token.txt --trust issuer.pub \\
                 --classes classes.json --audience api.acme.dev \\
                 --action read --resource docs/public/a --proof "$(cat proof.txt)"
@@ -36,8 +50,20 @@ struct VerifyCommand: AsyncParsableCommand {
         help: ArgumentHelp("Request attribute name=value for attribute caveats (repeatable).", valueName: "name=value")
     )
     var attribute: [String] = []
-    @Option(help: ArgumentHelp("Clock skew tolerated.", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Clock skew tolerated, 0 to \(durationText(VerificationOptions.maximumClockSkew)).",
+            valueName: "duration"
+        )
+    )
     var skew: String = "30s"
+    @Option(
+        help: ArgumentHelp(
+            "Nonce file shared by every run that must accept a proof once (created 0600 if absent).",
+            valueName: "file"
+        )
+    )
+    var nonces: String?
     @Flag(help: "Print the effective claims as JSON on success.")
     var json = false
 
@@ -47,23 +73,48 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let bundle = TrustBundle(try trust.map { TrustedKey(try KeyFiles.readPublic($0)) })
-        let options = VerificationOptions(clockSkew: try parseDuration(skew, option: "--skew"))
+        let skewDuration = try parseDuration(
+            skew,
+            option: "--skew",
+            allowZero: true,
+            maximum: VerificationOptions.maximumClockSkew
+        )
+        let options = VerificationOptions(clockSkew: skewDuration)
         let verifier = TokenVerifier(trustBundle: bundle, agentClasses: try classOptions.classes(), options: options)
         let t = try readToken(token)
         let p = try readProof(proof)
         let r = try request.request(attributes: attribute)
+        // Open the nonce file first: a damaged one fails the run before anything is decided.
+        let store: FileNonceStore?
+        do {
+            store = try nonces.map { try FileNonceStore(path: $0) }
+        } catch {
+            throw CLIError.input("--nonces: \(error)")
+        }
+        let clock = SystemClock()
+        let now = clock.now()
         let verified: VerifiedToken
         do {
-            verified = try verifier.verify(
-                t,
-                request: r,
+            verified = try verifier.verifyChain(t)
+            try verified.authorize(
+                r,
                 proof: p,
-                clock: SystemClock(),
-                replayCache: InMemoryReplayCache(capacity: 16),
+                at: now,
+                options: options,
+                replayCache: InMemoryReplayCache(capacity: 16, clock: clock),
                 revocation: NoRevocationChecker()
             )
         } catch {
             throw CLIError.rejected("\(error)")
+        }
+        if let store {
+            do {
+                try await store.record(p, options: options, at: now)
+            } catch let error as TokenError {
+                throw CLIError.rejected("\(error) (recorded in '\(store.path)')")
+            } catch {
+                throw CLIError.input("--nonces: \(error)")
+            }
         }
         if json {
             print(try jsonText(VerifiedSummary(verified)))
