@@ -156,6 +156,29 @@ struct CLIFootgunTests {
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
     }
 
+    @Test("token and proof --out replace a file atomically (mode 0600) but never write through a symbolic link")
+    func outputSymlink() throws {
+        let setup = try setUp()
+        defer { try? FileManager.default.removeItem(atPath: setup.dir) }
+        let victim = setup.dir + "/victim.txt"
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+        let link = setup.dir + "/link.txt"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: victim)
+        let prove = [
+            "prove", "--token", setup.token, "--holder-key", setup.dir + "/agent.key", "--audience", "api",
+            "--action", "read", "--resource", "docs/a", "--out",
+        ]
+        let refused = try run(prove + [link])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("symbolic link"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        // An existing regular file is replaced, with the secret's mode.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: setup.proof)
+        #expect(try run(prove + [setup.proof]).status == 0)
+        let attributes = try FileManager.default.attributesOfItem(atPath: setup.proof)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+    }
+
     @Test("keygen refuses --public naming the same file as --out (also through another spelling of the path)")
     func keygenSameFile() throws {
         let dir = try CLITests.temporaryDirectory()
