@@ -116,12 +116,13 @@ struct NonceFile: Sendable {
             let bytes = try readBytes(from: offset, count: size - offset)
             var position = bytes.startIndex
             while let newline = bytes[position...].firstIndex(of: UInt8(ascii: "\n")) {
+                // A damaged line throws before `offset` and `lines` pass it: every later look fails on it again.
                 try parse(bytes[position..<newline], line: lines + 1)
                 lines += 1
+                offset += newline + 1 - position
                 position = newline + 1
             }
             let tail = bytes[position...]
-            offset += position
             if !tail.isEmpty { try cutTornLine(tail) }
         }
         if offset == 0 { try writeHeader() }

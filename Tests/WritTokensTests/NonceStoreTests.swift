@@ -125,6 +125,8 @@ struct NonceStoreTests {
         let store = try FileNonceStore(path: path, clock: clock)
         let expiry = clock.now().advanced(by: .seconds(60))
         _ = try await store.insertIfAbsent(.random(), expiresAt: expiry)
+        // Another handle appends a good record (line 3), then something appends a damaged line (line 4).
+        _ = try await FileNonceStore(path: path, clock: clock).insertIfAbsent(.random(), expiresAt: expiry)
         let handle = try #require(FileHandle(forWritingAtPath: path))
         handle.seekToEndOfFile()
         handle.write(Data(String(repeating: "z", count: 66).utf8 + [UInt8(ascii: "\n")]))
@@ -133,7 +135,12 @@ struct NonceStoreTests {
             try await store.insertIfAbsent(.random(), expiresAt: expiry)
         }
         #expect(error?.code == .corrupt)
-        #expect(error?.line == 3)
+        #expect(error?.line == 4)
+        // And again, at the same line, on every later use: the damaged line is never skipped.
+        let again = await #expect(throws: NonceStoreError.self) {
+            try await store.insertIfAbsent(.random(), expiresAt: expiry)
+        }
+        #expect(again?.line == 4)
 
         let fresh = dir + "/shrunk"
         let other = try FileNonceStore(path: fresh, clock: clock)
