@@ -34,12 +34,20 @@ public final class InMemoryReplayCache: ReplayCache {
     }
 
     private let state = Mutex(State())
+    /// The clock read by the ``NonceStore`` conformance (the synchronous API is given the time by its caller).
+    let clock: any WallClock
     /// The most nonces held at once.
     public let capacity: Int
 
     /// Creates a cache holding at most `capacity` nonces (default 100 000).
-    public init(capacity: Int = 100_000) {
+    ///
+    /// - Parameters:
+    ///   - capacity: The most nonces held at once (at least 1).
+    ///   - clock: Where the cache reads the time when it is used as a ``NonceStore``; the synchronous
+    ///     ``insertIfAbsent(_:expiresAt:now:)`` uses the time it is given.
+    public init(capacity: Int = 100_000, clock: some WallClock = SystemClock()) {
         self.capacity = max(1, capacity)
+        self.clock = clock
     }
 
     public func insertIfAbsent(_ nonce: ReplayNonce, expiresAt: Timestamp, now: Timestamp) -> ReplayCacheResult {

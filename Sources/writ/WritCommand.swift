@@ -38,9 +38,14 @@ struct WritCommand: AsyncParsableCommand {
 @main
 enum Main {
     static func main() async {
+        var command: any ParsableCommand
+        do {
+            command = try WritCommand.parseAsRoot()
+        } catch {
+            exit(handleParserError(error))
+        }
         let exitCode: Int32
         do {
-            var command = try WritCommand.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -50,10 +55,21 @@ enum Main {
         } catch let error as CLIError {
             printError(error.message)
             exitCode = error.exitCode
-        } catch {
+        } catch let error where isParserError(error) {
+            // Help requests (`writ help verify` runs a built-in command that throws one), validation errors.
             exitCode = handleParserError(error)
+        } catch {
+            // Anything else a command let through: described in words (never a raw Foundation dump), exit 2.
+            printError(describe(error))
+            exitCode = 2
         }
         exit(exitCode)
+    }
+
+    /// Whether ArgumentParser raised `error` (help, version, validation, exit code), rather than a command.
+    static func isParserError(_ error: any Error) -> Bool {
+        error is ValidationError || error is ExitCode || error is CleanExit
+            || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
     }
 
     /// Help and version requests exit 0; any other parser error is a usage error (exit 2) on one line.

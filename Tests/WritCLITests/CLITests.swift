@@ -10,8 +10,10 @@ struct CLITests {
         let stderr: String
     }
 
-    /// The `writ` executable, built beside the test bundle.
+    /// The `writ` executable, built beside the test bundle (or the one `WRIT_EXECUTABLE` names, to run these
+    /// tests against another build, e.g. to show that a test fails on an older one).
     static var writ: URL? {
+        if let path = ProcessInfo.processInfo.environment["WRIT_EXECUTABLE"] { return URL(fileURLWithPath: path) }
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent()
         for _ in 0..<5 {

@@ -37,11 +37,15 @@ public struct TTLAdvisor: Sendable {
         public let recommendedRefreshFraction: Double?
     }
 
-    /// The safety margin applied to observed use (default 1.5).
+    /// The safety margin applied to observed use (default 1.5; at least 1).
     public let margin: Double
 
     /// Creates an advisor.
-    public init(margin: Double = 1.5) { self.margin = max(1, margin) }
+    ///
+    /// A margin below 1, or not a number, is taken as 1. Recommendations are whole seconds and saturate at
+    /// `Int64.max` (an infinite or enormous margin never traps); a command line should refuse such margins
+    /// before they get here.
+    public init(margin: Double = 1.5) { self.margin = margin.isNaN ? 1 : max(1, margin) }
 
     /// Advice per agent class, sorted by class name, from the events of one or more audit logs.
     public func advise(_ events: some Sequence<AuditEvent>) -> [Advice] {
@@ -58,7 +62,10 @@ public struct TTLAdvisor: Sendable {
             stepOfToken[token] = key
             var entry = steps[key] ?? Step(agentClass: agentClass, start: time)
             if event.kind == .refreshed { entry.refreshes += 1 }
-            if let ms = event.attributes["ttl-ms"].flatMap(Double.init) { entry.ttls.append(ms / 1000) }
+            // The authority writes whole milliseconds; anything else (a negative, "nan", "1e400") is not a TTL.
+            if let ms = event.attributes["ttl-ms"].flatMap({ Int64($0) }), ms >= 0 {
+                entry.ttls.append(Double(ms) / 1000)
+            }
             steps[key] = entry
         }
         for event in ordered where event.kind == .used {
@@ -79,7 +86,7 @@ public struct TTLAdvisor: Sendable {
             let meanRefreshes = all.isEmpty ? 0 : Double(all.map(\.refreshes).reduce(0, +)) / Double(all.count)
             let ttls = all.flatMap(\.ttls).sorted()
             let measured = !used.isEmpty
-            let recommendedDefault = max(1, Int64((p99 * margin).rounded(.up)))
+            let recommendedDefault = Self.wholeSecondsRoundedUp(p99 * margin)
             return Advice(
                 agentClass: name,
                 steps: used.count,
@@ -91,7 +98,7 @@ public struct TTLAdvisor: Sendable {
                 issuedTTLSeconds: ttls.isEmpty ? nil : Self.percentile(ttls, 0.5),
                 recommendedDefaultTTLSeconds: measured ? recommendedDefault : nil,
                 recommendedMaximumTTLSeconds: measured
-                    ? max(recommendedDefault, Int64((maximum * margin).rounded(.up))) : nil,
+                    ? max(recommendedDefault, Self.wholeSecondsRoundedUp(maximum * margin)) : nil,
                 recommendedRefreshFraction: measured ? (meanRefreshes >= 1 ? 0.66 : 0.75) : nil
             )
         }
@@ -105,10 +112,22 @@ public struct TTLAdvisor: Sendable {
         var ttls: [Double] = []
     }
 
+    /// `seconds` rounded up to a whole second, at least 1, saturating at `Int64.max` (total: no trap for an
+    /// infinite, enormous or NaN product; NaN — 0 × ∞ — is taken as no use).
+    static func wholeSecondsRoundedUp(_ seconds: Double) -> Int64 {
+        guard !seconds.isNaN else { return 1 }
+        let rounded = seconds.rounded(.up)
+        // 2^63 is exactly representable; every Double below it converts without trapping.
+        guard rounded < 9_223_372_036_854_775_808.0 else { return .max }
+        guard rounded > 1 else { return 1 }
+        return Int64(rounded)
+    }
+
     /// Nearest-rank percentile of sorted values (0 for none).
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
-        let rank = Int((p * Double(sorted.count)).rounded(.up))
+        let fraction = p.isNaN ? 0 : min(max(p, 0), 1)  // keeps the rank within 0…count: a total conversion
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
         return sorted[min(max(rank, 1), sorted.count) - 1]
     }
 }

@@ -106,9 +106,20 @@ struct PolicyConformanceCommand: AsyncParsableCommand {
             let tar = Process()
             tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
             tar.arguments = ["-xzf", path, "-C", temp.path]
-            try tar.run()
+            // tar's own complaints would break the one-line error rule: keep them and report the first line.
+            let complaints = Pipe()
+            tar.standardError = complaints
+            do {
+                try tar.run()
+            } catch {
+                throw CLIError.input("cannot run /usr/bin/tar to extract '\(path)': \(describe(error))")
+            }
+            let stderr = complaints.fileHandleForReading.readDataToEndOfFile()
             tar.waitUntilExit()
-            guard tar.terminationStatus == 0 else { throw CLIError.input("cannot extract '\(path)'") }
+            guard tar.terminationStatus == 0 else {
+                let first = String(decoding: stderr, as: UTF8.self).split(separator: "\n").first.map(String.init)
+                throw CLIError.input("cannot extract '\(path)'\(first.map { ": \($0)" } ?? "")")
+            }
             let entries = try FileManager.default.contentsOfDirectory(atPath: temp.path)
             testsFolder = entries.count == 1 ? temp.appendingPathComponent(entries[0]) : temp
         }

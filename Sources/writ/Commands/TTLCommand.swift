@@ -35,18 +35,41 @@ struct TTLAdviseCommand: AsyncParsableCommand {
     @Argument(help: "Audit log files (the authority's and the services').")
     var logs: [String]
 
-    @Option(name: .long, help: "Safety margin applied to observed use.")
-    var margin: Double = 1.5
+    /// The largest `--margin` accepted.
+    static let maximumMargin = 100
+
+    @Option(
+        name: .long,
+        help: "Safety margin applied to observed use: a number from 1 to \(TTLAdviseCommand.maximumMargin)."
+    )
+    var margin: String = "1.5"
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
     func validate() throws {
         guard !logs.isEmpty else { throw ValidationError("give at least one audit log") }
-        guard margin >= 1 else { throw ValidationError("--margin must be at least 1") }
+        do {
+            _ = try marginValue()
+        } catch let error as CLIError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// `--margin` as a finite number within 1…``maximumMargin``; anything else is refused, never clamped.
+    func marginValue() throws -> Double {
+        guard let value = Double(margin), value.isFinite else {
+            throw CLIError.input("--margin: '\(shortPrefix(margin, keeping: 24))' is not a finite number")
+        }
+        guard value >= 1 else { throw CLIError.input("--margin: \(margin) is below the minimum 1") }
+        guard value <= Double(Self.maximumMargin) else {
+            throw CLIError.input("--margin: \(margin) is above the maximum \(Self.maximumMargin)")
+        }
+        return value
     }
 
     func run() async throws {
+        let margin = try marginValue()
         var events: [AuditEvent] = []
         for path in logs {
             guard FileManager.default.fileExists(atPath: path) else { throw CLIError.input("cannot read '\(path)'") }
@@ -56,7 +79,7 @@ struct TTLAdviseCommand: AsyncParsableCommand {
                 report = try AuditVerifier.verify(fileAt: path)
                 scan = try FileAuditStore.scan(path: path)
             } catch {
-                throw CLIError.input("'\(path)' is not a readable audit log: \(error)")
+                throw CLIError.input("'\(path)' is not a readable audit log: \(describe(error))")
             }
             if let failure = report.failure {
                 throw CLIError.rejected("'\(path)' failed verification: \(failure)")
@@ -65,7 +88,7 @@ struct TTLAdviseCommand: AsyncParsableCommand {
                 do {
                     events.append(try AuditEntry(decoding: bytes).event)
                 } catch {
-                    throw CLIError.rejected("'\(path)': undecodable entry: \(error)")
+                    throw CLIError.rejected("'\(path)': undecodable entry: \(describe(error))")
                 }
             }
         }

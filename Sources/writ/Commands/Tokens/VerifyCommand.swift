@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import WritCrypto
+import WritIdentity
+import WritTokens
+
+/// `writ verify`.
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify a token and its proof of possession for one request.",
+        discussion: """
+            Checks the whole chain against the trusted issuer keys and agent classes, then the request (time \
+            window with --skew, audience, action, resource, attribute caveats) and the proof (signed by the \
+            token's holder for this token and request, at most 60 s old plus the skew).
+
+            What a run does NOT check:
+              - Replay across runs, unless --nonces is given. Without it, each run remembers only its own \
+            proof, so the same proof verifies again in every later run until it is stale (up to 60 s + skew \
+            after it was made: 90 s with the default skew). With --nonces FILE, every run (and process) sharing \
+            FILE accepts each proof once: a replay is rejected (exit 1).
+              - Revocation. No revocation data is consulted: a revoked token, task, agent or issuer key still \
+            verifies here. Check revocation where the token is served (the Gatekeeper) before trusting a grant.
+
+            \(ClassOptions.formatHelp)
+
+            Exit status: 0 valid, 1 rejected (the reason on standard error), 2 usage error or unreadable input \
+            (a --nonces file that is not a nonce file, or is damaged, is refused: exit 2, naming its line).
+
+            Examples:
+              writ verify --token token.txt --trust issuer.pub \\
+                --class researcher --audience api.acme.dev \\
+                --action read --resource docs/q3.pdf --proof proof.txt \\
+                --nonces /var/lib/writ/api.nonces
+              writ verify --token helper-token.txt --trust issuer.pub \\
+                --classes classes.json --audience api.acme.dev \\
+                --action read --resource docs/public/a --proof "$(cat proof.txt)"
+            """
+    )
+
+    @Option(help: ArgumentHelp("Token text or file.", valueName: "token"))
+    var token: String
+    @Option(help: ArgumentHelp("Trusted issuer public key file (repeatable).", valueName: "file"))
+    var trust: [String] = []
+    @OptionGroup var classOptions: ClassOptions
+    @OptionGroup var request: RequestOptions
+    @Option(help: ArgumentHelp("Proof text or file.", valueName: "proof"))
+    var proof: String
+    @Option(
+        help: ArgumentHelp("Request attribute name=value for attribute caveats (repeatable).", valueName: "name=value")
+    )
+    var attribute: [String] = []
+    @Option(
+        help: ArgumentHelp(
+            "Clock skew tolerated, 0 to \(durationText(VerificationOptions.maximumClockSkew)).",
+            valueName: "duration"
+        )
+    )
+    var skew: String = "30s"
+    @Option(
+        help: ArgumentHelp(
+            "Nonce file shared by every run that must accept a proof once (created 0600 if absent).",
+            valueName: "file"
+        )
+    )
+    var nonces: String?
+    @Flag(help: "Print the effective claims as JSON on success.")
+    var json = false
+
+    func validate() throws {
+        if trust.isEmpty { throw ValidationError("give at least one --trust issuer key") }
+    }
+
+    func run() async throws {
+        let bundle = TrustBundle(try trust.map { TrustedKey(try KeyFiles.readPublic($0)) })
+        let skewDuration = try parseDuration(
+            skew,
+            option: "--skew",
+            allowZero: true,
+            maximum: VerificationOptions.maximumClockSkew
+        )
+        let options = VerificationOptions(clockSkew: skewDuration)
+        let verifier = TokenVerifier(trustBundle: bundle, agentClasses: try classOptions.classes(), options: options)
+        let t = try readToken(token)
+        let p = try readProof(proof)
+        let r = try request.request(attributes: attribute)
+        // Open the nonce file first: a damaged one fails the run before anything is decided.
+        let store: FileNonceStore?
+        do {
+            store = try nonces.map { try FileNonceStore(path: $0) }
+        } catch {
+            throw CLIError.input("--nonces: \(error)")
+        }
+        let clock = SystemClock()
+        let now = clock.now()
+        let verified: VerifiedToken
+        do {
+            verified = try verifier.verifyChain(t)
+            try verified.authorize(
+                r,
+                proof: p,
+                at: now,
+                options: options,
+                replayCache: InMemoryReplayCache(capacity: 16, clock: clock),
+                revocation: NoRevocationChecker()
+            )
+        } catch {
+            throw CLIError.rejected("\(error)")
+        }
+        if let store {
+            do {
+                try await store.record(p, options: options, at: now)
+            } catch let error as TokenError {
+                throw CLIError.rejected("\(error) (recorded in '\(store.path)')")
+            } catch {
+                throw CLIError.input("--nonces: \(error)")
+            }
+        }
+        if json {
+            print(try jsonText(VerifiedSummary(verified)))
+        } else {
+            print(
+                "valid: token \(verified.tokenID), subject \(verified.subject), holder \(verified.holder.keyID), depth \(verified.delegationDepth), expires \(verified.expiresAt)"
+            )
+        }
+    }
+}
+
+/// The effective claims, for `writ verify --json`.
+struct VerifiedSummary: Encodable {
+    var tokenID: String
+    var issuerKeyID: String
+    var subject: String
+    var delegates: [String]
+    var holderKeyID: String
+    var agentClass: String
+    var taskID: String?
+    var step: UInt64?
+    var intent: String?
+    var audiences: [String]
+    var actions: [String]
+    var resources: [String]
+    var notBefore: String
+    var expiresAt: String
+    var delegationDepth: Int
+    var revocationIDs: [String]
+    var digest: String
+
+    init(_ v: VerifiedToken) {
+        tokenID = v.tokenID.description
+        issuerKeyID = v.issuerKeyID.description
+        subject = v.subject.description
+        delegates = v.delegates.map(\.description)
+        holderKeyID = v.holder.keyID.description
+        agentClass = v.agentClass.name
+        taskID = v.taskID
+        step = v.step
+        intent = v.intent
+        audiences = v.audiences
+        actions = v.actions
+        resources = v.resources.map(\.text)
+        notBefore = v.notBefore.description
+        expiresAt = v.expiresAt.description
+        delegationDepth = v.delegationDepth
+        revocationIDs = v.revocationIDs.map(\.description)
+        digest = v.digest.description
+    }
+}
