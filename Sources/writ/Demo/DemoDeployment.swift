@@ -127,12 +127,18 @@ struct DemoDeployment: Sendable {
         }
         let revocationKey = try key("revocation", seed: seed)
         try fm.createDirectory(atPath: directory + "/keys", withIntermediateDirectories: true)
-        try writeFile(directory + "/keys/revocation.pub", contents: KeyFiles.publicText(revocationKey.publicKey) + "\n")
+        try OutputFile.replace(
+            directory + "/keys/revocation.pub",
+            contents: KeyFiles.publicText(revocationKey.publicKey) + "\n",
+            mode: 0o644,
+            option: "--dir"
+        )
         // The private half too (0600), so `writ revoke --key` can append to this demo's feed from a shell.
-        try writeFile(
+        try OutputFile.replace(
             directory + "/keys/revocation.key",
             contents: KeyFiles.privateText(revocationKey) + "\n",
-            mode: 0o600
+            mode: 0o600,
+            option: "--dir"
         )
         let revocationStore = try FileRevocationStore.open(path: revocationPath, mode: .create)
         let revocations = RevocationPublisher(
