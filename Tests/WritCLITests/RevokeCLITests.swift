@@ -95,4 +95,45 @@ struct RevokeCLITests {
         #expect(byText.stdout.contains("already revoked"), "the same block, given as text")
         #expect(try revoke(["--token-block", "garbage"]).status == 2)
     }
+
+    @Test("verify --revocations: a revoked block is refused, a feed signed by another key fails closed")
+    func verifyAgainstFeed() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try CLITests.run(["keygen", "--out", dir + "/issuer.key"])
+        _ = try CLITests.run(["keygen", "--out", dir + "/agent.key"])
+        _ = try CLITests.run(["keygen", "--out", dir + "/other.key"])
+        let common = ["--audience", "api", "--action", "read"]
+        #expect(
+            try CLITests.run(
+                [
+                    "mint", "--issuer-key", dir + "/issuer.key", "--holder", dir + "/agent.pub", "--subject",
+                    "spiffe://acme.test/agent/a/1", "--resource", "docs/*", "--out", dir + "/token.txt",
+                ] + common
+            ).status == 0
+        )
+        #expect(try revoke(["--task", "unrelated"]).status == 0)
+        func verify(_ extra: [String]) throws -> CLITests.Run {
+            let proof = try CLITests.run(
+                ["prove", "--token", dir + "/token.txt", "--holder-key", dir + "/agent.key", "--resource", "docs/a"]
+                    + common
+            )
+            return try CLITests.run(
+                [
+                    "verify", "--token", dir + "/token.txt", "--trust", dir + "/issuer.pub", "--resource", "docs/a",
+                    "--proof", proof.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+                ] + common + extra
+            )
+        }
+        let feed = ["--revocations", store, "--revocation-key", dir + "/revocation.pub"]
+        let live = try verify(feed)
+        #expect(live.status == 0, "\(live.stderr)")
+        let forged = try verify(["--revocations", store, "--revocation-key", dir + "/other.pub"])
+        #expect(forged.status == 1 && forged.stderr.contains("does not verify"), "\(forged.stderr)")
+        #expect(try revoke(["--token-block", dir + "/token.txt"]).status == 0)
+        let revoked = try verify(feed)
+        #expect(revoked.status == 1 && revoked.stderr.contains("revoked"), "\(revoked.stderr)")
+        #expect(try verify([]).status == 0, "without --revocations the revocation is not checked (documented)")
+        let missing = try verify(["--revocations", dir + "/none.log", "--revocation-key", dir + "/revocation.pub"])
+        #expect(missing.status == 2)
+    }
 }

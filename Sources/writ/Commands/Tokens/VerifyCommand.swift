@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Writ
 import WritCrypto
 import WritIdentity
+import WritRevocation
 import WritTokens
 
 /// `writ verify`.
@@ -19,8 +21,11 @@ struct VerifyCommand: AsyncParsableCommand {
             proof, so the same proof verifies again in every later run until it is stale (up to 60 s + skew \
             after it was made: 90 s with the default skew). With --nonces FILE, every run (and process) sharing \
             FILE accepts each proof once: a replay is rejected (exit 1).
-              - Revocation. No revocation data is consulted: a revoked token, task, agent or issuer key still \
-            verifies here. Check revocation where the token is served (the Gatekeeper) before trusting a grant.
+              - Revocation, unless --revocations is given. Without it no revocation data is consulted: a revoked \
+            token, task, agent or issuer key still verifies here. With --revocations FEED --revocation-key FILE \
+            the signed feed is read (never written), every entry and its signed head verified with the \
+            revocation key, and the run fails closed (exit 1) when the token is revoked, when the feed does not \
+            verify, or when its newest head is older than --max-staleness.
 
             \(ClassOptions.formatHelp)
 
@@ -64,11 +69,53 @@ struct VerifyCommand: AsyncParsableCommand {
         )
     )
     var nonces: String?
+    @Option(help: ArgumentHelp("Signed revocation feed to check the token against (read only).", valueName: "file"))
+    var revocations: String?
+    @Option(
+        name: .customLong("revocation-key"),
+        help: ArgumentHelp(
+            "The revocation public key that signs the feed (repeatable during a rotation).",
+            valueName: "file"
+        )
+    )
+    var revocationKey: [String] = []
+    @Option(
+        name: .customLong("max-staleness"),
+        help: ArgumentHelp("How old the feed's newest signed head may be, 1s to 1h.", valueName: "duration")
+    )
+    var maxStaleness: String = "30s"
     @Flag(help: "Print the effective claims as JSON on success.")
     var json = false
 
     func validate() throws {
         if trust.isEmpty { throw ValidationError("give at least one --trust issuer key") }
+        if (revocations == nil) != revocationKey.isEmpty {
+            throw ValidationError("--revocations and --revocation-key go together")
+        }
+    }
+
+    /// The revocation checker for this run: none, or the verified feed at `--revocations`.
+    private func revocationChecker(clock: some WallClock) async throws -> any RevocationChecker {
+        guard let revocations else { return NoRevocationChecker() }
+        let bound = try parseDuration(maxStaleness, option: "--max-staleness", maximum: .seconds(3600))
+        let keys = try revocationKey.map { try KeyFiles.readPublic($0) }
+        let snapshot = RevocationSnapshot(maxStaleness: bound)
+        do {
+            let follower = try RevocationFeedFollower(
+                verifier: "writ-verify",
+                store: try FileRevocationStore.open(path: revocations, mode: .readOnly),
+                trustedKeys: keys,
+                snapshot: snapshot,
+                clock: clock
+            )
+            try await follower.syncOnce()
+        } catch let error as RevocationError where error.code == .storeUnavailable {
+            throw CLIError.input("--revocations: \(error.context)")
+        } catch let error as RevocationError {
+            // Not verified: the snapshot stays stale, so the check below fails closed and says why.
+            throw CLIError.rejected("--revocations: the feed does not verify: \(error.context)")
+        }
+        return SnapshotRevocationChecker(snapshot: snapshot, clock: clock)
     }
 
     func run() async throws {
@@ -92,6 +139,7 @@ struct VerifyCommand: AsyncParsableCommand {
             throw CLIError.input("--nonces: \(error)")
         }
         let clock = SystemClock()
+        let revocation = try await revocationChecker(clock: clock)
         let now = clock.now()
         let verified: VerifiedToken
         do {
@@ -102,7 +150,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 at: now,
                 options: options,
                 replayCache: InMemoryReplayCache(capacity: 16, clock: clock),
-                revocation: NoRevocationChecker()
+                revocation: revocation
             )
         } catch {
             throw CLIError.rejected("\(error)")
