@@ -59,7 +59,11 @@ let package = Package(
         .testTarget(
             name: "WritAuditTests", dependencies: ["WritAudit", "WritCrypto", "WritTesting", "WritAuditCrashHelper"]
         ),
-        .testTarget(name: "WritRevocationTests", dependencies: ["WritRevocation", "WritCrypto", "WritTesting"]),
+        .testTarget(
+            name: "WritRevocationTests",
+            dependencies: ["WritRevocation", "WritCrypto", "WritTesting"],
+            exclude: ["Vectors"]  // JSON test vectors, read through #filePath
+        ),
         // Runs the built `writ` executable: the README's main job and the CLI's exit codes.
         .testTarget(name: "WritCLITests", dependencies: ["writ"]),
         .testTarget(
