@@ -46,15 +46,37 @@ struct FeedFormatTests {
                 previousHash: previous,
                 signer: key
             )
-            vectors.append(Vector(name: name, kind: "entry", hex: Hex.encode(entry.bytes), hash: Hex.encode(entry.hash.bytes)))
+            vectors.append(
+                Vector(name: name, kind: "entry", hex: Hex.encode(entry.bytes), hash: Hex.encode(entry.hash.bytes))
+            )
             previous = entry.hash
         }
-        let head = try SignedFeedMark(signing: .head, sequence: 4, hash: previous, issuedAt: t0.advanced(by: .seconds(5)), signer: key)
+        let head = try SignedFeedMark(
+            signing: .head,
+            sequence: 4,
+            hash: previous,
+            issuedAt: t0.advanced(by: .seconds(5)),
+            signer: key
+        )
         vectors.append(Vector(name: "head", kind: "head", hex: Hex.encode(head.bytes), hash: nil))
-        let floor = try SignedFeedMark(signing: .floor, sequence: 2, hash: try RevocationFeedHash(bytes: Hex.decode(vectors[1].hash!)!), issuedAt: t0.advanced(by: .seconds(700)), signer: key)
+        let floor = try SignedFeedMark(
+            signing: .floor,
+            sequence: 2,
+            hash: try RevocationFeedHash(bytes: Hex.decode(vectors[1].hash!)!),
+            issuedAt: t0.advanced(by: .seconds(700)),
+            signer: key
+        )
         vectors.append(Vector(name: "floor", kind: "floor", hex: Hex.encode(floor.bytes), hash: nil))
-        let report = try WatermarkReport(verifier: "repo", sequence: 4, hash: previous, recordedAt: t0.advanced(by: .seconds(6)), signer: key)
-        vectors.append(Vector(name: "watermark-report", kind: "watermark-report", hex: Hex.encode(report.bytes), hash: nil))
+        let report = try WatermarkReport(
+            verifier: "repo",
+            sequence: 4,
+            hash: previous,
+            recordedAt: t0.advanced(by: .seconds(6)),
+            signer: key
+        )
+        vectors.append(
+            Vector(name: "watermark-report", kind: "watermark-report", hex: Hex.encode(report.bytes), hash: nil)
+        )
         return vectors
     }
 
@@ -76,7 +98,9 @@ struct FeedFormatTests {
                 let entry = try SignedRevocationEntry(bytes: bytes)
                 #expect(entry.isSigned(by: key) && Hex.encode(entry.hash.bytes) == vector.hash)
             case "head", "floor":
-                #expect(try SignedFeedMark(bytes: bytes, kind: vector.kind == "head" ? .head : .floor).isSigned(by: key))
+                #expect(
+                    try SignedFeedMark(bytes: bytes, kind: vector.kind == "head" ? .head : .floor).isSigned(by: key)
+                )
             default:
                 #expect(try WatermarkReport(bytes: bytes).isSigned(by: key))
             }

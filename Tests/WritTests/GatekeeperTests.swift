@@ -55,6 +55,34 @@ struct GatekeeperTests {
         #expect(!wrongAudience.isAllowed)
     }
 
+    @Test("replicas of one audience sharing a nonce store deny a proof replayed from one to the other")
+    func replayAcrossReplicas() async throws {
+        let world = try await World()
+        let shared = InMemoryReplayCache(clock: world.clock)
+        let first = try await world.service("repo", sharedNonces: shared)
+        let second = try await world.service("repo", sharedNonces: shared)
+        let alone = try await world.service("repo")
+        let (provider, _) = try await started(world)
+        let credential = try await provider.credential(audience: "repo", action: "read", resource: "repo/writ/a")
+        let request = World.request(credential, action: "read", resource: "repo/writ/a")
+        #expect(await first.gatekeeper.authorize(request).isAllowed)
+        let replayed = await second.gatekeeper.authorize(request)
+        #expect(replayed.denialCode == .replayed, "\(replayed)")
+        #expect(await alone.gatekeeper.authorize(request).isAllowed, "without a shared store each replica is alone")
+        // A forged proof never reaches the shared store: its nonce is not burnt.
+        let junk = Gatekeeper.Request(token: credential.token, proof: credential.proof, action: "write", resource: "x")
+        #expect(!(await second.gatekeeper.authorize(junk)).isAllowed)
+    }
+
+    @Test("a shared nonce store that cannot answer denies the request (fail closed)")
+    func nonceStoreDown() async throws {
+        let world = try await World()
+        let repo = try await world.service("repo", sharedNonces: UnavailableNonceStore())
+        let (provider, _) = try await started(world)
+        let decision = try await world.call(provider, repo, "read", "repo/writ/a")
+        #expect(decision.denialCode == .nonceStoreUnavailable)
+    }
+
     @Test("a replayed proof is denied, a tampered token is rejected, a stolen token without the key is useless")
     func replayAndTheft() async throws {
         let world = try await World()
@@ -327,5 +355,12 @@ struct CredentialProviderTests {
         let credential = PresentedCredential(token: "writ1_secretish", proof: "writp1_more")
         #expect(!"\(credential)".contains("secretish"))
         #expect(!String(reflecting: credential).contains("more"))
+    }
+}
+
+/// A nonce store whose backend is down.
+struct UnavailableNonceStore: NonceStore {
+    func insertIfAbsent(_ nonce: ReplayNonce, expiresAt: Timestamp) async throws -> Bool {
+        throw NonceStoreError(.unavailable, "injected outage")
     }
 }

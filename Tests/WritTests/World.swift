@@ -126,7 +126,8 @@ final class World: Sendable {
         audit: (any AuditSink)? = nil,
         auditFailClosed: Bool = true,
         detectors: [any AnomalyDetector] = AnomalyDetectors.defaults(),
-        maxStaleness: Duration = .seconds(30)
+        maxStaleness: Duration = .seconds(30),
+        sharedNonces: (any NonceStore)? = nil
     ) async throws -> Service {
         let store = InMemoryAuditStore()
         let log = try await AuditLog.open(
@@ -157,6 +158,7 @@ final class World: Sendable {
                 agentClasses: classes,
                 policies: try PolicySet(text: policies),
                 revocation: snapshot,
+                sharedNonces: sharedNonces,
                 audit: audit ?? log,
                 detectors: detectors,
                 clock: clock,

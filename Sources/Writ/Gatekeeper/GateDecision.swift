@@ -59,8 +59,10 @@ public struct GateDenial: Sendable, Hashable, CustomStringConvertible {
         case revoked
         /// The verifier's revocation data is too old; fail closed.
         case revocationUnavailable = "revocation-unavailable"
-        /// The proof's nonce was seen before.
+        /// The proof's nonce was seen before (here, or at another replica sharing the nonce store).
         case replayed
+        /// The shared nonce store could not answer, so a replay cannot be ruled out; fail closed.
+        case nonceStoreUnavailable = "nonce-store-unavailable"
         /// The policies denied it.
         case policy
         /// The decision could not be written to the audit log and the service requires it.

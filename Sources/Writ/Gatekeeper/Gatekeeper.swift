@@ -25,8 +25,14 @@ public final class Gatekeeper: Sendable {
         public var entities: Entities
         /// The revocation snapshot this service follows.
         public var revocation: RevocationSnapshot
-        /// Where proof nonces are remembered.
+        /// Where proof nonces are remembered in this process (checked synchronously, with the proof).
         public var replayCache: any ReplayCache
+        /// Where the replicas of this audience remember proof nonces together (`nil`: this process only).
+        ///
+        /// Consulted after every synchronous check has passed, so only validly signed, fresh, unrevoked proofs
+        /// are recorded; a proof replayed to another replica is then denied as ``GateDenial/Code/replayed``, and a
+        /// store that cannot answer denies with ``GateDenial/Code/nonceStoreUnavailable`` (fail closed).
+        public var sharedNonces: (any NonceStore)?
         /// The service's audit log.
         public var audit: any AuditSink
         /// Anomaly detectors fed with every decision.
@@ -49,6 +55,7 @@ public final class Gatekeeper: Sendable {
             entities: Entities = Entities(),
             revocation: RevocationSnapshot,
             replayCache: any ReplayCache = InMemoryReplayCache(),
+            sharedNonces: (any NonceStore)? = nil,
             audit: any AuditSink,
             detectors: [any AnomalyDetector] = AnomalyDetectors.defaults(),
             clock: any WallClock = SystemClock(),
@@ -63,6 +70,7 @@ public final class Gatekeeper: Sendable {
             self.entities = entities
             self.revocation = revocation
             self.replayCache = replayCache
+            self.sharedNonces = sharedNonces
             self.audit = audit
             self.detectors = detectors
             self.clock = clock
@@ -153,7 +161,21 @@ public final class Gatekeeper: Sendable {
     /// Decides one request. Never throws: every failure is a typed denial.
     public func authorize(_ request: Request) async -> GateDecision {
         let now = configuration.clock.now()
-        let outcome = evaluate(request, now: now)
+        var outcome = evaluate(request, now: now)
+        if let nonces = configuration.sharedNonces, let proof = outcome.acceptedProof, !outcome.isDenied {
+            do {
+                let expiry = proof.nonceExpiry(options: configuration.verification, now: now)
+                if try await !nonces.insertIfAbsent(proof.nonce, expiresAt: expiry) {
+                    outcome.decision = .deny(
+                        denial(.replayed, "proof nonce \(proof.nonce) was already used at another replica")
+                    )
+                }
+            } catch {
+                outcome.decision = .deny(
+                    denial(.nonceStoreUnavailable, "the shared nonce store cannot answer: \(error)")
+                )
+            }
+        }
         return await conclude(outcome, request: request, now: now)
     }
 
@@ -167,6 +189,13 @@ public final class Gatekeeper: Sendable {
         /// detectors may attribute it to the token's block and holder key. Requests that fail before or at the
         /// proof — a leaked token with junk proofs — must never get the agent quarantined or revoked.
         var attributable = false
+        /// The proof, once every synchronous check of it passed (its nonce goes to the shared store).
+        var acceptedProof: ProofOfPossession?
+
+        var isDenied: Bool {
+            if case .deny = decision { return true }
+            return false
+        }
     }
 
     private func evaluate(_ request: Request, now: Timestamp) -> Outcome {
@@ -240,6 +269,7 @@ public final class Gatekeeper: Sendable {
         }
         var outcome = Outcome(decision: decide(verified, request: request, now: now), token: verified)
         outcome.attributable = true
+        outcome.acceptedProof = proof
         return outcome
     }
 
