@@ -1,16 +1,33 @@
 import WritCrypto
-import WritTesting
-import WritTokens
+public import WritTokens
 
-/// The behaviour every ``NonceStore`` must show, as a list of failures (empty when the store conforms), so the
+/// The behaviour every `NonceStore` must show, as a list of failures (empty when the store conforms), so the
 /// suite can itself be shown to fail against a broken store.
-struct NonceStoreConformance {
+///
+/// It checks replays within one handle and across two handles on one backing store (as two processes, or two
+/// replicas of one service, would share it), expiry by the store's clock, and that concurrent offers of the same
+/// nonce from both handles insert it exactly once.
+public struct NonceStoreConformance: Sendable {
     /// A fresh, empty store reading `clock`.
-    let makeStore: @Sendable (ManualClock) throws -> any NonceStore
+    public let makeStore: @Sendable (ManualClock) throws -> any NonceStore
     /// A second handle on the backing store of the last store made, as another process would open it.
-    let openPeer: @Sendable (ManualClock) throws -> any NonceStore
+    public let openPeer: @Sendable (ManualClock) throws -> any NonceStore
 
-    func run() async throws -> [String] {
+    /// Creates the suite.
+    ///
+    /// - Parameters:
+    ///   - makeStore: returns a fresh, empty store reading the given clock.
+    ///   - openPeer: returns a second handle on the backing store of the last store made.
+    public init(
+        makeStore: @escaping @Sendable (ManualClock) throws -> any NonceStore,
+        openPeer: @escaping @Sendable (ManualClock) throws -> any NonceStore
+    ) {
+        self.makeStore = makeStore
+        self.openPeer = openPeer
+    }
+
+    /// Runs every check; returns what failed (empty when the store conforms).
+    public func run() async throws -> [String] {
         var failures: [String] = []
         func check(_ condition: Bool, _ what: String) { if !condition { failures.append(what) } }
         let clock = ManualClock()
@@ -55,7 +72,3 @@ struct NonceStoreConformance {
     }
 }
 
-/// A store that forgets everything: the conformance suite must catch it.
-struct ForgetfulNonceStore: NonceStore {
-    func insertIfAbsent(_ nonce: ReplayNonce, expiresAt: Timestamp) async throws -> Bool { true }
-}
