@@ -71,4 +71,3 @@ public struct NonceStoreConformance: Sendable {
         return failures
     }
 }
-
