@@ -26,8 +26,8 @@ import Darwin
 /// signed-note text, for verifiers and witnesses and to expose a log rolled back on its own. It is replaced
 /// atomically (write a temporary file, `fsync`, `rename`, `fsync` the directory), so a crash leaves the old or the
 /// new note, never a torn one. The first batch writes it before it is acknowledged; later batches hand it to a
-/// background writer that keeps only the newest note, so it lags the log by at most the batches in flight and
-/// costs the append path no second sync. ``flushCheckpointFile()`` waits for it; releasing the store does too.
+/// background writer that keeps only the newest note and writes at most every 50 ms, so it lags the log by at most
+/// that and the batches in flight, and costs the append path no second sync. ``flushCheckpointFile()`` waits for it; releasing the store does too.
 ///
 /// On open the file is scanned:
 /// - a damaged frame followed by any intact frame (an entry or a checkpoint covering it) is damage or tampering:
@@ -565,9 +565,13 @@ public final class FileAuditStore: AuditStore {
     }
 }
 
-/// Keeps `<log>.checkpoint` holding the newest checkpoint: replaced atomically, written on its own queue, keeping
-/// only the newest pending note (so it never holds up the log's appends).
+/// Keeps `<log>.checkpoint` holding the newest checkpoint: replaced atomically, written on its own queue, at most
+/// once per ``interval``, keeping only the newest pending note (so it never holds up the log's appends, and its
+/// syncs do not compete with the log's on a busy file system).
 final class CheckpointFileWriter: Sendable {
+    /// The least time between two background writes.
+    static let interval = DispatchTimeInterval.milliseconds(50)
+
     let path: String
     private let queue = DispatchQueue(label: "writ.audit.checkpoint-file")
     private let state: Mutex<(exists: Bool, pending: SignedCheckpoint?, writing: Bool, error: String?)>
@@ -597,33 +601,49 @@ final class CheckpointFileWriter: Sendable {
         if start { queue.async { self.drainPending() } }
     }
 
-    /// Waits for every submitted note to be written.
+    /// Writes the pending note, if any, and waits for it.
+    ///
+    /// - Throws: ``AuditError/Code/storeFailure`` when the last write failed.
     func flush() async throws {
-        await withCheckedContinuation { continuation in queue.async { continuation.resume() } }
+        await withCheckedContinuation { continuation in
+            queue.async {
+                self.writePending()
+                continuation.resume()
+            }
+        }
         if let error = state.withLock({ $0.error }) {
             throw AuditError(.storeFailure, "cannot write '\(path)': \(error)")
         }
     }
 
-    /// Blocks until the background writer is idle.
-    func drain() { queue.sync {} }
+    /// Writes the pending note, if any, blocking the caller.
+    func drain() { queue.sync { _ = writePending() } }
 
+    /// On the queue: writes the pending note, then looks again after ``interval``.
     private func drainPending() {
-        while true {
-            let next = state.withLock { s -> SignedCheckpoint? in
-                let next = s.pending
-                s.pending = nil
-                if next == nil { s.writing = false }
-                return next
-            }
-            guard let next else { return }
-            do {
-                try Self.replace(path, with: next)
-                state.withLock { $0.error = nil }
-            } catch {
-                state.withLock { $0.error = "\(error)" }
-            }
+        guard writePending() else {
+            return
         }
+        queue.asyncAfter(deadline: .now() + Self.interval) { self.drainPending() }
+    }
+
+    /// On the queue: writes the pending note; `false` (and no longer writing) when there was none.
+    @discardableResult
+    private func writePending() -> Bool {
+        let next = state.withLock { s -> SignedCheckpoint? in
+            let next = s.pending
+            s.pending = nil
+            if next == nil { s.writing = false }
+            return next
+        }
+        guard let next else { return false }
+        do {
+            try Self.replace(path, with: next)
+            state.withLock { $0.error = nil }
+        } catch {
+            state.withLock { $0.error = "\(error)" }
+        }
+        return true
     }
 
     /// Write a temporary file, sync it, rename it over `path`, sync the directory.
