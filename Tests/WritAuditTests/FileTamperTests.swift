@@ -62,7 +62,7 @@ struct FileTamperTests {
         /// Reopens the log with its writer: `nil` when it opened, else the error code.
         func reopen() async -> AuditError.Code? {
             do {
-                let store = try FileAuditStore.open(path: path)
+                let store = try await reopenFileStore(path: path)
                 _ = try await AuditLog.open(store: store, service: "billing", signingKey: key, salt: AuditSalt())
                 return nil
             } catch let error as AuditError {
@@ -441,7 +441,7 @@ struct FileTamperTests {
         try f.oldCheckpointFile.write(to: URL(fileURLWithPath: f.checkpointFile))
         let before = try f.verify()
         #expect(before.isValid && before.uncovered == 9..<10, "\(before)")
-        let store = try FileAuditStore.open(path: f.path)
+        let store = try await reopenFileStore(path: f.path)
         #expect(store.recovery.discardedEntries == 1)
         #expect(store.recovery.quarantinePath.map { FileManager.default.fileExists(atPath: $0) } == true)
         #expect(try await store.count() == 9)
