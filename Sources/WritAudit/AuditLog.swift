@@ -9,6 +9,11 @@ public import WritCrypto
 /// durable. Appends are group-committed: while one caller (the leader) waits for the store, later appends queue
 /// up and go to the store together in the next batch, so a file store pays one `fsync` per batch, not per entry.
 ///
+/// Every batch is signed: the leader signs a checkpoint of the tree at the batch's end (one Ed25519 signature per
+/// batch) and hands it to the store with the batch, which makes both durable together. So every entry whose
+/// ``record(_:)`` returned is covered by a signature, and a verifier given ``publicKey`` can tell an acknowledged
+/// entry from an unacknowledged torn write. There is no unsigned mode.
+///
 /// Fail closed: once the store fails, the log refuses every further append (``AuditError/Code/closed``) because
 /// its in-memory tree can no longer be trusted to match the store. Reopen it to continue.
 public final class AuditLog: AuditSink {
@@ -39,6 +44,7 @@ public final class AuditLog: AuditSink {
         var waiters: [Waiter] = []
         var failure: AuditError?
         var witnessed: [String: (size: UInt64, root: [UInt8])] = [:]
+        var latest: SignedCheckpoint?
     }
 
     private init(
@@ -65,15 +71,19 @@ public final class AuditLog: AuditSink {
     ///   - signingKey: the log's checkpoint signing key.
     ///   - salt: the per-log salt for sensitive values.
     ///   - clock: the time source for entry times and cosignatures.
-    /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not form an unbroken chain (the log refuses
-    ///   to append to a broken record); ``AuditError/Code/conflict`` when they belong to another service; or the
-    ///   store's error.
+    ///   - previousKeys: earlier public keys of this log (after a key rotation): the checkpoint stored with the
+    ///     latest batch may be signed by one of them instead of `signingKey`. A verifier needs them all.
+    /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not form an unbroken chain or do not match
+    ///   the checkpoint stored with the latest batch (the log refuses to append to a broken record);
+    ///   ``AuditError/Code/invalidSignature`` when that checkpoint is not signed by `signingKey` under `service`;
+    ///   ``AuditError/Code/conflict`` when the entries belong to another service; or the store's error.
     public static func open(
         store: some AuditStore,
         service: String,
         signingKey: Ed25519.PrivateKey,
         salt: AuditSalt,
-        clock: any WallClock = SystemClock()
+        clock: any WallClock = SystemClock(),
+        previousKeys: [Ed25519.PublicKey] = []
     ) async throws -> AuditLog {
         guard !service.isEmpty, !service.contains("\n") else {
             throw AuditError(.invalidEncoding, "service name must be one non-empty line")
@@ -100,6 +110,25 @@ public final class AuditLog: AuditSink {
                 state.lastLeafHash = leaf
             }
             start = end
+        }
+        if let stored = try await store.latestCheckpoint() {
+            let cp = stored.checkpoint
+            let keys = [signingKey.publicKey] + previousKeys
+            guard cp.origin == service, keys.contains(where: { stored.isSigned(by: service, key: $0) }) else {
+                throw AuditError(
+                    .invalidSignature,
+                    "the store's latest checkpoint (size \(cp.size)) is not signed by this log's key as '\(service)' "
+                        + "(after a key rotation, pass the old key in previousKeys)"
+                )
+            }
+            guard cp.size <= total, try state.tree.root(size: cp.size) == cp.rootHash else {
+                throw AuditError(
+                    .tampered,
+                    "stored entries 0..<\(cp.size) do not match the log's signed checkpoint: modified or removed; "
+                        + "run the verifier"
+                )
+            }
+            if cp.size == total { state.latest = stored }
         }
         state.durable = total
         return AuditLog(store: store, service: service, signingKey: signingKey, salt: salt, clock: clock, state: state)
@@ -210,7 +239,15 @@ public final class AuditLog: AuditSink {
             taken = nil
             if !batch.isEmpty {
                 do {
-                    try await store.append(batch, firstIndex: first)
+                    let end = first + UInt64(batch.count)
+                    let root = try state.withLock { try $0.tree.root(size: end) }
+                    let signed = SignedCheckpoint.sign(
+                        try Checkpoint(origin: service, size: end, rootHash: root),
+                        name: service,
+                        key: signingKey
+                    )
+                    try await store.append(batch, firstIndex: first, checkpoint: signed)
+                    state.withLock { $0.latest = signed }
                 } catch {
                     let failure =
                         (error as? AuditError)
@@ -284,9 +321,13 @@ public final class AuditLog: AuditSink {
 
     // MARK: Checkpoints
 
-    /// A checkpoint of every durable entry, signed with the log's key (C2SP signed note).
+    /// A checkpoint of every durable entry, signed with the log's key (C2SP signed note): the one stored with the
+    /// latest batch, or a new signature when there is none yet.
     public func checkpoint() throws -> SignedCheckpoint {
-        let (size, root) = try state.withLock { s in (s.durable, try s.tree.root(size: s.durable)) }
+        let (size, root, latest) = try state.withLock { s in
+            (s.durable, try s.tree.root(size: s.durable), s.latest)
+        }
+        if let latest, latest.checkpoint.size == size { return latest }
         return SignedCheckpoint.sign(
             try Checkpoint(origin: service, size: size, rootHash: root),
             name: service,

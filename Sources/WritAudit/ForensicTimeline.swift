@@ -2,21 +2,20 @@ public import WritCrypto
 
 /// One reconstructed history across the audit logs of several services: each log verified, entries merged in time
 /// order, tokens linked to their delegation parents, filterable by task, agent or token.
+///
+/// Each row says whether a checkpoint signed by a trusted key covers its entry (``Row/verified``); a log that fails
+/// verification is refused, and with `requireVerified` so is a log with any entry no verified signature covers.
 public struct ForensicTimeline: Sendable {
-    /// One service's log, as handed to the timeline.
+    /// One service's log, as handed to the timeline, with its verification report.
     public struct Source: Sendable {
         /// A name for messages (a file path, a service).
         public let name: String
         /// The log's canonical entries, in order.
         public let entries: [[UInt8]]
-        /// Checkpoints of this log held elsewhere.
-        public let checkpoints: [SignedCheckpoint]
-        /// The log's public key, when known: checkpoints must then carry its signature.
-        public let logKey: Ed25519.PublicKey?
-        /// A damaged frame found when reading the log from disk.
-        public let damage: FileAuditStore.Damage?
+        /// The log's verification report.
+        public let report: AuditVerificationReport
 
-        /// Describes one log.
+        /// Describes one log and verifies it (with one optional log key).
         public init(
             name: String,
             entries: [[UInt8]],
@@ -26,9 +25,22 @@ public struct ForensicTimeline: Sendable {
         ) {
             self.name = name
             self.entries = entries
-            self.checkpoints = checkpoints
-            self.logKey = logKey
-            self.damage = damage
+            report = AuditVerifier.verify(entries: entries, checkpoints: checkpoints, logKey: logKey, damage: damage)
+        }
+
+        /// Reads a log file and verifies it with its checkpoint frames, checkpoint file, witness copies and
+        /// `checkpoints`, against `keys`.
+        ///
+        /// - Throws: ``AuditError`` when the file cannot be read as an audit log.
+        public init(fileAt path: String, keys: AuditKeyring, checkpoints: [CheckpointEvidence] = []) throws {
+            let scan = try FileAuditStore.scan(path: path)
+            name = path
+            entries = scan.entries
+            report = AuditVerifier.verify(
+                scan: scan,
+                keys: keys,
+                checkpoints: AuditVerifier.witnessCheckpoints(besideLogAt: path) + checkpoints
+            )
         }
     }
 
@@ -44,6 +56,8 @@ public struct ForensicTimeline: Sendable {
         public let event: AuditEvent
         /// The token's delegation ancestry, root first, ending with the event's token (empty without a token).
         public let delegationChain: [String]
+        /// Whether a checkpoint signed by a trusted key covers the entry.
+        public let verified: Bool
     }
 
     /// The merged rows, ordered by time, then service, then index.
@@ -58,30 +72,39 @@ public struct ForensicTimeline: Sendable {
 
     /// Verifies every source and merges them.
     ///
+    /// - Parameters:
+    ///   - sources: the logs.
+    ///   - requireVerified: refuse a log with any entry that no checkpoint signed by a trusted key covers (or that
+    ///     was read without keys).
     /// - Throws: ``AuditError/Code/tampered`` naming the first source that fails verification and its first bad
-    ///   entry: a timeline is never built from a log that does not verify.
-    public init(sources: [Source]) throws {
+    ///   entry: a timeline is never built from a log that does not verify; ``AuditError/Code/invalidSignature``
+    ///   naming an unverified source when `requireVerified`.
+    public init(sources: [Source], requireVerified: Bool = false) throws {
         var rows: [Row] = []
         var reports: [(String, AuditVerificationReport)] = []
         var parents: [String: String] = [:]
-        var pending: [(service: String, index: UInt64, leaf: [UInt8], event: AuditEvent)] = []
+        var pending: [(service: String, index: UInt64, leaf: [UInt8], event: AuditEvent, verified: Bool)] = []
         for source in sources {
-            let report = AuditVerifier.verify(
-                entries: source.entries,
-                checkpoints: source.checkpoints,
-                logKey: source.logKey,
-                damage: source.damage
-            )
+            let report = source.report
             if let failure = report.failure {
                 throw AuditError(.tampered, "\(source.name): \(failure)")
             }
+            if requireVerified, !report.isVerified {
+                throw AuditError(.invalidSignature, "\(source.name): \(report)")
+            }
+            let covered = report.signaturesChecked ? report.coveredSize : 0
             reports.append((source.name, report))
             for bytes in source.entries {
                 let entry = try AuditEntry(decoding: bytes)
                 if let token = entry.event.tokenID, let parent = entry.event.parentTokenID, token != parent {
                     parents[token] = parents[token] ?? parent
                 }
-                pending.append((entry.event.service ?? "", entry.index, AuditEntry.leafHash(of: bytes), entry.event))
+                pending.append(
+                    (
+                        entry.event.service ?? "", entry.index, AuditEntry.leafHash(of: bytes), entry.event,
+                        entry.index < covered
+                    )
+                )
             }
         }
         for p in pending {
@@ -91,13 +114,14 @@ public struct ForensicTimeline: Sendable {
                     index: p.index,
                     leafHash: Hex.encode(p.leaf),
                     event: p.event,
-                    delegationChain: p.event.tokenID.map { Self.chain(of: $0, parents: parents) } ?? []
+                    delegationChain: p.event.tokenID.map { Self.chain(of: $0, parents: parents) } ?? [],
+                    verified: p.verified
                 )
             )
         }
         rows.sort { a, b in
-            let ta = a.event.time?.millisecondsSinceEpoch ?? 0
-            let tb = b.event.time?.millisecondsSinceEpoch ?? 0
+            let ta = a.event.time?.millisecondsSinceEpoch ?? .min
+            let tb = b.event.time?.millisecondsSinceEpoch ?? .min
             if ta != tb { return ta < tb }
             if a.service != b.service { return a.service < b.service }
             return a.index < b.index
@@ -132,9 +156,10 @@ public struct ForensicTimeline: Sendable {
         return ForensicTimeline(rows: kept, reports: reports)
     }
 
-    /// A readable fixed-width table, one row per event.
+    /// A readable fixed-width table, one row per event; `SIG` says `ok` when a verified signature covers the entry,
+    /// `NONE` when none does.
     public func table() -> String {
-        let header = ["TIME", "SERVICE#", "KIND", "AGENT", "TASK/STEP", "TOKEN", "DECISION", "DETAIL"]
+        let header = ["TIME", "SERVICE#", "SIG", "KIND", "AGENT", "TASK/STEP", "TOKEN", "DECISION", "DETAIL"]
         var lines: [[String]] = [header]
         for row in rows {
             let e = row.event
@@ -143,7 +168,8 @@ public struct ForensicTimeline: Sendable {
             let detail = [e.action, e.resource, e.audience.map { "aud=\($0)" }, e.reason.map { "(\($0))" }]
                 .compactMap { $0 }.joined(separator: " ")
             lines.append([
-                e.time?.description ?? "-", "\(row.service)#\(row.index)", e.kind.rawValue, clip(e.agent ?? "", 40),
+                e.time?.description ?? "-", "\(row.service)#\(row.index)", row.verified ? "ok" : "NONE",
+                e.kind.rawValue, clip(e.agent ?? "", 40),
                 clip(taskStep, 24), clip(token, 36), e.decision?.rawValue ?? "", clip(detail, 60),
             ])
         }

@@ -2,33 +2,43 @@ import Synchronization
 
 /// An ``AuditStore`` in memory: for tests and short-lived hosts. Nothing survives the process.
 public final class InMemoryAuditStore: AuditStore {
-    private let entries = Mutex<[[UInt8]]>([])
+    private let state = Mutex<(entries: [[UInt8]], checkpoint: SignedCheckpoint?)>(([], nil))
 
     /// Creates an empty store.
     public init() {}
 
-    public func count() async throws -> UInt64 { UInt64(entries.withLock { $0.count }) }
+    public func count() async throws -> UInt64 { UInt64(state.withLock { $0.entries.count }) }
 
-    public func append(_ batch: [[UInt8]], firstIndex: UInt64) async throws {
-        try entries.withLock { entries in
-            guard firstIndex == UInt64(entries.count) else {
-                throw AuditError(.conflict, "append at \(firstIndex) but the store holds \(entries.count) entries")
+    public func append(_ batch: [[UInt8]], firstIndex: UInt64, checkpoint: SignedCheckpoint) async throws {
+        try state.withLock { state in
+            guard firstIndex == UInt64(state.entries.count) else {
+                throw AuditError(
+                    .conflict,
+                    "append at \(firstIndex) but the store holds \(state.entries.count) entries"
+                )
             }
-            entries.append(contentsOf: batch)
+            try checkpoint.checkStored(size: firstIndex + UInt64(batch.count))
+            state.entries.append(contentsOf: batch)
+            state.checkpoint = checkpoint
         }
     }
 
     public func read(_ range: Range<UInt64>) async throws -> [[UInt8]] {
-        try entries.withLock { entries in
-            guard range.upperBound <= UInt64(entries.count) else {
-                throw AuditError(.outOfRange, "read up to \(range.upperBound) but the store holds \(entries.count)")
+        try state.withLock { state in
+            guard range.upperBound <= UInt64(state.entries.count) else {
+                throw AuditError(
+                    .outOfRange,
+                    "read up to \(range.upperBound) but the store holds \(state.entries.count)"
+                )
             }
-            return Array(entries[Int(range.lowerBound)..<Int(range.upperBound)])
+            return Array(state.entries[Int(range.lowerBound)..<Int(range.upperBound)])
         }
     }
 
+    public func latestCheckpoint() async throws -> SignedCheckpoint? { state.withLock { $0.checkpoint } }
+
     /// Replaces the stored bytes of one entry — for tamper tests only.
     package func tamper(at index: Int, with bytes: [UInt8]) {
-        entries.withLock { $0[index] = bytes }
+        state.withLock { $0.entries[index] = bytes }
     }
 }

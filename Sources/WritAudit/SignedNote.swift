@@ -46,7 +46,8 @@ public struct SignedCheckpoint: Sendable, Hashable {
     /// A witness should cosign only after checking the log's signature and that the checkpoint is consistent with
     /// the last one it cosigned for this origin (``AuditLog/cosign(_:logKey:consistencyProof:)`` does both).
     public func cosigned(by name: String, key: Ed25519.PrivateKey, at time: Timestamp) -> SignedCheckpoint {
-        let seconds = UInt64(max(0, time.secondsSinceEpoch))
+        let ms = time.millisecondsSinceEpoch
+        let seconds = ms <= 0 ? 0 : UInt64(ms / 1000)  // total for every Int64, unlike secondsSinceEpoch
         let message = Self.cosignatureMessage(body: checkpoint.body, seconds: seconds)
         var bytes = [UInt8]()
         EntryCodec.appendUInt64(seconds, to: &bytes)

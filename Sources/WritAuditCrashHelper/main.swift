@@ -16,6 +16,9 @@ func say(_ line: String, to fd: Int32 = 1) {
     _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
 }
 
+/// The log key's seed, shared with the test so that every round reopens the log with the same key.
+let crashTestSeed = [UInt8](repeating: 0x42, count: 32)
+
 let arguments = CommandLine.arguments
 guard arguments.count == 3 else {
     say("usage: WritAuditCrashHelper LOG READY-MARKER", to: 2)
@@ -27,7 +30,7 @@ do {
     let log = try await AuditLog.open(
         store: store,
         service: "crash-test",
-        signingKey: Ed25519.PrivateKey(),
+        signingKey: try Ed25519.PrivateKey(seed: SecureBytes(crashTestSeed)),
         salt: AuditSalt()
     )
     let marker = open(arguments[2], O_WRONLY | O_CREAT | O_TRUNC, 0o600)

@@ -18,12 +18,14 @@ public final class FaultInjectingAuditStore: AuditStore {
 
     public func count() async throws -> UInt64 { try await base.count() }
 
-    public func append(_ entries: [[UInt8]], firstIndex: UInt64) async throws {
+    public func append(_ entries: [[UInt8]], firstIndex: UInt64, checkpoint: SignedCheckpoint) async throws {
         if failing.withLock({ $0 }) { throw AuditError(.storeFailure, "injected fault: disk full") }
-        try await base.append(entries, firstIndex: firstIndex)
+        try await base.append(entries, firstIndex: firstIndex, checkpoint: checkpoint)
     }
 
     public func read(_ range: Range<UInt64>) async throws -> [[UInt8]] { try await base.read(range) }
+
+    public func latestCheckpoint() async throws -> SignedCheckpoint? { try await base.latestCheckpoint() }
 }
 
 /// An ``AuditSink`` that never records anything: every call throws ``AuditError/Code/storeFailure``. Inject it to

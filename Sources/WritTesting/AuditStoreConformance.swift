@@ -43,6 +43,7 @@ public struct AuditStoreConformance: Sendable {
         try await rejectsGapsAndOverlaps()
         try await rejectsReadsBeyondEnd()
         try await largeEntries()
+        try await keepsCheckpoints()
         try await logOverStore()
     }
 
@@ -64,11 +65,29 @@ public struct AuditStoreConformance: Sendable {
         (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }
     }
 
+    static let key = Ed25519.PrivateKey()
+
+    /// A signed checkpoint of `size` (over a made-up root: stores do not interpret entries).
+    static func checkpoint(_ size: UInt64, tag: UInt8 = 0) throws -> SignedCheckpoint {
+        let body = try Checkpoint(origin: "conformance", size: size, rootHash: [UInt8](repeating: tag, count: 32))
+        return SignedCheckpoint.sign(body, name: "conformance", key: key)
+    }
+
+    /// Appends `entries` at `first` with their checkpoint.
+    private func append(_ store: any AuditStore, _ entries: [[UInt8]], at first: UInt64) async throws {
+        try await store.append(
+            entries,
+            firstIndex: first,
+            checkpoint: try Self.checkpoint(first + UInt64(entries.count))
+        )
+    }
+
     func emptyStore() async throws {
         let store = try await makeStore()
         try check(try await store.count() == 0, "a new store is empty")
         try check(try await store.read(0..<0).isEmpty, "reading an empty range returns nothing")
-        try await store.append([], firstIndex: 0)
+        try check(try await store.latestCheckpoint() == nil, "a new store holds no checkpoint")
+        try await store.append([], firstIndex: 0, checkpoint: try Self.checkpoint(0))
         try check(try await store.count() == 0, "appending an empty batch changes nothing")
     }
 
@@ -76,9 +95,9 @@ public struct AuditStoreConformance: Sendable {
         let entries = (0..<25).map { Self.entry($0, size: 1 + $0 * 7) }
         do {
             let store = try await makeStore()
-            try await store.append(Array(entries[0..<1]), firstIndex: 0)
-            try await store.append(Array(entries[1..<10]), firstIndex: 1)
-            try await store.append(Array(entries[10...]), firstIndex: 10)
+            try await append(store, Array(entries[0..<1]), at: 0)
+            try await append(store, Array(entries[1..<10]), at: 1)
+            try await append(store, Array(entries[10...]), at: 10)
             try check(try await store.count() == 25, "count after three batches")
             try check(try await store.read(0..<25) == entries, "entries read back as appended")
             try check(try await store.read(7..<13) == Array(entries[7..<13]), "a range across batches")
@@ -88,34 +107,49 @@ public struct AuditStoreConformance: Sendable {
             let store = try await reopenStore()
             try check(try await store.count() == 25, "count after reopening")
             try check(try await store.read(0..<25) == entries, "entries survive reopening")
-            try await store.append([Self.entry(99)], firstIndex: 25)
+            try check(
+                try await store.latestCheckpoint() == (try Self.checkpoint(25)),
+                "the latest batch's checkpoint survives reopening"
+            )
+            try await append(store, [Self.entry(99)], at: 25)
             try check(try await store.read(25..<26) == [Self.entry(99)], "append after reopening")
         }
     }
 
     func rejectsGapsAndOverlaps() async throws {
         let store = try await makeStore()
-        try await store.append([Self.entry(0), Self.entry(1)], firstIndex: 0)
+        try await append(store, [Self.entry(0), Self.entry(1)], at: 0)
         try await expectError(.conflict, "append leaving a gap") {
-            try await store.append([Self.entry(5)], firstIndex: 5)
+            try await append(store, [Self.entry(5)], at: 5)
         }
         try await expectError(.conflict, "append overwriting entry 1") {
-            try await store.append([Self.entry(9)], firstIndex: 1)
+            try await append(store, [Self.entry(9)], at: 1)
+        }
+        try await expectError(.conflict, "append with a checkpoint of the wrong size") {
+            try await store.append([Self.entry(2)], firstIndex: 2, checkpoint: try Self.checkpoint(2))
         }
         try check(try await store.read(0..<2) == [Self.entry(0), Self.entry(1)], "rejected appends change nothing")
     }
 
     func rejectsReadsBeyondEnd() async throws {
         let store = try await makeStore()
-        try await store.append([Self.entry(0)], firstIndex: 0)
+        try await append(store, [Self.entry(0)], at: 0)
         try await expectError(.outOfRange, "read beyond the end") { _ = try await store.read(0..<2) }
     }
 
     func largeEntries() async throws {
         let store = try await makeStore()
         let big = Self.entry(3, size: 65_536)
-        try await store.append([big, Self.entry(4, size: 1)], firstIndex: 0)
+        try await append(store, [big, Self.entry(4, size: 1)], at: 0)
         try check(try await store.read(0..<2) == [big, Self.entry(4, size: 1)], "a 64 KiB entry round-trips")
+    }
+
+    func keepsCheckpoints() async throws {
+        let store = try await makeStore()
+        try await append(store, [Self.entry(0)], at: 0)
+        try check(try await store.latestCheckpoint() == (try Self.checkpoint(1)), "the batch's checkpoint is kept")
+        try await append(store, [Self.entry(1), Self.entry(2)], at: 1)
+        try check(try await store.latestCheckpoint() == (try Self.checkpoint(3)), "the latest batch's checkpoint wins")
     }
 
     func logOverStore() async throws {
@@ -135,10 +169,9 @@ public struct AuditStoreConformance: Sendable {
             try check(indices == Set(0..<64), "64 concurrent records get indices 0..<64")
             let report = try await AuditVerifier.verify(
                 store: store,
-                checkpoints: [try log.checkpoint()],
-                logKey: key.publicKey
+                keys: AuditKeyring(logKey: key.publicKey, name: "conformance")
             )
-            try check(report.isValid, "a log over the store verifies: \(report)")
+            try check(report.isVerified, "a log over the store verifies with its stored checkpoint: \(report)")
             root = try log.root()
         }
         if let reopenStore {

@@ -14,11 +14,14 @@ struct AuditLogTests {
         try await AuditLog.open(
             store: store,
             service: service,
-            signingKey: Ed25519.PrivateKey(),
+            signingKey: key,
             salt: AuditSalt(),
             clock: clock
         )
     }
+
+    /// One key for every log in these tests, so that a reopened log can check its stored checkpoint.
+    static let key = Ed25519.PrivateKey()
 
     static func sampleEvent(_ i: Int = 0) -> AuditEvent {
         AuditEvent(
@@ -207,7 +210,12 @@ struct AuditLogTests {
         for i in 0..<3 { _ = try await log.record(Self.sampleEvent(i)) }
         let other = InMemoryAuditStore()
         let entries = try await store.readAll()
-        try await other.append([entries[0], entries[2]], firstIndex: 0)
+        let checkpoint = SignedCheckpoint.sign(
+            try Checkpoint(origin: "gateway", size: 2, rootHash: try log.root(size: 2)),
+            name: "gateway",
+            key: Self.key
+        )
+        try await other.append([entries[0], entries[2]], firstIndex: 0, checkpoint: checkpoint)
         await #expect(throws: AuditError(.tampered, "")) { try await Self.makeLog(other) }
     }
 

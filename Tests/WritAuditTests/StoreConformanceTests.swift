@@ -16,7 +16,7 @@ struct StoreConformanceTests {
         let counter = Counter()
         try await AuditStoreConformance(
             makeStore: { try FileAuditStore.open(path: directory.path("log-\(counter.next()).writ")) },
-            reopenStore: { try FileAuditStore.open(path: directory.path("log-\(counter.current).writ")) }
+            reopenStore: { try await reopenFileStore(path: directory.path("log-\(counter.current).writ")) }
         ).run()
     }
 }

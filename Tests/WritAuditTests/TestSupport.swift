@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WritAudit
 
 /// A fresh directory under the system temporary directory, removed when released.
 final class TemporaryDirectory: Sendable {
@@ -26,4 +27,17 @@ final class Counter: Sendable {
         }
     }
     var current: Int { value.withLock { $0 } }
+}
+
+/// Opens a file store that the test has just released: the previous handle's lock goes with its last reference,
+/// which a finished child task may drop on another thread a moment after the test moved on.
+func reopenFileStore(path: String) async throws -> FileAuditStore {
+    for _ in 0..<200 {
+        do {
+            return try FileAuditStore.open(path: path)
+        } catch let error as AuditError where error.code == .conflict {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+    return try FileAuditStore.open(path: path)
 }

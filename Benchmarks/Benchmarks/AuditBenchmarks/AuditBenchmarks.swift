@@ -94,7 +94,10 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .one, maxDuration: .seconds(3))
     ) { benchmark in
         let path = temporaryPath()
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: FileAuditStore.checkpointFilePath(forLogAt: path))
+        }
         let log = try await openLog(try FileAuditStore.open(path: path))
         let event = sampleEvent()
         benchmark.startMeasurement()
@@ -118,6 +121,57 @@ let benchmarks: @Sendable () -> Void = {
                 group.addTask { _ = try await log.record(event) }
             }
             try await group.waitForAll()
+        }
+        benchmark.stopMeasurement()
+    }
+
+    // The issue-10 budget: 64 closed-loop appenders, each waiting for its append before the next; every batch
+    // carries its signed checkpoint frame in the same pwrite + fdatasync. Beside it, the physical floor of the same
+    // bytes: one pwrite of 64 typical frames and one fdatasync, in a loop. The before/after comparison with the
+    // code before per-batch checkpoints runs in one process in Benchmarks/Peers/audit-before-after.
+    Benchmark(
+        "Audit: append to file store, 64 concurrent appenders (signed checkpoint per batch)",
+        configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo, maxDuration: .seconds(5))
+    ) { benchmark in
+        let path = temporaryPath()
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: FileAuditStore.checkpointFilePath(forLogAt: path))
+        }
+        let log = try await openLog(try FileAuditStore.open(path: path))
+        let event = sampleEvent()
+        let total = benchmark.scaledIterations.count
+        benchmark.startMeasurement()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for appender in 0..<64 {
+                // Exactly `total` entries in all, as the throughput metric counts.
+                let share = total / 64 + (appender < total % 64 ? 1 : 0)
+                group.addTask { for _ in 0..<share { _ = try await log.record(event) } }
+            }
+            try await group.waitForAll()
+        }
+        benchmark.stopMeasurement()
+    }
+
+    Benchmark(
+        "Audit: raw pwrite + fdatasync of 64-entry batches (baseline)",
+        configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo, maxDuration: .seconds(5))
+    ) { benchmark in
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        defer { close(fd) }
+        let frame = encoded(sampleEvent()).count + 8
+        let batch = [UInt8](repeating: 7, count: 64 * frame)
+        var offset: off_t = 0
+        var left = benchmark.scaledIterations.count  // entries, as the throughput metric counts
+        benchmark.startMeasurement()
+        while left > 0 {
+            let bytes = min(left, 64) * frame
+            _ = batch.withUnsafeBytes { pwrite(fd, $0.baseAddress, bytes, offset) }
+            offset += off_t(bytes)
+            _ = fdatasync(fd)
+            left -= min(left, 64)
         }
         benchmark.stopMeasurement()
     }

@@ -15,49 +15,114 @@ struct AuditCommand: AsyncParsableCommand {
     )
 }
 
-/// `writ audit verify LOG [--checkpoint FILE]... [--key PUBKEY]`
+/// The trusted keys of `writ audit verify` and `writ audit timeline`.
+struct AuditKeyOptions: ParsableArguments {
+    @Option(
+        name: .customLong("key"),
+        help: """
+            A trusted key: a signed-note verifier key (log key, or witness key), or a log's 32-byte public key as \
+            base64url or hex; inline or a file. Repeatable.
+            """
+    )
+    var keys: [String] = []
+    @Option(name: .customLong("keys"), help: "A folder of trusted keys: every *.pub file in it (verifier keys).")
+    var keyFolder: String?
+    @Option(help: "A signed checkpoint of a log held elsewhere (C2SP signed note); repeatable.")
+    var checkpoint: [String] = []
+    @Flag(help: "Check the chain only, without keys: nothing is verified, and the output says so.")
+    var noKey = false
+
+    func validate() throws {
+        if noKey, !keys.isEmpty || keyFolder != nil {
+            throw ValidationError("--no-key cannot be combined with --key or --keys")
+        }
+        if !noKey, keys.isEmpty, keyFolder == nil {
+            throw ValidationError(
+                "give the logs' public keys with --key or --keys (signatures are checked only against keys you "
+                    + "give), or --no-key for a chain-only check that verifies nothing"
+            )
+        }
+    }
+
+    /// The keyring from `--key` and `--keys`.
+    func keyring() throws -> AuditKeyring {
+        var ring = AuditKeyring()
+        var texts = keys
+        if let keyFolder {
+            let names = try FileManager.default.contentsOfDirectory(atPath: keyFolder).filter { $0.hasSuffix(".pub") }
+            guard !names.isEmpty else { throw CLIError.input("'\(keyFolder)' holds no *.pub key") }
+            texts += names.sorted().map { keyFolder + "/" + $0 }
+        }
+        for argument in texts {
+            let text = FileManager.default.fileExists(atPath: argument) ? try readText(argument) : argument
+            if text.contains("+"), (try? ring.add(verifierKey: text)) != nil { continue }
+            ring.add(logKey: try loadPublicKey(text))
+        }
+        return ring
+    }
+
+    /// The `--checkpoint` files.
+    func checkpoints() throws -> [CheckpointEvidence] {
+        try checkpoint.map { CheckpointEvidence(try loadCheckpoint($0), source: .elsewhere($0)) }
+    }
+}
+
+/// `writ audit verify LOG (--key KEY... | --keys DIR | --no-key) [--checkpoint FILE]...`
 struct AuditVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify a log file: chain, Merkle tree, and checkpoints held elsewhere.",
+        abstract: "Verify a log file: chain, Merkle tree, and signed checkpoints, against keys you give.",
         discussion: """
-            Exit 0 when the log verifies; exit 1 naming the first bad entry.
+            Reads the log's checkpoint frames, the checkpoint file beside it (<log>.checkpoint) and every witness \
+            copy (<log>.witness-*.checkpoint) by itself, plus --checkpoint files. Signatures are checked only \
+            against the keys given; a checkpoint signed by any other key is reported as unverified and covers \
+            nothing. Prints which entries no verified signature covers.
+
+            Exit 0 when every entry is covered by a verified signature and nothing failed; exit 1 naming the \
+            first bad entry, or the entries no verified signature covers; exit 2 for bad usage. With --no-key \
+            the chain is checked alone and the output says UNVERIFIED (exit 0 when the chain is intact).
+
+            Without a witness (a checkpoint held elsewhere), whole trailing batches dropped together with their \
+            checkpoints and the checkpoint file rolled back with them cannot be detected.
 
             Examples:
-              writ audit verify writ-demo/audit/repo.log
-              writ audit verify repo.log --checkpoint repo.log.checkpoint --key repo-log.pub
+              writ audit verify writ-demo/audit/repo.log --keys writ-demo/keys
+              writ audit verify repo.log --key repo.pub --checkpoint repo-from-witness.checkpoint
             """
     )
 
     @Argument(help: "The audit log file.") var log: String
-    @Option(help: "A signed checkpoint of this log (C2SP signed note); repeatable.") var checkpoint: [String] = []
-    @Option(help: "The log's public key: a signed-note verifier key, or 32 bytes as base64url or hex (text or file).")
-    var key: String?
+    @OptionGroup var keys: AuditKeyOptions
 
     func run() async throws {
-        let scan = try scanLog(log)
-        let checkpoints = try checkpoint.map(loadCheckpoint)
-        let publicKey = try key.map(loadPublicKey)
-        let report = AuditVerifier.verify(
-            entries: scan.entries,
-            checkpoints: checkpoints,
-            logKey: publicKey,
-            damage: scan.damage
-        )
-        if scan.tornTailBytes > 0, report.isValid {
-            printError(
-                "warning: '\(log)' ends with a torn, unacknowledged write of \(scan.tornTailBytes) bytes "
-                    + "(repaired on next open)"
+        let report: AuditVerificationReport
+        do {
+            report = try AuditVerifier.verify(
+                fileAt: log,
+                keys: try keys.noKey ? AuditKeyring() : keys.keyring(),
+                checkpoints: try keys.checkpoints()
             )
+        } catch let error as AuditError {
+            throw CLIError.input(error.context)
         }
-        guard let failure = report.failure else {
-            print(
-                "OK \(log): \(report.entryCount) entries, root \(Hex.encode(report.rootHash)), "
-                    + "\(report.checkpointsVerified) checkpoint(s) verified"
-            )
+        for result in report.checkpoints { print("  \(result)") }
+        if report.tornTailBytes > 0 {
+            print("  \(report.tornTailBytes) bytes after the last frame: an unacknowledged torn write")
+        }
+        if let uncovered = report.uncovered {
+            print("  entries \(uncovered.lowerBound)..<\(uncovered.upperBound): covered by NO verified signature")
+        }
+        print("  note: \(AuditVerificationReport.witnessCaveat)")
+        if let failure = report.failure { throw CLIError.rejected("\(log): \(failure)") }
+        if report.isVerified {
+            print("\(log): \(report)")
             return
         }
-        throw CLIError.rejected("\(log): \(failure)")
+        guard report.signaturesChecked else {
+            print("\(log): \(report)")
+            return
+        }
+        throw CLIError.rejected("\(log): \(report)")
     }
 }
 
@@ -78,7 +143,7 @@ struct AuditCheckpointCommand: AsyncParsableCommand {
 
     func run() async throws {
         let scan = try scanLog(log)
-        let report = AuditVerifier.verify(entries: scan.entries, damage: scan.damage)
+        let report = AuditVerifier.verify(scan: scan, keys: AuditKeyring())
         if let failure = report.failure { throw CLIError.rejected("\(log): \(failure); refusing to sign") }
         guard let name = report.origin ?? origin else {
             throw CLIError.input("'\(log)' is empty: give --origin")
@@ -110,7 +175,7 @@ struct AuditProveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let scan = try scanLog(log)
-        let report = AuditVerifier.verify(entries: scan.entries, damage: scan.damage)
+        let report = AuditVerifier.verify(scan: scan, keys: AuditKeyring())
         if let failure = report.failure { throw CLIError.rejected("\(log): \(failure)") }
         var tree = MerkleTree()
         for entry in scan.entries { tree.append(leafHash: AuditEntry.leafHash(of: entry)) }
@@ -139,21 +204,27 @@ struct AuditProveCommand: AsyncParsableCommand {
     }
 }
 
-/// `writ audit timeline LOG... [--task T] [--agent A] [--token ID] [--json]`
+/// `writ audit timeline LOG... (--key KEY... | --keys DIR | --no-key) [--task T] [--agent A] [--token ID] [--json]`
 struct AuditTimelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "timeline",
         abstract: "Verify several services' logs and print one merged, filtered timeline.",
         discussion: """
-            A token filter keeps the token and every token delegated from it. Exit 1 if any log fails.
+            Each log is verified as by `writ audit verify` with the same keys and checkpoints. A log that fails \
+            is refused (exit 1); so is one with entries no verified signature covers, unless --allow-unverified, \
+            which keeps it and marks those rows SIG NONE. With --no-key every row is marked NONE. A token filter \
+            keeps the token and every token delegated from it.
 
             Examples:
-              writ audit timeline writ-demo/audit/*.log --task task-0ca2ddde4d88
-              writ audit timeline authority.log repo.log --agent spiffe://acme.example/agent/planner/1 --json
+              writ audit timeline writ-demo/audit/*.log --keys writ-demo/keys --task task-0ca2ddde4d88
+              writ audit timeline authority.log repo.log --key authority.pub --key repo.pub --json
             """
     )
 
     @Argument(help: "Audit log files, one per service.") var logs: [String]
+    @OptionGroup var keys: AuditKeyOptions
+    @Flag(help: "Keep logs with entries that no verified signature covers (their rows say SIG NONE).")
+    var allowUnverified = false
     @Option(help: "Only this task.") var task: String?
     @Option(help: "Only this agent.") var agent: String?
     @Option(help: "Only this token and its delegations.") var token: String?
@@ -161,15 +232,24 @@ struct AuditTimelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard !logs.isEmpty else { throw CLIError.input("give at least one log file") }
+        let keyring = try keys.noKey ? AuditKeyring() : keys.keyring()
+        let checkpoints = try keys.checkpoints()
         let sources = try logs.map { path in
-            let scan = try scanLog(path)
-            return ForensicTimeline.Source(name: path, entries: scan.entries, damage: scan.damage)
+            do {
+                return try ForensicTimeline.Source(fileAt: path, keys: keyring, checkpoints: checkpoints)
+            } catch let error as AuditError {
+                throw CLIError.input(error.context)
+            }
         }
         let timeline: ForensicTimeline
         do {
-            timeline = try ForensicTimeline(sources: sources).filtered(task: task, agent: agent, token: token)
+            timeline = try ForensicTimeline(sources: sources, requireVerified: !keys.noKey && !allowUnverified)
+                .filtered(task: task, agent: agent, token: token)
         } catch let error as AuditError {
-            throw CLIError.rejected(error.context)
+            throw CLIError.rejected(error.context + (error.code == .invalidSignature ? " (--allow-unverified)" : ""))
+        }
+        for source in sources where !source.report.isVerified {
+            printError("warning: \(source.name): \(source.report)")
         }
         if json {
             print(try jsonText(timeline.rows))
@@ -212,6 +292,7 @@ private func keyBytes(_ text: String) -> [UInt8]? {
 /// A public key given as text or in a file: a signed-note verifier key, or 32 bytes in base64url or hex.
 func loadPublicKey(_ argument: String) throws -> Ed25519.PublicKey {
     let text = FileManager.default.fileExists(atPath: argument) ? try readText(argument) : argument
+    guard !text.isEmpty else { throw CLIError.input("--key is empty") }
     if text.contains("+"), let parsed = try? NoteKey.parse(text) { return parsed.key }
     guard let bytes = keyBytes(text) else {
         throw CLIError.input("--key is not a verifier key or 32 bytes of base64url or hex")

@@ -220,6 +220,15 @@ struct DemoDeployment: Sendable {
             secret: SecureBytes(Array(legacyAPIKey.utf8)),
             sealingKey: SecretBox.makeKey()
         )
+        // The logs' public keys (signed-note verifier keys), so that `writ audit verify --keys <dir>/keys` can
+        // check every signature; the authority's log also witnesses the others.
+        try fm.createDirectory(atPath: directory + "/keys", withIntermediateDirectories: true)
+        for (name, log) in [("authority", authorityLog)] + services.map({ ($0.name, $0.log) }) {
+            try Data((NoteKey.verifierKey(name: name, key: log.publicKey) + "\n").utf8)
+                .write(to: URL(fileURLWithPath: directory + "/keys/\(name).pub"))
+        }
+        try Data((NoteKey.verifierKey(name: "authority", key: authorityLog.publicKey, witness: true) + "\n").utf8)
+            .write(to: URL(fileURLWithPath: directory + "/keys/authority.witness.pub"))
         return DemoDeployment(
             directory: directory,
             clock: clock,

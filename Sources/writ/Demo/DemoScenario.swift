@@ -420,40 +420,53 @@ struct DemoScenario {
     }
 
     private func verifyLogs() async throws {
-        report.begin("Audit: sign a checkpoint per log, witness it, verify every file on disk")
-        let logs: [(String, AuditLog, String)] =
-            [("authority", deployment.authorityLog, deployment.authorityPath)]
-            + deployment.services.map { ($0.name, $0.log, $0.path) }
-        for (name, log, path) in logs {
-            let checkpoint = try log.checkpoint()
-            let witnessed = try deployment.authorityLog.cosign(checkpoint, logKey: log.publicKey)
-            try Data(witnessed.text.utf8).write(to: URL(fileURLWithPath: path + ".checkpoint"))
-            let verification = try AuditVerifier.verify(fileAt: path, checkpoints: [witnessed], logKey: log.publicKey)
+        report.begin("Audit: witness each log's latest batch checkpoint, verify every file against the keys folder")
+        let logs: [(String, AuditLog, FileAuditStore, String)] =
+            [("authority", deployment.authorityLog, deployment.authorityStore, deployment.authorityPath)]
+            + deployment.services.map { ($0.name, $0.log, $0.store, $0.path) }
+        let keys = try Self.keyring(folder: deployment.directory + "/keys")
+        for (name, log, store, path) in logs {
+            try await store.flushCheckpointFile()
+            let witnessed = try deployment.authorityLog.cosign(try log.checkpoint(), logKey: log.publicKey)
+            try Data(witnessed.text.utf8).write(to: URL(fileURLWithPath: path + ".witness-authority.checkpoint"))
+            let verification = try AuditVerifier.verify(fileAt: path, keys: keys)
             report.audit.append(
                 .init(
                     service: name,
                     path: path,
                     entries: verification.entryCount,
-                    valid: verification.isValid,
+                    valid: verification.isVerified && verification.witnessedSize == verification.entryCount,
                     checkpointsVerified: verification.checkpointsVerified,
                     rootHash: Hex.encode(verification.rootHash),
                     detail: verification.failure?.description ?? "ok"
                 )
             )
             report.say(
-                "  \(verification.isValid ? "✓" : "✗") \(name): \(verification.entryCount) entries, chain + Merkle tree + "
-                    + "signed checkpoint verified (root \(Hex.encode(verification.rootHash.prefix(6)))…)"
+                "  \(verification.isVerified ? "✓" : "✗") \(name): \(verification.entryCount) entries, chain + Merkle "
+                    + "tree, every entry covered by a batch checkpoint signed by keys/\(name).pub, witnessed by "
+                    + "the authority (root \(Hex.encode(verification.rootHash.prefix(6)))…)"
             )
+            if !verification.isVerified { report.say("    \(verification)") }
         }
+    }
+
+    /// Every log and witness key in the demo's keys folder.
+    static func keyring(folder: String) throws -> AuditKeyring {
+        var keys = AuditKeyring()
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() where name.hasSuffix(".pub") {
+            let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+            try keys.add(verifierKey: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return keys
     }
 
     private func timeline() throws {
         report.begin("Forensic timeline of the task across all services")
+        let keys = try Self.keyring(folder: deployment.directory + "/keys")
         let sources = try ([deployment.authorityPath] + deployment.services.map(\.path)).map { path in
-            let scan = try FileAuditStore.scan(path: path)
-            return ForensicTimeline.Source(name: path, entries: scan.entries, damage: scan.damage)
+            try ForensicTimeline.Source(fileAt: path, keys: keys)
         }
-        let merged = try ForensicTimeline(sources: sources)
+        let merged = try ForensicTimeline(sources: sources, requireVerified: true)
         let first = report.taskIDs.first ?? ""
         let rows = merged.filtered(task: first)
         report.timelineRows = rows.rows.count
