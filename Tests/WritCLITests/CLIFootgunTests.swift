@@ -99,7 +99,7 @@ struct CLIFootgunTests {
         #expect(text.contains("What a run does NOT check"))
         #expect(text.contains("the same proof verifies again in every later run until it is stale"))
         #expect(
-            text.contains("No revocation data is consulted: a revoked token, task, agent or issuer key still verifies")
+            text.contains("no revocation data is consulted: a revoked token, task, agent or issuer key still verifies")
         )
         #expect(try run(["help", "verify"]).status == 0)
     }

@@ -64,16 +64,17 @@ struct CLITests {
         #expect(expectations.allSatisfy { $0["passed"] as? Bool == true })
         for file in [
             "audit/authority.log", "audit/repo.log", "audit/tickets.log", "audit/payments.log", "revocations.log",
+            "revocations.log.head", "feed-keys/revocation.pub", "keys/repo.pub",
         ] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file)")
         }
 
         // The audit logs it wrote verify, and one tampered byte is caught (exit 1, named on stderr).
-        #expect(try Self.run(["audit", "verify", dir + "/audit/repo.log"]).status == 0)
+        #expect(try Self.run(["audit", "verify", "--keys", dir + "/keys", dir + "/audit/repo.log"]).status == 0)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/audit/repo.log"))
         bytes[bytes.count / 2] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: dir + "/audit/repo.log"))
-        let tampered = try Self.run(["audit", "verify", dir + "/audit/repo.log"])
+        let tampered = try Self.run(["audit", "verify", "--keys", dir + "/keys", dir + "/audit/repo.log"])
         #expect(tampered.status == 1)
         #expect(tampered.stderr.hasPrefix("error:"))
 

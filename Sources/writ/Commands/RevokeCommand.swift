@@ -33,12 +33,12 @@ struct RevokeCommand: AsyncParsableCommand {
             signature and says so, without it it says plainly that signatures were NOT checked.
 
             Examples:
-              writ revoke --key writ-demo/keys/revocation.key --task t-42 --reason completed
+              writ revoke --key writ-demo/feed-keys/revocation.key --task t-42 --reason completed
               writ revoke --key revocation.key --token-block token.txt --reason anomaly
               writ revoke --key revocation.key --revocation-id 0102030405060708090a0b0c0d0e0f10
               writ revoke --key revocation.key --agent spiffe://acme.dev/agent/researcher/7 --covers-until 3600
               writ revoke --key revocation.key --issuer-key 0908070605040302 --reason key-compromised --json
-              writ revoke --list --trust writ-demo/keys/revocation.pub
+              writ revoke --list --trust writ-demo/feed-keys/revocation.pub
               writ revoke --list --json --store /tmp/writ-demo/revocations.log
 
             Exit status: 0 done · 1 the feed was refused (tampered, malformed) · 2 usage error or unreadable file.

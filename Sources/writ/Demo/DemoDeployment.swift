@@ -83,9 +83,12 @@ struct DemoDeployment: Sendable {
 
     static func make(directory: String, seed: UInt64?) async throws -> DemoDeployment {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: directory + "/audit", withIntermediateDirectories: true)
-        for name in (try? fm.contentsOfDirectory(atPath: directory + "/audit")) ?? [] {
-            try fm.removeItem(atPath: directory + "/audit/" + name)
+        // Each run starts afresh: logs, keys and reports of an earlier run would not verify against this one's.
+        for folder in ["audit", "keys", "feed-keys"] {
+            try fm.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
+            for name in (try? fm.contentsOfDirectory(atPath: directory + "/" + folder)) ?? [] {
+                try fm.removeItem(atPath: directory + "/\(folder)/" + name)
+            }
         }
         let start = Timestamp(secondsSinceEpoch: seed == nil ? SystemClock().now().secondsSinceEpoch : 1_767_225_600)
         let clock = SimulatedClock(start: start)
@@ -115,10 +118,10 @@ struct DemoDeployment: Sendable {
             },
         ])
         let issuerKey = try key("issuer", seed: seed)
-        // The embedded default: a durable revocation log in the work directory (`writ revoke --store` can add to
-        // it from a shell). Each demo run starts a fresh one.
-        // The feed is signed by its own revocation key; its public half goes to `keys/` so the files can be
-        // verified (`writ revoke --list --trust keys/revocation.pub`). Verifiers leave signed watermark reports in
+        // The embedded default: a durable, signed revocation feed in the work directory (`writ revoke --store` can
+        // add to it from a shell). Each demo run starts a fresh one. The feed is signed by its own revocation key,
+        // kept in `feed-keys/` (apart from the audit logs' note keys in `keys/`) so the files can be verified
+        // (`writ revoke --list --trust feed-keys/revocation.pub`). Verifiers leave signed watermark reports in
         // `watermarks/`, apart from the feed, which they only read.
         let revocationPath = directory + "/revocations.log"
         for stale in [revocationPath, revocationPath + ".head", directory + "/watermarks"]
@@ -126,16 +129,16 @@ struct DemoDeployment: Sendable {
             try fm.removeItem(atPath: stale)
         }
         let revocationKey = try key("revocation", seed: seed)
-        try fm.createDirectory(atPath: directory + "/keys", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: directory + "/feed-keys", withIntermediateDirectories: true)
         try OutputFile.replace(
-            directory + "/keys/revocation.pub",
+            directory + "/feed-keys/revocation.pub",
             contents: KeyFiles.publicText(revocationKey.publicKey) + "\n",
             mode: 0o644,
             option: "--dir"
         )
         // The private half too (0600), so `writ revoke --key` can append to this demo's feed from a shell.
         try OutputFile.replace(
-            directory + "/keys/revocation.key",
+            directory + "/feed-keys/revocation.key",
             contents: KeyFiles.privateText(revocationKey) + "\n",
             mode: 0o600,
             option: "--dir"
