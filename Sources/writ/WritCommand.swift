@@ -19,7 +19,7 @@ struct WritCommand: AsyncParsableCommand {
               writ demo                                   # the whole mission end to end
               writ keygen --out issuer.key
               writ verify --help                          # verify a token and proof from files
-              writ audit verify writ-demo/audit/repo.log
+              writ audit verify --keys writ-demo/keys writ-demo/audit/repo.log
               writ drill
             """,
         subcommands: [
