@@ -26,4 +26,15 @@ public enum Conformance {
 
     /// Whether a conformance file is available (for `.enabled(if:)`).
     public static func isAvailable(_ relativePath: String) -> Bool { url(relativePath) != nil }
+    /// Whether a conformance test should run: its data is present, or `WRIT_REQUIRE_CONFORMANCE=1` (CI) demands it,
+    /// in which case missing data fails the test instead of skipping it.
+    public static func shouldRun(_ relativePath: String) -> Bool {
+        isAvailable(relativePath) || ProcessInfo.processInfo.environment["WRIT_REQUIRE_CONFORMANCE"] == "1"
+    }
+
+    /// The reason a skipped conformance test prints.
+    public static func skipNote(_ relativePath: String) -> String {
+        "conformance data absent: shared/conformance/\(relativePath) beside the checkout (or WRIT_CONFORMANCE_DIR); "
+            + "WRIT_REQUIRE_CONFORMANCE=1 makes this a failure"
+    }
 }

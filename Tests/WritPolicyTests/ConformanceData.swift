@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Locates `../shared/conformance` (or `WRIT_CONFORMANCE_DIR`) the way `WritTesting.Conformance` does; this test
 /// target depends on nothing but WritPolicy.
@@ -21,6 +22,20 @@ enum ConformanceData {
     }
 
     static func isAvailable(_ relative: String) -> Bool { url(relative) != nil }
+
+    /// Whether a conformance test should run: its data is present, or `WRIT_REQUIRE_CONFORMANCE=1` (CI) demands
+    /// it, in which case missing data fails the test instead of skipping it.
+    static func shouldRun(_ relative: String) -> Bool {
+        isAvailable(relative) || ProcessInfo.processInfo.environment["WRIT_REQUIRE_CONFORMANCE"] == "1"
+    }
+
+    /// The reason a skipped conformance test prints.
+    static func skipNote(_ relative: String) -> Comment {
+        Comment(
+            rawValue: "conformance data absent: shared/conformance/\(relative) beside the checkout "
+                + "(or WRIT_CONFORMANCE_DIR); WRIT_REQUIRE_CONFORMANCE=1 makes this a failure"
+        )
+    }
 
     /// Extracts the corpus tests whose names start with `prefix` into a fresh temporary folder and returns it.
     static func extractCorpusSample(prefix: String) throws -> URL {
