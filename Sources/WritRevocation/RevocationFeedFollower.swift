@@ -232,35 +232,26 @@ public final class RevocationFeedFollower: Sendable {
     }
 
     /// Verifies a page's floor and entries against the chain applied so far and applies the valid prefix.
+    ///
+    /// Each entry is checked against the follower's state at that moment, so concurrent syncs of one follower are
+    /// safe: an entry another sync already applied is recognised by its hash and skipped.
     private func apply(_ page: RevocationFeedPage) throws(RevocationError) -> Int {
-        var cursor = tip
         if let floor = page.floor {
             try verify(floor)
-            if floor.sequence > cursor.sequence {
-                // Entries up to the floor were pruned: every token they covered has expired.
-                cursor = RevocationFeedTip(sequence: floor.sequence, hash: floor.hash)
-                state.withLock { state in
-                    state.tip = cursor
-                    state.recent = [cursor]
+            let mismatch = state.withLock { state -> Bool in
+                if floor.sequence > state.tip.sequence {
+                    // Entries up to the floor were pruned: every token they covered has expired.
+                    state.tip = RevocationFeedTip(sequence: floor.sequence, hash: floor.hash)
+                    state.recent = [state.tip]
+                    return false
                 }
-            } else if let known = state.withLock({ $0.hash(at: floor.sequence) }), known != floor.hash {
-                throw stop("the feed's floor names another entry #\(floor.sequence) than the one applied")
+                return state.hash(at: floor.sequence).map { $0 != floor.hash } ?? false
             }
+            if mismatch { throw stop("the feed's floor names another entry #\(floor.sequence) than the one applied") }
         }
         var accepted: [RevocationEntry] = []
         var problem: RevocationError?
         for entry in page.entries {
-            if entry.sequence <= cursor.sequence {
-                problem = stop("the feed served entry #\(entry.sequence) again after #\(cursor.sequence)")
-                break
-            }
-            guard entry.sequence == cursor.sequence + 1 else {
-                problem = RevocationError(
-                    .tampered,
-                    "the feed skips from #\(cursor.sequence) to #\(entry.sequence): entries were deleted"
-                )
-                break
-            }
             guard let key = trustedKeys[entry.keyID], entry.isSigned(by: key) else {
                 problem = RevocationError(
                     .tampered,
@@ -268,16 +259,40 @@ public final class RevocationFeedFollower: Sendable {
                 )
                 break
             }
-            guard entry.previousHash == cursor.hash else {
+            enum Step {
+                case applied, duplicate
+                case gap(UInt64)
+                case fork(UInt64)
+            }
+            let step = state.withLock { state -> Step in
+                let tip = state.tip
+                if entry.sequence <= tip.sequence {
+                    // Seen before (a concurrent sync applied it): the same entry, or a fork.
+                    return state.hash(at: entry.sequence).map { $0 == entry.hash } ?? true
+                        ? .duplicate : .fork(entry.sequence)
+                }
+                guard entry.sequence == tip.sequence + 1 else { return .gap(tip.sequence) }
+                guard entry.previousHash == tip.hash else { return .fork(tip.sequence) }
+                state.remember(entry)
+                return .applied
+            }
+            switch step {
+            case .applied:
+                accepted.append(entry.entry)
+            case .duplicate:
+                continue
+            case .gap(let last):
+                problem = RevocationError(
+                    .tampered,
+                    "the feed skips from #\(last) to #\(entry.sequence): entries were deleted"
+                )
+            case .fork(let sequence):
                 problem = stop(
-                    "feed entry #\(entry.sequence) links to another #\(cursor.sequence) than the one applied: "
+                    "feed entry #\(entry.sequence) does not continue the entry #\(sequence) this verifier applied: "
                         + "the feed was forked or rolled back"
                 )
-                break
             }
-            accepted.append(entry.entry)
-            state.withLock { $0.remember(entry) }
-            cursor = RevocationFeedTip(sequence: entry.sequence, hash: entry.hash)
+            if problem != nil { break }
         }
         snapshot.apply(accepted)
         if let problem { throw problem }

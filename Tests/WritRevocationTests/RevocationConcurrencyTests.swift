@@ -155,4 +155,45 @@ struct RevocationConcurrencyTests {
             try await group.waitForAll()
         }
     }
+
+    @Test("concurrent syncs of one follower agree: entries applied once, never mistaken for tampering")
+    func concurrentSyncs() async throws {
+        let clock = ManualClock()
+        let store = InMemoryRevocationStore()
+        let key = Ed25519.PrivateKey()
+        let publisher = RevocationPublisher(store: store, signer: key, clock: clock)
+        let follower = try RevocationFeedFollower(
+            verifier: "gw",
+            store: store,
+            trustedKeys: [key.publicKey],
+            snapshot: RevocationSnapshot(maxStaleness: .seconds(60)),
+            clock: clock,
+            configuration: .init(pageSize: 7)
+        )
+        try await publisher.publishHead()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for n in 0..<60 {
+                    try await publisher.revoke(.task("t-\(n)"), reason: .completed, coversUntil: clock.now())
+                }
+            }
+            for _ in 0..<24 {
+                group.addTask {
+                    for _ in 0..<10 {
+                        do {
+                            try await follower.syncOnce()
+                        } catch let error as RevocationError where error.code == .tampered {
+                            Issue.record("a concurrent sync was taken for tampering: \(error)")
+                        } catch {}
+                        await Task.yield()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await follower.syncOnce()
+        #expect(follower.failure == nil)
+        #expect(follower.snapshot.watermark == 60)
+        #expect(follower.snapshot.statistics.taskCount == 60)
+    }
 }
