@@ -1,4 +1,3 @@
-import Synchronization
 public import WritCrypto
 
 /// A one-time, short-lived secret that lets one workload attest as a pre-registered identity (as SPIRE's join
@@ -49,59 +48,64 @@ public struct JoinToken: Sendable, CustomStringConvertible {
 /// presents one (signed with its own key) before it expires is attested as that identity. A token is consumed
 /// by its first presentation, whether or not that presentation succeeds.
 ///
-/// Only BLAKE2b digests of outstanding tokens are kept, so the attestor's memory does not hold usable tokens.
+/// Outstanding tokens live in a ``JoinTokenStore`` — by default in this process's memory; give it the
+/// authority's store (every Writ `AuthorityStore` is a `JoinTokenStore`) and a token issued by one authority
+/// replica is accepted by any other, once, and survives a restart. Only BLAKE2b digests of outstanding tokens
+/// are stored, so the store does not hold usable tokens.
 public final class JoinTokenAttestor: Attestor {
     /// The evidence kind, `join_token`.
     public static let evidenceKind = "join_token"
 
-    private struct Registration {
-        let identity: AgentIdentity
-        let agentClass: String?
-        let supervisor: AgentIdentity?
-        let expiresAt: Timestamp
-    }
-
     private let clock: any WallClock
-    private let outstanding = Mutex<[[UInt8]: Registration]>([:])
+    private let store: any JoinTokenStore
     /// The longest lifetime a join token may have.
     public let maximumTTL: Duration
 
-    /// Creates an attestor reading time from `clock`, with tokens living at most `maximumTTL` (default 10 min).
-    public init(clock: any WallClock, maximumTTL: Duration = .seconds(600)) {
+    /// Creates an attestor reading time from `clock`, with tokens living at most `maximumTTL` (default 10 min),
+    /// kept in `store` (default: in memory).
+    public init(
+        clock: any WallClock,
+        maximumTTL: Duration = .seconds(600),
+        store: any JoinTokenStore = InMemoryJoinTokenStore()
+    ) {
         self.clock = clock
         self.maximumTTL = maximumTTL
+        self.store = store
     }
 
     public var evidenceKind: String { JoinTokenAttestor.evidenceKind }
 
     /// Issues a one-time join token for `identity`, valid for `ttl` (capped at ``maximumTTL``).
+    ///
+    /// - Throws: whatever the store throws when it cannot keep the token.
     public func issueJoinToken(
         for identity: AgentIdentity,
         agentClass: String? = nil,
         supervisor: AgentIdentity? = nil,
         ttl: Duration = .seconds(300)
-    ) -> JoinToken {
+    ) async throws -> JoinToken {
         let secret = SecureBytes.random(count: 32)
         let expiresAt = clock.now().advanced(by: min(ttl, maximumTTL))
-        let digest = JoinTokenAttestor.digest(secret)
-        outstanding.withLock {
-            $0[digest] = Registration(
+        try await store.insertJoinToken(
+            JoinTokenRecord(
+                digest: JoinTokenAttestor.digest(secret),
                 identity: identity,
                 agentClass: agentClass,
                 supervisor: supervisor,
                 expiresAt: expiresAt
             )
-        }
+        )
         return JoinToken(secret: secret, expiresAt: expiresAt)
     }
 
     /// The number of tokens issued and not yet presented (expired ones included until presented or pruned).
-    public var outstandingCount: Int { outstanding.withLock { $0.count } }
+    public var outstandingCount: Int {
+        get async throws { try await store.outstandingJoinTokens().count }
+    }
 
     /// Forgets every token expired at the clock's current time.
-    public func pruneExpired() {
-        let now = clock.now()
-        outstanding.withLock { $0 = $0.filter { $0.value.expiresAt > now } }
+    public func pruneExpired() async throws {
+        try await store.pruneJoinTokens(expiredAt: clock.now())
     }
 
     public func attest(_ evidence: AttestationEvidence) async throws(IdentityError) -> AttestedWorkload {
@@ -117,9 +121,14 @@ public final class JoinTokenAttestor: Attestor {
                 "evidence is not signed by the presented key \(evidence.publicKey.keyID)"
             )
         }
-        let digest = JoinTokenAttestor.digest(evidence.payload)
         // Consume first: a token is good for exactly one presentation.
-        guard let registration = outstanding.withLock({ $0.removeValue(forKey: digest) }) else {
+        let consumed: JoinTokenRecord?
+        do {
+            consumed = try await store.consumeJoinToken(digest: JoinTokenAttestor.digest(evidence.payload))
+        } catch {
+            throw IdentityError(.attestationFailed, "the join token store failed: \(error)")
+        }
+        guard let registration = consumed else {
             throw IdentityError(.attestationFailed, "join token is unknown or already used")
         }
         guard clock.now() < registration.expiresAt else {
@@ -133,7 +142,8 @@ public final class JoinTokenAttestor: Attestor {
         )
     }
 
-    private static func digest(_ secret: SecureBytes) -> [UInt8] {
-        secret.withUnsafeBytes { BLAKE2b.hash(buffer: $0, outputByteCount: 32) }
+    /// Lowercase hex of the BLAKE2b-256 digest of a token's secret: the key its record is stored under.
+    private static func digest(_ secret: SecureBytes) -> String {
+        Hex.encode(secret.withUnsafeBytes { BLAKE2b.hash(buffer: $0, outputByteCount: 32) })
     }
 }

@@ -148,7 +148,7 @@ struct JoinTokenAttestorTests {
     func oneTime() async throws {
         let clock = ManualClock()
         let attestor = JoinTokenAttestor(clock: clock)
-        let token = attestor.issueJoinToken(for: identity, agentClass: "researcher")
+        let token = try await attestor.issueJoinToken(for: identity, agentClass: "researcher")
         let key = Ed25519.PrivateKey()
         let parsed = try JoinToken(text: token.text)
         let workload = try await attestor.attest(parsed.evidence(signingKey: key))
@@ -158,7 +158,7 @@ struct JoinTokenAttestorTests {
         await #expect(throws: IdentityError(.attestationFailed, "")) {
             try await attestor.attest(token.evidence(signingKey: key))
         }
-        #expect(attestor.outstandingCount == 0)
+        #expect(try await attestor.outstandingCount == 0)
     }
 
     @Test("expired, unknown, unsigned or other-kind evidence is rejected")
@@ -166,7 +166,7 @@ struct JoinTokenAttestorTests {
         let clock = ManualClock()
         let attestor = JoinTokenAttestor(clock: clock, maximumTTL: .seconds(60))
         let key = Ed25519.PrivateKey()
-        let token = attestor.issueJoinToken(for: identity, ttl: .seconds(3600))  // capped at 60 s
+        let token = try await attestor.issueJoinToken(for: identity, ttl: .seconds(3600))  // capped at 60 s
         clock.advance(by: .seconds(60))
         await #expect(throws: IdentityError(.expired, "")) {
             try await attestor.attest(token.evidence(signingKey: key))
@@ -175,7 +175,7 @@ struct JoinTokenAttestorTests {
         await #expect(throws: IdentityError(.attestationFailed, "")) {
             try await attestor.attest(unknown.evidence(signingKey: key))
         }
-        let fresh = attestor.issueJoinToken(for: identity)
+        let fresh = try await attestor.issueJoinToken(for: identity)
         let good = fresh.evidence(signingKey: key)
         let stolen = AttestationEvidence(
             kind: good.kind,
@@ -190,9 +190,9 @@ struct JoinTokenAttestorTests {
     }
 
     @Test("join tokens and evidence never print their secret")
-    func redaction() {
+    func redaction() async throws {
         let attestor = JoinTokenAttestor(clock: ManualClock())
-        let token = attestor.issueJoinToken(for: identity)
+        let token = try await attestor.issueJoinToken(for: identity)
         let secretText = String(token.text.dropFirst(JoinToken.textPrefix.count))
         let evidence = token.evidence(signingKey: Ed25519.PrivateKey())
         for printed in ["\(token)", String(reflecting: token), "\(evidence)", String(reflecting: evidence)] {

@@ -162,7 +162,7 @@ struct AdversarialCompositionTests {
         )
         #expect(after.isAllowed, "victim quarantined locally: \(after)")
         try await world.authority.reportAnomaly(report)
-        #expect(await world.authority.agent(world.canary)?.isRevoked == false, "victim revoked at the authority")
+        #expect(try await world.authority.agent(world.canary)?.isRevoked == false, "victim revoked at the authority")
         // ...while the supervisor, who did it, keeps working.
         #expect(await present(sToken.token, key: world.supervisorKey, to: repo, clock: world.clock).isAllowed)
     }
@@ -232,7 +232,8 @@ struct AdversarialCompositionTests {
         try await world.authority.completeStep(task: task, step: "fix")
         gate.open()
         let result = await refresh.result
-        #expect(await world.authority.task(task)?.steps["fix"]?.live == nil, "completed step has a live token again")
+        let live = try await world.authority.task(task)?.steps["fix"]?.live
+        #expect(live == nil, "completed step has a live token again")
         if case .success(let issued) = result {
             try await repo.sync()
             #expect(
@@ -269,7 +270,7 @@ struct AdversarialCompositionTests {
             publicKey: attacker.publicKey,
             agentClass: "supervisor"
         )
-        let agent = await world.authority.agent(world.supervisor)
+        let agent = try await world.authority.agent(world.supervisor)
         #expect(agent?.isRevoked == true, "revoked agent resurrected by re-registration")
         #expect(agent?.publicKey == world.supervisorKey.publicKey, "agent key replaced")
     }
@@ -295,7 +296,7 @@ struct AdversarialCompositionTests {
             time: world.clock.now()
         )
         _ = try? await world.authority.reportAnomaly(report)
-        #expect(await world.authority.agent(world.supervisor)?.isRevoked == true, "anomaly not acted on")
+        #expect(try await world.authority.agent(world.supervisor)?.isRevoked == true, "anomaly not acted on")
         #expect(world.revocations.latestSequence > 0, "nothing written to the revocation store")
     }
 

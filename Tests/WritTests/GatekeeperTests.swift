@@ -147,7 +147,7 @@ struct GatekeeperTests {
         let world = try await World()
         let repo = try await world.service("repo")
         let (provider, task) = try await started(world, step: World.step(duration: .seconds(5)))
-        let token = try #require(await world.authority.task(task)?.steps["fix"]?.live?.token)
+        let token = try #require(try await world.authority.task(task)?.steps["fix"]?.live?.token)
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
         world.clock.advance(by: .seconds(40))
         try await repo.sync()
@@ -177,7 +177,7 @@ struct GatekeeperTests {
         let repo = try await world.service("repo")
         let (provider, task) = try await started(world)
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
-        let live = try #require(await world.authority.task(task)?.steps["fix"]?.live)
+        let live = try #require(try await world.authority.task(task)?.steps["fix"]?.live)
         try await world.authority.revoke(block: live.revocationID)
         let sequence = world.revocations.latestSequence
         try await repo.sync()

@@ -84,9 +84,9 @@ struct LifecycleTests {
         case "complete": try await world.authority.complete(task: task)
         case "timeout":
             world.clock.advance(by: .seconds(10))
-            #expect(await world.authority.expireOverdueTasks().isEmpty)
+            #expect(try await world.authority.expireOverdueTasks().isEmpty)
             world.clock.advance(by: .seconds(10))
-            #expect(await world.authority.expireOverdueTasks() == [task])
+            #expect(try await world.authority.expireOverdueTasks() == [task])
         default:
             newTask = try await world.authority.handOff(
                 task: task,
@@ -105,10 +105,10 @@ struct LifecycleTests {
         } else {
             #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revoked)
         }
-        let state = await world.authority.task(task)?.state
+        let state = try await world.authority.task(task)?.state
         #expect(state == ["complete": .completed, "timeout": .timedOut, "hand-off": .handedOff][trigger])
         if let newTask {
-            #expect(await world.authority.task(newTask)?.intent == "docs")
+            #expect(try await world.authority.task(newTask)?.intent == "docs")
             await #expect(throws: AuthorityError(.taskClosed, "")) {
                 try await world.authority.issue(task: task, step: World.step("again"))
             }
@@ -123,13 +123,13 @@ struct LifecycleTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await world.authority.run(checkEvery: .milliseconds(5)) }
             for _ in 0..<400 {
-                if await world.authority.task(task)?.state == .timedOut { break }
+                if try await world.authority.task(task)?.state == .timedOut { break }
                 try await Task.sleep(for: .milliseconds(5))
             }
             group.cancelAll()
             _ = try? await group.next()
         }
-        #expect(await world.authority.task(task)?.state == .timedOut)
+        #expect(try await world.authority.task(task)?.state == .timedOut)
     }
 
     @Test("revoking a supervisor's task revokes the sub-agent's delegated token (cascade)")
@@ -315,20 +315,20 @@ struct AttestationTests {
         )
         let identity = try AgentIdentity("spiffe://acme.test/agent/coder/7")
         let agentKey = Ed25519.PrivateKey()
-        let join = attestor.issueJoinToken(for: identity, agentClass: "coder", ttl: .seconds(60))
+        let join = try await attestor.issueJoinToken(for: identity, agentClass: "coder", ttl: .seconds(60))
         let document = try await authority.attest(join.evidence(signingKey: agentKey))
         #expect(document.identity == identity)
         #expect(document.publicKey == agentKey.publicKey)
         #expect(document.agentClass == "coder")
         try document.verify(trustBundle: TrustBundle(trusting: issuerKey.publicKey), at: clock.now())
-        #expect(await authority.agent(identity)?.publicKey == agentKey.publicKey)
+        #expect(try await authority.agent(identity)?.publicKey == agentKey.publicKey)
 
         // One-time: the same join token cannot attest again, even with another key.
         await #expect(throws: AuthorityError(.attestationFailed, "")) {
             try await authority.attest(join.evidence(signingKey: Ed25519.PrivateKey()))
         }
         // Short-lived: an expired join token is refused.
-        let late = attestor.issueJoinToken(for: identity, agentClass: "coder", ttl: .seconds(5))
+        let late = try await attestor.issueJoinToken(for: identity, agentClass: "coder", ttl: .seconds(5))
         clock.advance(by: .seconds(6))
         await #expect(throws: AuthorityError(.attestationFailed, "")) {
             try await authority.attest(late.evidence(signingKey: agentKey))
@@ -385,7 +385,7 @@ struct TaskPlanTests {
             deadline: .seconds(60),
             plan: plan
         )
-        #expect(await world.authority.task(task)?.plan?.count == 2)
+        #expect(try await world.authority.task(task)?.plan?.count == 2)
         _ = try await world.authority.issue(task: task, step: plan[0])
         await #expect(throws: AuthorityError(.notEntitled, "")) {
             try await world.authority.issue(task: task, step: World.step("unplanned", actions: ["read"]))

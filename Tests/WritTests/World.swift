@@ -50,6 +50,10 @@ final class World: Sendable {
     let authorityStore = InMemoryAuditStore()
     let authorityLog: AuditLog
     let authority: CredentialAuthority
+    /// Where the authority keeps agents, tasks and steps; ``replica()`` opens another authority on it.
+    let state = InMemoryAuthorityStore()
+    /// The authority's configuration (store, revocations, audit and clock included).
+    let configuration: CredentialAuthority.Configuration
     let classes: [AgentClass]
 
     let supervisor = try! AgentIdentity("spiffe://acme.test/agent/supervisor/1")
@@ -99,17 +103,17 @@ final class World: Sendable {
                 Entitlement(audience: $0, actions: [RevocationDrill.canaryAction], resources: ["drill/*"])
             },
         ])
-        authority = CredentialAuthority(
-            .init(
-                issuerKey: issuerKey,
-                agentClasses: classes,
-                entitlements: entitlements,
-                revocations: revocations,
-                audit: audit ?? authorityLog,
-                clock: clock,
-                anomalyResponse: anomalyResponse
-            )
+        configuration = .init(
+            issuerKey: issuerKey,
+            agentClasses: classes,
+            entitlements: entitlements,
+            revocations: revocations,
+            audit: audit ?? authorityLog,
+            store: state,
+            clock: clock,
+            anomalyResponse: anomalyResponse
         )
+        authority = CredentialAuthority(configuration)
         try await authority.register(supervisor, publicKey: supervisorKey.publicKey, agentClass: "supervisor")
         try await authority.register(
             worker,
@@ -175,6 +179,10 @@ final class World: Sendable {
             publisher: revocations
         )
     }
+
+    /// Another authority over the same store, revocation publisher, audit log and clock: a replica, or the
+    /// authority after a restart.
+    func replica() -> CredentialAuthority { CredentialAuthority(configuration) }
 
     /// Opens a task with intent `fix-bug` (the intent the repo policies permit).
     func openTask(for agent: AgentIdentity, deadline: Duration) async throws -> String {

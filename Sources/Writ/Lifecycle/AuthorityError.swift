@@ -34,6 +34,12 @@ public struct AuthorityError: Error, Hashable, Sendable, CustomStringConvertible
         case tokenFailed = "token-failed"
         /// Recording the action in the audit log or revocation store failed.
         case recordFailed = "record-failed"
+        /// The authority store failed (unreachable, corrupt), so nothing was changed.
+        case storeFailed = "store-failed"
+        /// Another replica kept changing the same record: every compare-and-swap attempt conflicted.
+        case storeConflict = "store-conflict"
+        /// The entitlement policy could not say what the agent's class may be granted.
+        case entitlementsUnavailable = "entitlements-unavailable"
     }
 
     /// What was refused.

@@ -27,10 +27,14 @@ public struct Entitlement: Hashable, Sendable {
 /// Maps an agent (its identity and class) to what it may ever be granted.
 ///
 /// The authority mints a step's token only when an entitlement covers the step's grant, so the token for a
-/// step is the narrowest that works and never more than the class may have.
+/// step is the narrowest that works and never more than the class may have. The policy may read a database, so
+/// it is asynchronous and may fail; the authority then refuses the step
+/// (``AuthorityError/Code/entitlementsUnavailable``).
 public protocol EntitlementPolicy: Sendable {
     /// The entitlements of `agent`, a member of `agentClass`.
-    func entitlements(for agent: AgentIdentity, agentClass: AgentClass) -> [Entitlement]
+    ///
+    /// - Throws: when they cannot be read (the authority fails closed).
+    func entitlements(for agent: AgentIdentity, agentClass: AgentClass) async throws -> [Entitlement]
 }
 
 /// A host-supplied table of entitlements per agent class name.
@@ -40,7 +44,7 @@ public struct EntitlementTable: EntitlementPolicy {
     /// Creates the table.
     public init(_ byClass: [String: [Entitlement]]) { self.byClass = byClass }
 
-    public func entitlements(for agent: AgentIdentity, agentClass: AgentClass) -> [Entitlement] {
+    public func entitlements(for agent: AgentIdentity, agentClass: AgentClass) async throws -> [Entitlement] {
         byClass[agentClass.name] ?? []
     }
 }

@@ -259,7 +259,7 @@ struct DemoDeployment: Sendable {
     func enroll(_ className: String, instance: String, supervisor: AgentIdentity? = nil) async throws -> Agent {
         let identity = try AgentIdentity("spiffe://\(Self.trustDomain)/agent/\(className)/\(instance)")
         let key = try Self.key("agent/\(className)/\(instance)", seed: seed)
-        let join = attestor.issueJoinToken(
+        let join = try await attestor.issueJoinToken(
             for: identity,
             agentClass: className,
             supervisor: supervisor,

@@ -40,7 +40,7 @@ struct DemoScenario {
                 "key \(agent.key.publicKey.keyID)\(agent.document.supervisor.map { ", supervisor \($0.path)" } ?? "")"
             )
         }
-        let replayedJoin = deployment.attestor.issueJoinToken(for: planner.identity, agentClass: "planner")
+        let replayedJoin = try await deployment.attestor.issueJoinToken(for: planner.identity, agentClass: "planner")
         _ = try? await authority.attest(replayedJoin.evidence(signingKey: planner.key))
         let secondUse = (try? await authority.attest(replayedJoin.evidence(signingKey: planner.key))) == nil
         report.expect("a join token works once", secondUse)
@@ -155,7 +155,7 @@ struct DemoScenario {
                 duration: .seconds(4)
             )
         )
-        let firstTestToken = await authority.task(task)?.steps["run-tests"]?.live?.token
+        let firstTestToken = try await authority.task(task)?.steps["run-tests"]?.live?.token
         var allAllowed = true
         for second in stride(from: 2, through: 10, by: 2) {
             clock.advance(by: .seconds(2))
