@@ -15,7 +15,7 @@ let auditLog = try await AuditLog.open(
     store: InMemoryAuditStore(), service: "authority", signingKey: Ed25519.PrivateKey(), salt: AuditSalt())
 let agentKey = Ed25519.PrivateKey()
 let agentID = try AgentIdentity("spiffe://acme.example/agent/planner/1")
-let joinToken = attestor.issueJoinToken(for: agentID, agentClass: "planner", ttl: .seconds(60))
+let joinToken = try await attestor.issueJoinToken(for: agentID, agentClass: "planner", ttl: .seconds(60))
 
 // README: authority
 let revocations = RevocationPublisher(
