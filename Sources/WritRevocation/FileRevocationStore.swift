@@ -50,6 +50,7 @@ public final class FileRevocationStore: RevocationStore {
     public let repairedTailBytes: Int
 
     private let feed: Mutex<FeedFile>
+    private let announcer = FeedAnnouncer()
     private let queue = DispatchQueue(label: "writ.revocation.file-store")
 
     private init(path: String, feed: FeedFile, repairedTailBytes: Int) {
@@ -89,9 +90,11 @@ public final class FileRevocationStore: RevocationStore {
         minimum: RevocationFeedTip?
     ) async throws -> [SignedRevocationEntry] {
         for request in revocations { try request.target.validate() }
-        return try await write { feed throws(RevocationError) in
+        let entries = try await write { feed throws(RevocationError) in
             try feed.append(revocations, signer: signer, minimum: minimum)
         }
+        if let last = entries.map(\.sequence).max() { announcer.announce(last) }
+        return entries
     }
 
     public func publishHead(
@@ -99,10 +102,16 @@ public final class FileRevocationStore: RevocationStore {
         signer: some Signer,
         minimum: RevocationFeedTip?
     ) async throws -> SignedFeedMark {
-        try await write { feed throws(RevocationError) in
+        let head = try await write { feed throws(RevocationError) in
             try feed.publishHead(at: time, signer: signer, minimum: minimum)
         }
+        announcer.announce(head.sequence)
+        return head
     }
+
+    /// Announces this handle's own appends and heads. Writes by other handles or processes are not announced:
+    /// their followers find them by polling.
+    public func announcements() -> AsyncStream<UInt64>? { announcer.subscribe() }
 
     public func page(after sequence: UInt64, limit: Int) async throws -> RevocationFeedPage {
         guard limit > 0 else { throw RevocationError(.invalidArgument, "page limit must be at least 1, got \(limit)") }

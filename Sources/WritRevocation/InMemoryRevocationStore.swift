@@ -5,6 +5,7 @@ public import WritCrypto
 /// implementation of the store contract.
 public final class InMemoryRevocationStore: RevocationStore {
     private let ledger = Mutex(FeedLedger())
+    private let announcer = FeedAnnouncer()
 
     /// Creates an empty store.
     public init() {}
@@ -14,10 +15,12 @@ public final class InMemoryRevocationStore: RevocationStore {
         signer: some Signer,
         minimum: RevocationFeedTip?
     ) async throws -> [SignedRevocationEntry] {
-        try ledger.withLock { ledger throws(RevocationError) in
+        let entries = try ledger.withLock { ledger throws(RevocationError) in
             try ledger.check(minimum: minimum, store: "the in-memory feed")
             return try ledger.append(revocations, signer: signer).all
         }
+        if let last = entries.map(\.sequence).max() { announcer.announce(last) }
+        return entries
     }
 
     public func publishHead(
@@ -25,11 +28,16 @@ public final class InMemoryRevocationStore: RevocationStore {
         signer: some Signer,
         minimum: RevocationFeedTip?
     ) async throws -> SignedFeedMark {
-        try ledger.withLock { ledger throws(RevocationError) in
+        let head = try ledger.withLock { ledger throws(RevocationError) in
             try ledger.check(minimum: minimum, store: "the in-memory feed")
             return try ledger.publishHead(at: time, signer: signer)
         }
+        announcer.announce(head.sequence)
+        return head
     }
+
+    /// Announces every append and head of this store (it is the only writer there is).
+    public func announcements() -> AsyncStream<UInt64>? { announcer.subscribe() }
 
     public func page(after sequence: UInt64, limit: Int) async throws -> RevocationFeedPage {
         guard limit > 0 else { throw RevocationError(.invalidArgument, "page limit must be at least 1, got \(limit)") }

@@ -354,17 +354,28 @@ public final class RevocationFeedFollower: Sendable {
     /// Syncs every poll interval (or on ``wake()``) until the task is cancelled, then returns.
     ///
     /// - Parameter onError: called with each failed sync (the loop goes on; the snapshot goes stale meanwhile).
+    ///
+    /// When the store announces new entries (``RevocationStore/announcements()``), each announcement wakes the
+    /// loop at once; polling stays on as the fallback when announcements stop or were never available.
     public func run(onError: @Sendable (any Error) -> Void = { _ in }) async {
-        while !Task.isCancelled {
-            do { try await syncOnce() } catch { onError(error) }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [pollInterval = configuration.pollInterval] in
-                    try? await Task.sleep(for: pollInterval)
+        await withTaskGroup(of: Void.self) { outer in
+            if let announcements = store.announcements() {
+                outer.addTask { [wakeSignal] in
+                    for await _ in announcements { wakeSignal.signal() }
                 }
-                group.addTask { [wakeSignal] in await wakeSignal.wait() }
-                await group.next()
-                group.cancelAll()
             }
+            while !Task.isCancelled {
+                do { try await syncOnce() } catch { onError(error) }
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { [pollInterval = configuration.pollInterval] in
+                        try? await Task.sleep(for: pollInterval)
+                    }
+                    group.addTask { [wakeSignal] in await wakeSignal.wait() }
+                    await group.next()
+                    group.cancelAll()
+                }
+            }
+            outer.cancelAll()
         }
     }
 }

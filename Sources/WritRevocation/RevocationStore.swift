@@ -52,9 +52,19 @@ public protocol RevocationStore: Sendable {
     /// expired everywhere.
     @discardableResult
     func prune(expiredBefore time: Timestamp, at now: Timestamp, signer: some Signer) async throws -> Int
+
+    /// New tip sequences as this store learns of them (after its own writes; a database store also after
+    /// other processes' writes, e.g. by LISTEN/NOTIFY), or `nil` when the store cannot push and followers poll.
+    ///
+    /// An announcement is only a wake-up hint: a follower always reads and verifies the feed itself, so a lost,
+    /// late or forged announcement can delay a sync until the next poll but never changes what is applied.
+    func announcements() -> AsyncStream<UInt64>?
 }
 
 extension RevocationStore {
+    /// No push by default: followers poll.
+    public func announcements() -> AsyncStream<UInt64>? { nil }
+
     /// Every record the store holds, as one page (for inspection and tests; a large feed is better paged).
     public func contents() async throws -> RevocationFeedPage {
         try await page(after: 0, limit: .max)

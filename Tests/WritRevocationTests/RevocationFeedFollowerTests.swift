@@ -193,6 +193,23 @@ struct RevocationFeedFollowerTests {
         #expect(gateway.snapshot.watermark == 1)
     }
 
+    @Test("run() syncs on the store's announcements: a revocation is applied without waiting for the poll")
+    func pushWakesTheFollower() async throws {
+        let gateway = try follower("gw", configuration: .init(pollInterval: .seconds(3600)))
+        try await publisher.publishHead()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await gateway.run() }
+            await waitUntil { gateway.snapshot.lastHeard != nil }
+            for n in 1...3 {
+                let entry = try? await revoke(.block(id(UInt64(n))))
+                await waitUntil { gateway.snapshot.watermark == entry?.sequence }
+            }
+            group.cancelAll()
+            await group.waitForAll()
+        }
+        #expect(gateway.snapshot.watermark == 3, "three revocations applied while the poll interval is an hour")
+    }
+
     /// Polls `condition` until it holds; fails the test after many rounds rather than hanging.
     func waitUntil(_ condition: () async -> Bool) async {
         for _ in 0..<10_000 {
