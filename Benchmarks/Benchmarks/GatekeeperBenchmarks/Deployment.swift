@@ -92,6 +92,7 @@ struct Deployment: Sendable {
     let worker: AgentIdentity
     let workerKey: Ed25519.PrivateKey
     let revocations: InMemoryRevocationStore
+    let publisher: RevocationPublisher
     let authority: CredentialAuthority
     let gatekeeper: Gatekeeper
     let follower: RevocationFeedFollower
@@ -114,6 +115,8 @@ struct Deployment: Sendable {
             try AgentClass(name: "worker", defaultTTL: .seconds(120), maximumTTL: .seconds(300), refreshLimit: 2),
         ]
         let revocations = InMemoryRevocationStore()
+        let revocationKey = Ed25519.PrivateKey()
+        let publisher = RevocationPublisher(store: revocations, signer: revocationKey, clock: clock)
         let authorityLog = try await AuditLog.open(
             store: InMemoryAuditStore(),
             service: "authority",
@@ -133,7 +136,7 @@ struct Deployment: Sendable {
                 issuerKey: issuerKey,
                 agentClasses: classes,
                 entitlements: entitlements,
-                revocations: revocations,
+                revocations: publisher,
                 audit: authorityLog,
                 clock: clock
             )
@@ -167,9 +170,12 @@ struct Deployment: Sendable {
         let follower = try RevocationFeedFollower(
             verifier: audience,
             store: revocations,
+            trustedKeys: [revocationKey.publicKey],
             snapshot: snapshot,
             clock: clock
         )
+        // A follower is fresh only once it has verified a signed head (a live authority signs one every second).
+        try await publisher.publishHead()
         try await follower.syncOnce()
         let gatekeeper = Gatekeeper(
             .init(
@@ -193,6 +199,7 @@ struct Deployment: Sendable {
             worker: worker,
             workerKey: workerKey,
             revocations: revocations,
+            publisher: publisher,
             authority: authority,
             gatekeeper: gatekeeper,
             follower: follower,

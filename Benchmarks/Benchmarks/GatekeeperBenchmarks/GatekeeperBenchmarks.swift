@@ -6,7 +6,7 @@ import Writ
 //
 // Each benchmark gets its own in-process deployment (Deployment.swift, set up before it runs): an authority, and
 // one service whose gatekeeper has an in-memory audit log, twelve agent policies, the default anomaly detectors, a
-// replay cache too large to fill, and a revocation snapshot following the authority's in-memory revocation store.
+// replay cache too large to fill, and a revocation snapshot following the authority's signed in-memory feed.
 // The clock stands still, so tokens, proofs and the snapshot stay fresh. Every request carries a proof with its own
 // nonce, signed before the measured region, so the replay cache never refuses one; after each measured batch every
 // decision is checked (allowed, or for revocation denied as revoked), so a benchmark cannot silently measure a fast
@@ -170,8 +170,9 @@ let benchmarks: @Sendable () -> Void = {
         teardown: tearDown
     )
 
-    // Revocation to deny, in process: the authority revokes a live, cached token's block; the service's follower
-    // syncs once; the next request with that token is denied as revoked. One revocation per iteration.
+    // Revocation to deny, in process: the authority revokes a live, cached token's block (signing the entry and a
+    // head over it, so no separate publishHead is needed); the service's follower syncs once (verifying both); the
+    // next request with that token is denied as revoked. One revocation per iteration.
     Benchmark(
         "Authority: revocation to deny (revoke, follower sync, authorize denied)",
         configuration: configuration(scaling: .one, seconds: 4, iterations: 2000),

@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 import Writ
 
-// Revocation lookups with 1,000,000 revoked block ids, feed apply rate, and memory per revoked id.
+// Revocation lookups with 1,000,000 revoked block ids, the snapshot's apply rate (entries already verified), and
+// memory per revoked id; the signed feed (sync, publisher revoke, durable file store) is in SignedFeedBenchmarks.swift.
 // Baselines measured in the same run: raw libsodium Ed25519 verify (the cost every request pays anyway) and the
 // standard library's Set<RevocationID>.contains over the same ids.
 
@@ -239,4 +240,6 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(set)
         }
     )
+
+    signedFeedBenchmarks()
 }
