@@ -1,0 +1,32 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// libFuzzer harnesses, one executable per decoder or verification path, sharing fixtures in FuzzSupport.
+let harnesses = [
+    "FuzzTokenBytes", "FuzzTokenText", "FuzzProofBytes", "FuzzProofText", "FuzzProofVerify",
+]
+
+let package = Package(
+    name: "WritFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "writ", path: "..")],
+    targets: [.target(name: "FuzzSupport", dependencies: [.product(name: "Writ", package: "writ")])]
+        + harnesses.map { name in
+            .executableTarget(
+                name: name,
+                dependencies: ["FuzzSupport", .product(name: "Writ", package: "writ")]
+            )
+        }
+)
+
+// The root package's upcoming features, for every target.
+for target in package.targets {
+    var settings = target.swiftSettings ?? []
+    settings.append(contentsOf: [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+        .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    ])
+    target.swiftSettings = settings
+}
