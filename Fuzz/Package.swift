@@ -3,7 +3,7 @@ import PackageDescription
 
 // libFuzzer harnesses, one executable per decoder or verification path, sharing fixtures in FuzzSupport.
 let harnesses = [
-    "FuzzTokenBytes", "FuzzTokenText", "FuzzProofBytes", "FuzzProofText", "FuzzProofVerify",
+    "FuzzTokenBytes", "FuzzTokenText", "FuzzProofBytes", "FuzzProofText", "FuzzProofVerify", "FuzzGatekeeper",
 ]
 
 let package = Package(
