@@ -4,6 +4,7 @@ import PackageDescription
 // libFuzzer harnesses, one executable per decoder or verification path, sharing fixtures in FuzzSupport.
 let harnesses = [
     "FuzzTokenBytes", "FuzzTokenText", "FuzzProofBytes", "FuzzProofText", "FuzzProofVerify", "FuzzGatekeeper",
+    "FuzzCedarPolicy", "FuzzCedarJSON",
 ]
 
 let package = Package(
