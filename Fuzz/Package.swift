@@ -4,7 +4,7 @@ import PackageDescription
 // libFuzzer harnesses, one executable per decoder or verification path, sharing fixtures in FuzzSupport.
 let harnesses = [
     "FuzzTokenBytes", "FuzzTokenText", "FuzzProofBytes", "FuzzProofText", "FuzzProofVerify", "FuzzGatekeeper",
-    "FuzzCedarPolicy", "FuzzCedarJSON",
+    "FuzzCedarPolicy", "FuzzCedarJSON", "FuzzAuditEntry",
 ]
 
 let package = Package(
