@@ -2,6 +2,8 @@
 import PackageDescription
 
 // libFuzzer harnesses, one executable per decoder or verification path, sharing fixtures in FuzzSupport.
+// Build and run them with ../.ci/fuzz (see README.md); `fuzz-seeds` rewrites Seeds/ and is built without
+// the fuzzer (a libFuzzer build links its own `main`).
 let harnesses = [
     "FuzzTokenBytes", "FuzzTokenText", "FuzzProofBytes", "FuzzProofText", "FuzzProofVerify", "FuzzGatekeeper",
     "FuzzCedarPolicy", "FuzzCedarJSON", "FuzzAuditEntry",
@@ -11,7 +13,10 @@ let package = Package(
     name: "WritFuzz",
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "writ", path: "..")],
-    targets: [.target(name: "FuzzSupport", dependencies: [.product(name: "Writ", package: "writ")])]
+    targets: [
+        .target(name: "FuzzSupport", dependencies: [.product(name: "Writ", package: "writ")]),
+        .executableTarget(name: "fuzz-seeds", dependencies: ["FuzzSupport", .product(name: "Writ", package: "writ")]),
+    ]
         + harnesses.map { name in
             .executableTarget(
                 name: name,
