@@ -1,0 +1,38 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// libFuzzer harnesses, one executable per decoder or verification path, sharing fixtures in FuzzSupport.
+// Build and run them with ../.ci/fuzz (see README.md); `fuzz-seeds` rewrites Seeds/ and is built without
+// the fuzzer (a libFuzzer build links its own `main`).
+let harnesses = [
+    "FuzzTokenBytes", "FuzzTokenText", "FuzzProofBytes", "FuzzProofText", "FuzzProofVerify", "FuzzGatekeeper",
+    "FuzzCedarPolicy", "FuzzCedarJSON", "FuzzAuditEntry",
+]
+
+let package = Package(
+    name: "WritFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "writ", path: "..")],
+    targets: [
+        .target(name: "FuzzSupport", dependencies: [.product(name: "Writ", package: "writ")]),
+        .executableTarget(name: "fuzz-seeds", dependencies: ["FuzzSupport", .product(name: "Writ", package: "writ")]),
+    ]
+        + harnesses.map { name in
+            .executableTarget(
+                name: name,
+                dependencies: ["FuzzSupport", .product(name: "Writ", package: "writ")]
+            )
+        }
+)
+
+// The root package's upcoming features, for every target.
+for target in package.targets {
+    var settings = target.swiftSettings ?? []
+    settings.append(contentsOf: [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+        .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    ])
+    target.swiftSettings = settings
+}

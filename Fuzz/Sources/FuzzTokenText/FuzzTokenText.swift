@@ -1,0 +1,12 @@
+import FuzzSupport
+import Writ
+
+/// Text token decoding (`writ1_` + canonical base64url): a token that parses prints back as the same text.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    Harness.run(data, size) { bytes in
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let token = try? CapabilityToken(text: text) else { return }
+        Harness.check(token.text == text, "the text form is canonical")
+    }
+}
