@@ -226,6 +226,14 @@ enum EntryCodec {
                 }
                 lastKey = key
                 let keyString = try string(key[...], index)
+                // Distinct bytes can be equal Swift strings (e.g. "e\u{301}" and "é"): one would silently replace the
+                // other, and the decoded entry would no longer be what its leaf hash covers.
+                guard event.attributes[keyString] == nil, event.sensitiveAttributes[keyString] == nil else {
+                    throw AuditError(
+                        .invalidEncoding,
+                        "entry \(index): attribute keys that are equal as text (canonically equivalent Unicode)"
+                    )
+                }
                 let rest = Array(try pair.take(pair.remaining))
                 if tag == .attribute {
                     guard event.attributes.count < maxAttributes else {

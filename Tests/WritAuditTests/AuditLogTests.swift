@@ -88,6 +88,19 @@ struct AuditLogTests {
         }
     }
 
+    /// Found by FuzzAuditEntry: two attribute keys with different bytes but equal as Swift strings ("e" + U+0301
+    /// and "é") decoded into one dictionary entry, so the decoded entry differed from the bytes its leaf covers.
+    @Test("attribute keys that are canonically equivalent text are refused, not merged")
+    func canonicallyEquivalentKeys() throws {
+        let bytes = try #require(
+            Hex.decode(
+                "0100000000000000000000000000000000000000000000000000000000000000000000000000000000040000019b76daa8"
+                    + "000100047265706f0e0006000365cc81610e00050002c3a962"
+            )
+        )
+        #expect(throws: AuditError(.invalidEncoding, "")) { try AuditEntry(decoding: bytes) }
+    }
+
     @Test("oversized fields are refused")
     func oversized() async throws {
         let log = try await Self.makeLog()

@@ -25,7 +25,7 @@ public enum Seeds {
                 ("entities.json", Array(CedarFixture.entitiesJSON.utf8)),
                 ("request.json", Array(CedarFixture.requestJSON.utf8)),
             ],
-            "FuzzAuditEntry": auditEntries,
+            "FuzzAuditEntry": auditEntries + [("regression-equivalent-keys", equivalentKeysEntry)],
         ]
     }
 
@@ -43,6 +43,15 @@ public enum Seeds {
         seeds.append(("live-merge-approved", [3] + Harness.join(Fixture.liveToken.bytes, proof)))
         return seeds
     }
+
+    /// FuzzAuditEntry's finding: attribute keys "e\u{301}" and "é" (different bytes, equal Swift strings) were
+    /// merged on decode, so the entry no longer encoded to the bytes its leaf covers. Now refused.
+    private static let equivalentKeysEntry: [UInt8] = Array(
+        Hex.decode(
+            "0100000000000000000000000000000000000000000000000000000000000000000000000000000000040000019b76daa8"
+                + "000100047265706f0e0006000365cc81610e00050002c3a962"
+        )!
+    )
 
     /// A gatekeeper's decision entry with every field, and an authority's minimal entry.
     private static var auditEntries: [(name: String, bytes: [UInt8])] {
