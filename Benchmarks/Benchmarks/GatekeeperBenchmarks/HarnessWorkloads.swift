@@ -196,7 +196,7 @@ func phases(_ deployment: Deployment, requests n: Int, counted: Bool) async thro
             ),
             extra: CedarRecord([("subject", .string(token.subject.description))])
         )
-        keep(policies.evaluate(request, entities: Entities()))
+        keep(policies.evaluate(request, entities: PolicyEntities()))
     }
     if counted { gatebenchDumpCounters() }
 
