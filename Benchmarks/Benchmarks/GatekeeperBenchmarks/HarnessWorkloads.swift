@@ -1,4 +1,7 @@
 import Writ
+import WritCrypto
+import WritPolicy
+import WritTokens
 
 // Workloads run outside the benchmark runner, by a harness with a synchronous main that Docs/Performance.md
 // compiles from this file and Deployment.swift against the package's release build:

@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import Synchronization
 import Writ
+import WritRevocation
 
 // Revocation lookups with 1,000,000 revoked block ids, feed apply rate, and memory per revoked id.
 // Baselines measured in the same run: raw libsodium Ed25519 verify (the cost every request pays anyway) and the

@@ -1,5 +1,6 @@
 import Foundation
 import Writ
+import WritCrypto
 
 /// The demo's script: a realistic agent workflow end to end, every outcome checked.
 struct DemoScenario {
