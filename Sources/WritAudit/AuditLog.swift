@@ -251,7 +251,7 @@ public final class AuditLog: AuditSink {
                 } catch {
                     let failure =
                         (error as? AuditError)
-                        ?? AuditError(.storeFailure, "store append failed: \(String(describing: error))")
+                        ?? AuditError(.storeFailure, "store append failed", underlying: error)
                     let waiters = state.withLock { s -> [Waiter] in
                         s.failure = failure
                         s.flushing = false

@@ -524,7 +524,7 @@ struct DemoScenario {
         let decision = try await call(provider, service, action, resource)
         let summary: String
         if case .deny(let denial) = decision {
-            summary = "denied: \(denial.tokenError.map(\.rawValue) ?? denial.code.rawValue)"
+            summary = "denied: \(denial.tokenError.map(\.description) ?? denial.code.description)"
         } else {
             summary = "\(decision)"
         }
