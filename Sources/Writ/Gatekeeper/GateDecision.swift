@@ -49,7 +49,7 @@ public struct GateDenial: Sendable, Hashable, CustomStringConvertible {
     ///
     /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
     /// the stable text that audit logs, JSON output and tests use.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible, Codable {
         private enum Value: String, Hashable, Sendable {
             case malformedRequest = "malformed-request"
             case malformedToken = "malformed-token"
@@ -89,6 +89,22 @@ public struct GateDenial: Sendable, Hashable, CustomStringConvertible {
 
         /// The code's stable text (`malformed-request`, …).
         public var description: String { value.rawValue }
+
+        /// Decodes the code from its ``description`` text; unknown text is a `DecodingError`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let value = Value(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown code '\(text)'")
+            }
+            self.value = value
+        }
+
+        /// Encodes the code as its ``description`` text.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(value.rawValue)
+        }
     }
 
     /// What failed.
