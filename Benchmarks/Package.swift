@@ -30,19 +30,34 @@ let package = Package(
         ),
         .executableTarget(
             name: "AuditBenchmarks",
-            dependencies: [.product(name: "Benchmark", package: "benchmark"), .product(name: "Writ", package: "writ")],
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Writ", package: "writ"),
+                .product(name: "WritAudit", package: "writ"),
+                .product(name: "WritCrypto", package: "writ"),
+            ],
             path: "Benchmarks/AuditBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
             name: "RevocationBenchmarks",
-            dependencies: [.product(name: "Benchmark", package: "benchmark"), .product(name: "Writ", package: "writ")],
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Writ", package: "writ"),
+                .product(name: "WritRevocation", package: "writ"),
+            ],
             path: "Benchmarks/RevocationBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
             name: "GatekeeperBenchmarks",
-            dependencies: [.product(name: "Benchmark", package: "benchmark"), .product(name: "Writ", package: "writ")],
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Writ", package: "writ"),
+                .product(name: "WritCrypto", package: "writ"),
+                .product(name: "WritPolicy", package: "writ"),
+                .product(name: "WritTokens", package: "writ"),
+            ],
             path: "Benchmarks/GatekeeperBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

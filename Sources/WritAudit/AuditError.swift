@@ -4,28 +4,50 @@
 /// contains a token, key or sensitive value.
 public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public enum Code: String, Hashable, Sendable {
+    ///
+    /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
+    /// the stable text that audit logs, JSON output and tests use.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case invalidEncoding
+            case oversized
+            case storeFailure
+            case conflict
+            case tampered
+            case invalidProof
+            case invalidSignature
+            case inconsistent
+            case outOfRange
+            case closed
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
         /// Bytes that should have been an entry, checkpoint, proof or key could not be decoded, or used an
         /// unknown version, kind or field.
-        case invalidEncoding
+        public static let invalidEncoding = Code(.invalidEncoding)
         /// A value was larger than the format allows (field, attribute count, entry, file frame).
-        case oversized
+        public static let oversized = Code(.oversized)
         /// The store could not read or write (I/O error, full disk); the log refuses further appends.
-        case storeFailure
+        public static let storeFailure = Code(.storeFailure)
         /// An append did not continue the store where it ended (another writer, or a bug).
-        case conflict
+        public static let conflict = Code(.conflict)
         /// The stored log failed verification: a modified, removed, reordered or inserted entry.
-        case tampered
+        public static let tampered = Code(.tampered)
         /// A Merkle inclusion or consistency proof did not verify.
-        case invalidProof
+        public static let invalidProof = Code(.invalidProof)
         /// A checkpoint's signature did not verify, or no signature by the expected key was present.
-        case invalidSignature
+        public static let invalidSignature = Code(.invalidSignature)
         /// Two checkpoints or logs cannot both be honest: the later one does not extend the earlier one.
-        case inconsistent
+        public static let inconsistent = Code(.inconsistent)
         /// A requested index or tree size lies beyond the log.
-        case outOfRange
+        public static let outOfRange = Code(.outOfRange)
         /// The log stopped accepting appends after an earlier store failure (fail closed).
-        case closed
+        public static let closed = Code(.closed)
+
+        /// The code's stable text (`invalidEncoding`, …).
+        public var description: String { value.rawValue }
     }
 
     /// What went wrong, for programmatic checks.
@@ -33,13 +55,22 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A human-readable explanation naming what failed.
     public let context: String
 
+    /// The store's, sink's or system's own error behind this one, when there is one.
+    public let underlying: (any Error)?
+
     /// Creates an error.
-    public init(_ code: Code, _ context: String) {
+    ///
+    /// - Parameters:
+    ///   - code: What went wrong.
+    ///   - context: What failed, in words (never secret bytes).
+    ///   - underlying: The error behind it (a store, sink or system error), kept rather than flattened.
+    public init(_ code: Code, _ context: String, underlying: (any Error)? = nil) {
         self.code = code
         self.context = context
+        self.underlying = underlying
     }
 
-    public var description: String { "\(code.rawValue): \(context)" }
+    public var description: String { "\(code): \(context)" + (underlying.map { " (\($0))" } ?? "") }
 
     public static func == (lhs: AuditError, rhs: AuditError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

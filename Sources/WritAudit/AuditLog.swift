@@ -242,7 +242,7 @@ public final class AuditLog: AuditSink {
                     let end = first + UInt64(batch.count)
                     let root = try state.withLock { try $0.tree.root(size: end) }
                     let signed = SignedCheckpoint.sign(
-                        try Checkpoint(origin: service, size: end, rootHash: root),
+                        try LogCheckpoint(origin: service, size: end, rootHash: root),
                         name: service,
                         key: signingKey
                     )
@@ -251,7 +251,7 @@ public final class AuditLog: AuditSink {
                 } catch {
                     let failure =
                         (error as? AuditError)
-                        ?? AuditError(.storeFailure, "store append failed: \(String(describing: error))")
+                        ?? AuditError(.storeFailure, "store append failed", underlying: error)
                     let waiters = state.withLock { s -> [Waiter] in
                         s.failure = failure
                         s.flushing = false
@@ -329,7 +329,7 @@ public final class AuditLog: AuditSink {
         }
         if let latest, latest.checkpoint.size == size { return latest }
         return SignedCheckpoint.sign(
-            try Checkpoint(origin: service, size: size, rootHash: root),
+            try LogCheckpoint(origin: service, size: size, rootHash: root),
             name: service,
             key: signingKey
         )

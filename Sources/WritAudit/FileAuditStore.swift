@@ -358,7 +358,10 @@ public final class FileAuditStore: AuditStore {
                     // Undo the partial batch so the file stays a clean prefix; the store refuses further appends.
                     _ = ftruncate(fd, off_t(offset))
                     continuation.resume(
-                        returning: .failure(error as? AuditError ?? AuditError(.storeFailure, "\(error)"))
+                        returning: .failure(
+                            error as? AuditError
+                                ?? AuditError(.storeFailure, "appending to '\(path)'", underlying: error)
+                        )
                     )
                 }
             }

@@ -1,6 +1,6 @@
 public import WritCrypto
 
-/// A C2SP signed note carrying a ``Checkpoint``: the checkpoint body, a blank line, then one line per signature,
+/// A C2SP signed note carrying a ``LogCheckpoint``: the checkpoint body, a blank line, then one line per signature,
 /// `— <key name> <base64(4-byte key hash ‖ signature)>`.
 ///
 /// Two signature types are produced and checked:
@@ -21,17 +21,17 @@ public struct SignedCheckpoint: Sendable, Hashable {
     }
 
     /// The signed checkpoint.
-    public let checkpoint: Checkpoint
+    public let checkpoint: LogCheckpoint
     /// Every signature line, in order.
     public let signatures: [Signature]
 
-    init(checkpoint: Checkpoint, signatures: [Signature]) {
+    init(checkpoint: LogCheckpoint, signatures: [Signature]) {
         self.checkpoint = checkpoint
         self.signatures = signatures
     }
 
     /// Signs `checkpoint` as the log named `name` (usually the checkpoint's origin).
-    public static func sign(_ checkpoint: Checkpoint, name: String, key: Ed25519.PrivateKey) -> SignedCheckpoint {
+    public static func sign(_ checkpoint: LogCheckpoint, name: String, key: Ed25519.PrivateKey) -> SignedCheckpoint {
         let signature = key.signature(for: Array(checkpoint.body.utf8))
         let line = Signature(
             name: name,
@@ -138,6 +138,6 @@ public struct SignedCheckpoint: Sendable, Hashable {
             let hash = raw[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
             signatures.append(Signature(name: String(parts[1]), keyHash: hash, bytes: Array(raw[4...])))
         }
-        self.init(checkpoint: try Checkpoint(body: body), signatures: signatures)
+        self.init(checkpoint: try LogCheckpoint(body: body), signatures: signatures)
     }
 }

@@ -3,15 +3,31 @@
 /// Errors compare by ``code``; ``context`` says what failed in words and never contains secret bytes.
 public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public enum Code: String, Hashable, Sendable {
+    ///
+    /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
+    /// the stable text that audit logs, JSON output and tests use.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case invalidLength
+            case invalidEncoding
+            case authenticationFailed
+            case invalidPublicKey
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
         /// A key, seed or signature had the wrong number of bytes.
-        case invalidLength
+        public static let invalidLength = Code(.invalidLength)
         /// Text that should have been base64url or hex could not be decoded.
-        case invalidEncoding
+        public static let invalidEncoding = Code(.invalidEncoding)
         /// Authenticated decryption failed: wrong key, or tampered ciphertext.
-        case authenticationFailed
+        public static let authenticationFailed = Code(.authenticationFailed)
         /// The public key is not a valid Ed25519 point (small order or non-canonical).
-        case invalidPublicKey
+        public static let invalidPublicKey = Code(.invalidPublicKey)
+
+        /// The code's stable text (`invalidLength`, …).
+        public var description: String { value.rawValue }
     }
 
     /// What went wrong, for programmatic checks.
@@ -25,7 +41,7 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
         self.context = context
     }
 
-    public var description: String { "\(code.rawValue): \(context)" }
+    public var description: String { "\(code): \(context)" }
 
     public static func == (lhs: CryptoError, rhs: CryptoError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

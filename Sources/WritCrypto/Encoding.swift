@@ -50,7 +50,11 @@ public enum Base64URL {
 
     /// Encodes bytes.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let input = Array(bytes)
+        Array(bytes).withUnsafeBytes { encode(raw: $0) }
+    }
+
+    /// Encodes bytes in place (no copy of the input is made, so a secret's bytes stay in their own storage).
+    package static func encode(raw input: UnsafeRawBufferPointer) -> String {
         var out = [UInt8]()
         out.reserveCapacity((input.count * 4 + 2) / 3)
         var i = 0
@@ -89,30 +93,52 @@ public enum Base64URL {
         let table = reverse  // one lazy-initialisation check, not one per character
         return table.withUnsafeBufferPointer { table -> [UInt8]? in
             var valid = true
-            var accumulator: UInt32 = 0
-            var bits: UInt32 = 0
             let out = [UInt8](unsafeUninitializedCapacity: count * 3 / 4) { buffer, initialized in
-                var written = 0
-                for c in input {
-                    let v = table[Int(c)]
-                    if v == 0xff {
-                        valid = false
-                        break
-                    }
-                    accumulator = accumulator << 6 | UInt32(v)
-                    bits += 6
-                    if bits >= 8 {
-                        bits -= 8
-                        buffer[written] = UInt8(truncatingIfNeeded: accumulator >> bits)
-                        written += 1
-                        accumulator &= (1 << bits) - 1
-                    }
-                }
-                initialized = written
+                initialized = decode(input, table: table, into: UnsafeMutableRawBufferPointer(buffer)) ?? 0
+                valid = initialized == count * 3 / 4
             }
-            // Non-zero trailing bits mean it is not the canonical encoding.
-            guard valid, accumulator == 0 else { return nil }
-            return out
+            return valid ? out : nil
         }
+    }
+
+    /// The number of bytes that `characters` characters of canonical unpadded base64url decode to, or `nil` when
+    /// no canonical text has that length.
+    package static func decodedCount(characters: Int) -> Int? {
+        characters % 4 == 1 ? nil : characters * 3 / 4
+    }
+
+    /// Decodes the UTF-8 bytes of base64url text strictly into `output`, which must hold exactly
+    /// ``decodedCount(characters:)`` bytes; `false` for anything that is not canonical unpadded base64url.
+    package static func decode(
+        utf8 input: UnsafeBufferPointer<UInt8>,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Bool {
+        guard let expected = decodedCount(characters: input.count), output.count == expected else { return false }
+        return reverse.withUnsafeBufferPointer { decode(input, table: $0, into: output) } == expected
+    }
+
+    /// The decoding loop: writes into `output` and returns the bytes written, or `nil` for a character outside
+    /// the alphabet or non-zero trailing bits (not the canonical encoding).
+    private static func decode(
+        _ input: UnsafeBufferPointer<UInt8>,
+        table: UnsafeBufferPointer<UInt8>,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        var accumulator: UInt32 = 0
+        var bits: UInt32 = 0
+        var written = 0
+        for c in input {
+            let v = table[Int(c)]
+            if v == 0xff { return nil }
+            accumulator = accumulator << 6 | UInt32(v)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output[written] = UInt8(truncatingIfNeeded: accumulator >> bits)
+                written += 1
+                accumulator &= (1 << bits) - 1
+            }
+        }
+        return accumulator == 0 ? written : nil
     }
 }

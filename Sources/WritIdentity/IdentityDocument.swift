@@ -118,7 +118,7 @@ public struct IdentityDocument: Hashable, Sendable, CustomStringConvertible {
         do {
             return try AgentIdentity(wireForm: raw)
         } catch {
-            throw IdentityError(.malformed, "\(what) is not a valid SPIFFE ID (\(error.code.rawValue))")
+            throw IdentityError(.malformed, "\(what) is not a valid SPIFFE ID (\(error.code))")
         }
     }
 

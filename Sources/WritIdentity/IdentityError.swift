@@ -4,41 +4,70 @@
 /// Errors compare by ``code``; ``context`` says what failed in words and never contains secret bytes.
 public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public enum Code: String, Hashable, Sendable {
+    ///
+    /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
+    /// the stable text that audit logs, JSON output and tests use.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case invalidScheme
+            case emptyTrustDomain
+            case invalidTrustDomainCharacter
+            case trustDomainTooLong
+            case emptyPathSegment
+            case dotPathSegment
+            case invalidPathCharacter
+            case identityTooLong
+            case invalidAgentClass
+            case malformed
+            case unsupportedVersion
+            case unknownIssuerKey
+            case issuerKeyNotValid
+            case invalidSignature
+            case expired
+            case notYetValid
+            case attestationFailed
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
         /// The text does not start with the lowercase `spiffe://` scheme.
-        case invalidScheme
+        public static let invalidScheme = Code(.invalidScheme)
         /// The trust domain is empty.
-        case emptyTrustDomain
+        public static let emptyTrustDomain = Code(.emptyTrustDomain)
         /// The trust domain holds a character other than `a-z`, `0-9`, `.`, `-`, `_`.
-        case invalidTrustDomainCharacter
+        public static let invalidTrustDomainCharacter = Code(.invalidTrustDomainCharacter)
         /// The trust domain is longer than 255 bytes.
-        case trustDomainTooLong
+        public static let trustDomainTooLong = Code(.trustDomainTooLong)
         /// A path segment is empty (`//`, or a trailing `/`).
-        case emptyPathSegment
+        public static let emptyPathSegment = Code(.emptyPathSegment)
         /// A path segment is `.` or `..`.
-        case dotPathSegment
+        public static let dotPathSegment = Code(.dotPathSegment)
         /// A path segment holds a character other than `a-z`, `A-Z`, `0-9`, `.`, `-`, `_`.
-        case invalidPathCharacter
+        public static let invalidPathCharacter = Code(.invalidPathCharacter)
         /// The whole ID is longer than 2048 bytes.
-        case identityTooLong
+        public static let identityTooLong = Code(.identityTooLong)
         /// An agent class is inconsistent (bad name, TTLs out of order, negative limits).
-        case invalidAgentClass
+        public static let invalidAgentClass = Code(.invalidAgentClass)
         /// Encoded bytes or text could not be parsed (wrong prefix, truncated, trailing bytes, bad fields).
-        case malformed
+        public static let malformed = Code(.malformed)
         /// The format version is not one this library understands.
-        case unsupportedVersion
+        public static let unsupportedVersion = Code(.unsupportedVersion)
         /// The signing key is not in the trust bundle.
-        case unknownIssuerKey
+        public static let unknownIssuerKey = Code(.unknownIssuerKey)
         /// The signing key is in the bundle, but the document was issued outside the key's validity window.
-        case issuerKeyNotValid
+        public static let issuerKeyNotValid = Code(.issuerKeyNotValid)
         /// A signature does not verify.
-        case invalidSignature
+        public static let invalidSignature = Code(.invalidSignature)
         /// The document or join token has expired.
-        case expired
+        public static let expired = Code(.expired)
         /// The document is not valid yet (issued in the future beyond the allowed clock skew).
-        case notYetValid
+        public static let notYetValid = Code(.notYetValid)
         /// The attestation evidence is not accepted (unknown, already used, of another kind).
-        case attestationFailed
+        public static let attestationFailed = Code(.attestationFailed)
+
+        /// The code's stable text (`invalidScheme`, …).
+        public var description: String { value.rawValue }
     }
 
     /// What went wrong, for programmatic checks.
@@ -52,7 +81,7 @@ public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible 
         self.context = context
     }
 
-    public var description: String { "\(code.rawValue): \(context)" }
+    public var description: String { "\(code): \(context)" }
 
     public static func == (lhs: IdentityError, rhs: IdentityError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

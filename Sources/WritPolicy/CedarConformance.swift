@@ -61,11 +61,11 @@ public enum CedarConformance {
             return
         }
         let policySet: PolicySet
-        let entities: Entities
+        let entities: PolicyEntities
         do {
             let text = try String(contentsOf: root.appendingPathComponent(policiesPath), encoding: .utf8)
             policySet = try PolicySet(text: text)
-            entities = try Entities(json: Array(try Data(contentsOf: root.appendingPathComponent(entitiesPath))))
+            entities = try PolicyEntities(json: Array(try Data(contentsOf: root.appendingPathComponent(entitiesPath))))
         } catch {
             fail("cannot load: \(error)", count: requests.count)
             return

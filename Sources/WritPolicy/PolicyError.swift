@@ -4,17 +4,34 @@
 /// ``line`` and ``column`` (1-based, counted in Unicode scalars) where the problem was found.
 public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public enum Code: String, Hashable, Sendable {
+    ///
+    /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
+    /// the stable text that audit logs, JSON output and tests use.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case syntax
+            case limitExceeded
+            case invalidJSON
+            case invalidData
+            case invalidAnnotation
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
         /// Policy text is not valid Cedar (or uses a form this evaluator does not support, such as templates).
-        case syntax
+        public static let syntax = Code(.syntax)
         /// Input exceeded a size or nesting cap.
-        case limitExceeded
+        public static let limitExceeded = Code(.limitExceeded)
         /// JSON text could not be parsed.
-        case invalidJSON
+        public static let invalidJSON = Code(.invalidJSON)
         /// JSON was well formed but not a valid Cedar entity, value or request.
-        case invalidData
+        public static let invalidData = Code(.invalidData)
         /// An annotation with a meaning to Writ (such as `@checkpoint`) was used wrongly.
-        case invalidAnnotation
+        public static let invalidAnnotation = Code(.invalidAnnotation)
+
+        /// The code's stable text (`syntax`, …).
+        public var description: String { value.rawValue }
     }
 
     /// What went wrong, for programmatic checks.
@@ -35,8 +52,8 @@ public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        if let line, let column { return "\(code.rawValue) at \(line):\(column): \(context)" }
-        return "\(code.rawValue): \(context)"
+        if let line, let column { return "\(code) at \(line):\(column): \(context)" }
+        return "\(code): \(context)"
     }
 
     public static func == (lhs: PolicyError, rhs: PolicyError) -> Bool { lhs.code == rhs.code }

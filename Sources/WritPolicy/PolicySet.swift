@@ -8,7 +8,7 @@
 /// ```
 ///
 /// Semantics are Cedar's: default deny; any satisfied `forbid` wins; otherwise any satisfied `permit` allows;
-/// a policy whose evaluation fails is skipped and reported in ``Decision/errors``. Policies are indexed by the
+/// a policy whose evaluation fails is skipped and reported in ``PolicyDecision/errors``. Policies are indexed by the
 /// entities their scope names (principal `==`, resource `==`, action, principal/resource `in`), so a request
 /// only evaluates the policies whose scope could match it.
 public struct PolicySet: Sendable {
@@ -30,7 +30,7 @@ public struct PolicySet: Sendable {
     }
 
     /// The policies, in text order (`policies[i].id == "policy\(i)"`).
-    public let policies: [Policy]
+    public let policies: [CedarPolicy]
     private let compiled: [CompiledPolicy]
     private let index: ScopeIndex
 
@@ -59,14 +59,14 @@ public struct PolicySet: Sendable {
     ///   - request: Principal, action, resource and context.
     ///   - entities: The entity store that attribute access and `in` consult.
     /// - Returns: The decision, with determining policies, evaluation errors and any checkpoint.
-    public func evaluate(_ request: Request, entities: Entities) -> Decision {
+    public func evaluate(_ request: PolicyRequest, entities: PolicyEntities) -> PolicyDecision {
         let evaluator = Evaluator(request: request, entities: entities)
         // Candidates arrive in increasing position, so the id lists below are already in policy order.
         var permits: [PolicyID] = []
         var forbids: [PolicyID] = []
         var checkpoint: CompiledPolicy?
         var plainForbid = false
-        var errors: [EvaluationError] = []
+        var errors: [PolicyEvaluationError] = []
         for i in index.candidates(evaluator) {
             let policy = compiled[i]
             guard evaluator.scopeMatches(policy) else { continue }
@@ -83,20 +83,20 @@ public struct PolicySet: Sendable {
                     }
                 }
             } catch {
-                errors.append(EvaluationError(policy: policy.id, message: error.message))
+                errors.append(PolicyEvaluationError(policy: policy.id, message: error.message))
             }
         }
         if !forbids.isEmpty {
-            var reauthorize: Checkpoint?
+            var reauthorize: ReauthorizationCheckpoint?
             if !plainForbid, !permits.isEmpty, let c = checkpoint {
-                reauthorize = Checkpoint(policy: c.id, reason: c.checkpointReason ?? "")
+                reauthorize = ReauthorizationCheckpoint(policy: c.id, reason: c.checkpointReason ?? "")
             }
-            return Decision(outcome: .deny, reasons: forbids, errors: errors, checkpoint: reauthorize)
+            return PolicyDecision(outcome: .deny, reasons: forbids, errors: errors, checkpoint: reauthorize)
         }
         if !permits.isEmpty {
-            return Decision(outcome: .allow, reasons: permits, errors: errors)
+            return PolicyDecision(outcome: .allow, reasons: permits, errors: errors)
         }
-        return Decision(outcome: .deny, reasons: [], errors: errors)
+        return PolicyDecision(outcome: .deny, reasons: [], errors: errors)
     }
 
     /// The number of policies.

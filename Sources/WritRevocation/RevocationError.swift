@@ -3,24 +3,44 @@
 /// Errors compare by ``code``; ``context`` names what failed.
 public struct RevocationError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public enum Code: String, Hashable, Sendable {
+    ///
+    /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
+    /// the stable text that audit logs, JSON output and tests use.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case revoked
+            case stale
+            case invalidTarget
+            case invalidArgument
+            case storeUnavailable
+            case corruptStore
+            case malformed
+            case tampered
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
         /// The credential is revoked.
-        case revoked
+        public static let revoked = Code(.revoked)
         /// The verifier's revocation data is older than its staleness bound, so it fails closed.
-        case stale
+        public static let stale = Code(.stale)
         /// A task or agent name was empty or too long, or a stored target could not be parsed.
-        case invalidTarget
+        public static let invalidTarget = Code(.invalidTarget)
         /// An argument was out of range (a page limit below 1, a sequence of 0, an empty verifier name).
-        case invalidArgument
+        public static let invalidArgument = Code(.invalidArgument)
         /// The store could not be read or written.
-        case storeUnavailable
+        public static let storeUnavailable = Code(.storeUnavailable)
         /// The store returned data that breaks its contract (e.g. sequence 0).
-        case corruptStore
+        public static let corruptStore = Code(.corruptStore)
         /// A feed record is not in the canonical binary form (bad version, kind, length or field).
-        case malformed
+        public static let malformed = Code(.malformed)
         /// The feed is not what the authority signed: a bad or unknown signature, a broken chain, entries missing
         /// behind a signed head, a rollback or a fork.
-        case tampered
+        public static let tampered = Code(.tampered)
+
+        /// The code's stable text (`revoked`, …).
+        public var description: String { value.rawValue }
     }
 
     /// What went wrong, for programmatic checks.
@@ -28,14 +48,23 @@ public struct RevocationError: Error, Hashable, Sendable, CustomStringConvertibl
     /// A human-readable explanation naming what failed.
     public let context: String
 
+    /// The store's, sink's or system's own error behind this one, when there is one.
+    public let underlying: (any Error)?
+
     /// Creates an error.
-    public init(_ code: Code, _ context: String) {
+    ///
+    /// - Parameters:
+    ///   - code: What went wrong.
+    ///   - context: What failed, in words (never secret bytes).
+    ///   - underlying: The error behind it (a store, sink or system error), kept rather than flattened.
+    public init(_ code: Code, _ context: String, underlying: (any Error)? = nil) {
         self.code = code
         self.context = context
+        self.underlying = underlying
     }
 
     /// `code: context`.
-    public var description: String { "\(code.rawValue): \(context)" }
+    public var description: String { "\(code): \(context)" + (underlying.map { " (\($0))" } ?? "") }
 
     /// Errors are equal when their codes are.
     public static func == (lhs: RevocationError, rhs: RevocationError) -> Bool { lhs.code == rhs.code }

@@ -169,7 +169,8 @@ public final class RevocationFeedFollower: Sendable {
             state.withLock { $0.lastError = nil }
             return result
         } catch {
-            let recorded = (error as? RevocationError) ?? RevocationError(.storeUnavailable, "\(error)")
+            let recorded =
+                (error as? RevocationError) ?? RevocationError(.storeUnavailable, "syncing the feed", underlying: error)
             state.withLock { $0.lastError = recorded }
             throw error
         }

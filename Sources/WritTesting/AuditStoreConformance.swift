@@ -69,7 +69,7 @@ public struct AuditStoreConformance: Sendable {
 
     /// A signed checkpoint of `size` (over a made-up root: stores do not interpret entries).
     static func checkpoint(_ size: UInt64, tag: UInt8 = 0) throws -> SignedCheckpoint {
-        let body = try Checkpoint(origin: "conformance", size: size, rootHash: [UInt8](repeating: tag, count: 32))
+        let body = try LogCheckpoint(origin: "conformance", size: size, rootHash: [UInt8](repeating: tag, count: 32))
         return SignedCheckpoint.sign(body, name: "conformance", key: key)
     }
 

@@ -178,7 +178,7 @@ enum TokenCodec {
         do {
             return try AgentIdentity(wireForm: b)
         } catch {
-            throw r.fail("\(what) is not a valid SPIFFE ID (\(error.code.rawValue))")
+            throw r.fail("\(what) is not a valid SPIFFE ID (\(error.code))")
         }
     }
 

@@ -5,74 +5,134 @@
 /// failure belongs to one.
 public struct TokenError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public enum Code: String, Hashable, Sendable, CaseIterable, Codable {
+    ///
+    /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
+    /// the stable text that audit logs, JSON output and tests use.
+    public struct Code: Hashable, Sendable, CustomStringConvertible, Codable {
+        private enum Value: String, Hashable, Sendable {
+            case malformed
+            case unsupportedVersion
+            case unknownBlockKind
+            case unknownCaveatKind
+            case tooLarge
+            case tooManyBlocks
+            case tooManyCaveats
+            case invalidText
+            case invalidClaims
+            case unknownIssuerKey
+            case issuerKeyNotValid
+            case invalidSignature
+            case wideningAttempt
+            case holderKeyReused
+            case wrongHolder
+            case unknownAgentClass
+            case lifetimeExceedsClass
+            case delegationNotAllowed
+            case delegationTooDeep
+            case expired
+            case notYetValid
+            case issuedInFuture
+            case audienceNotAllowed
+            case actionNotAllowed
+            case resourceNotAllowed
+            case caveatFailed
+            case proofInvalid
+            case proofStale
+            case replayedNonce
+            case replayCacheFull
+            case revoked
+            case revocationUnavailable
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
         // Format
         /// The bytes do not follow the format: truncated, trailing bytes, a bad field, a reserved bit set.
-        case malformed
+        public static let malformed = Code(.malformed)
         /// The format version byte is not one this library understands.
-        case unsupportedVersion
+        public static let unsupportedVersion = Code(.unsupportedVersion)
         /// A block kind byte is not one this library understands (or block 0 is not the issuer's block).
-        case unknownBlockKind
+        public static let unknownBlockKind = Code(.unknownBlockKind)
         /// A caveat kind byte is not one this library understands.
-        case unknownCaveatKind
+        public static let unknownCaveatKind = Code(.unknownCaveatKind)
         /// The token or proof is larger than the format's size cap.
-        case tooLarge
+        public static let tooLarge = Code(.tooLarge)
         /// The token has more blocks than the format's cap.
-        case tooManyBlocks
+        public static let tooManyBlocks = Code(.tooManyBlocks)
         /// A block has more caveats than the format's cap.
-        case tooManyCaveats
+        public static let tooManyCaveats = Code(.tooManyCaveats)
         /// The text form lacks the expected prefix or is not canonical base64url.
-        case invalidText
+        public static let invalidText = Code(.invalidText)
         /// Values passed to mint, delegate or prove are not valid (empty lists, bad characters, bad times).
-        case invalidClaims
+        public static let invalidClaims = Code(.invalidClaims)
         // Chain
         /// Block 0 names an issuer key that is not in the trust bundle.
-        case unknownIssuerKey
+        public static let unknownIssuerKey = Code(.unknownIssuerKey)
         /// The issuer key is trusted, but the token was issued outside the key's validity window (rotated out).
-        case issuerKeyNotValid
+        public static let issuerKeyNotValid = Code(.issuerKeyNotValid)
         /// A block's signature does not verify.
-        case invalidSignature
+        public static let invalidSignature = Code(.invalidSignature)
         /// A block tries to widen what an earlier block allowed (audience, action, resource or time window).
-        case wideningAttempt
+        public static let wideningAttempt = Code(.wideningAttempt)
         /// A block names a holder key that already held the token (a sub-agent must have its own key).
-        case holderKeyReused
+        public static let holderKeyReused = Code(.holderKeyReused)
         /// The key used to delegate is not the token's current holder key.
-        case wrongHolder
+        public static let wrongHolder = Code(.wrongHolder)
         /// The token names an agent class the verifier does not know.
-        case unknownAgentClass
+        public static let unknownAgentClass = Code(.unknownAgentClass)
         /// The token's lifetime exceeds its agent class's maximum TTL.
-        case lifetimeExceedsClass
+        public static let lifetimeExceedsClass = Code(.lifetimeExceedsClass)
         /// The token is delegated although its class (or a delegate's class) may not delegate.
-        case delegationNotAllowed
+        public static let delegationNotAllowed = Code(.delegationNotAllowed)
         /// The delegation chain is deeper than a class or caveat allows.
-        case delegationTooDeep
+        public static let delegationTooDeep = Code(.delegationTooDeep)
         // Request
         /// The token's expiry (plus clock skew) has passed.
-        case expired
+        public static let expired = Code(.expired)
         /// The token's not-before time (minus clock skew) has not come yet.
-        case notYetValid
+        public static let notYetValid = Code(.notYetValid)
         /// The token claims to be issued later than now plus the clock skew.
-        case issuedInFuture
+        public static let issuedInFuture = Code(.issuedInFuture)
         /// The request's audience is not among the token's audiences.
-        case audienceNotAllowed
+        public static let audienceNotAllowed = Code(.audienceNotAllowed)
         /// The request's action is not among the token's actions.
-        case actionNotAllowed
+        public static let actionNotAllowed = Code(.actionNotAllowed)
         /// The request's resource matches none of the token's resource patterns.
-        case resourceNotAllowed
+        public static let resourceNotAllowed = Code(.resourceNotAllowed)
         /// A caveat of some block is not satisfied by the request.
-        case caveatFailed
+        public static let caveatFailed = Code(.caveatFailed)
         /// The proof of possession is not a valid signature by the holder key over this token and request.
-        case proofInvalid
+        public static let proofInvalid = Code(.proofInvalid)
         /// The proof of possession is too old or from the future.
-        case proofStale
+        public static let proofStale = Code(.proofStale)
         /// The proof's nonce was already seen (a replay).
-        case replayedNonce
+        public static let replayedNonce = Code(.replayedNonce)
         /// The replay cache is full and cannot record the nonce, so the request is refused (fail closed).
-        case replayCacheFull
+        public static let replayCacheFull = Code(.replayCacheFull)
         /// The revocation checker says a block, the token, its task, an agent or the issuer key is revoked.
-        case revoked
+        public static let revoked = Code(.revoked)
         /// The revocation checker cannot answer (stale or missing data), so the request is refused.
-        case revocationUnavailable
+        public static let revocationUnavailable = Code(.revocationUnavailable)
+
+        /// The code's stable text (`malformed`, …).
+        public var description: String { value.rawValue }
+
+        /// Decodes the code from its ``description`` text; unknown text is a `DecodingError`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let value = Value(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown code '\(text)'")
+            }
+            self.value = value
+        }
+
+        /// Encodes the code as its ``description`` text.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(value.rawValue)
+        }
     }
 
     /// What went wrong, for programmatic checks.
@@ -90,8 +150,8 @@ public struct TokenError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        if let blockIndex { return "\(code.rawValue): block \(blockIndex): \(context)" }
-        return "\(code.rawValue): \(context)"
+        if let blockIndex { return "\(code): block \(blockIndex): \(context)" }
+        return "\(code): \(context)"
     }
 
     public static func == (lhs: TokenError, rhs: TokenError) -> Bool { lhs.code == rhs.code }

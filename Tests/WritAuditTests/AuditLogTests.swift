@@ -224,7 +224,7 @@ struct AuditLogTests {
         let other = InMemoryAuditStore()
         let entries = try await store.readAll()
         let checkpoint = SignedCheckpoint.sign(
-            try Checkpoint(origin: "gateway", size: 2, rootHash: try log.root(size: 2)),
+            try LogCheckpoint(origin: "gateway", size: 2, rootHash: try log.root(size: 2)),
             name: "gateway",
             key: Self.key
         )

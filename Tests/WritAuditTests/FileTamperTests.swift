@@ -152,7 +152,7 @@ struct FileTamperTests {
             tree.append(leafHash: link)
             if let signer {
                 let cp = SignedCheckpoint.sign(
-                    try Checkpoint(origin: "billing", size: tree.size, rootHash: try tree.root()),
+                    try LogCheckpoint(origin: "billing", size: tree.size, rootHash: try tree.root()),
                     name: "billing",
                     key: signer
                 )

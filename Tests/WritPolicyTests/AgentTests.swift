@@ -36,9 +36,9 @@ struct AgentTests {
         """
 
     // Force-try is safe: fixed, valid literals.
-    static let store = try! Entities([
-        Entity(uid: EntityUID(type: "Document", id: "d1"), parents: [EntityUID(type: "Project", id: "atlas")]),
-        Entity(uid: EntityUID(type: "Project", id: "atlas")),
+    static let store = try! PolicyEntities([
+        PolicyEntity(uid: EntityUID(type: "Document", id: "d1"), parents: [EntityUID(type: "Project", id: "atlas")]),
+        PolicyEntity(uid: EntityUID(type: "Project", id: "atlas")),
     ])
 
     private func request(
@@ -69,7 +69,7 @@ struct AgentTests {
         )
     }
 
-    private func decide(_ request: AgentRequest) throws -> Decision {
+    private func decide(_ request: AgentRequest) throws -> PolicyDecision {
         try PolicySet(text: Self.policies).evaluate(request, entities: Self.store)
     }
 
@@ -98,7 +98,10 @@ struct AgentTests {
     func checkpoint() throws {
         let d = try decide(request(agentClass: "payments", action: "pay", extra: ["amount": 5000]))
         #expect(d.outcome == .deny)
-        #expect(d.checkpoint == Checkpoint(policy: "policy4", reason: "payment over 1000 needs human approval"))
+        #expect(
+            d.checkpoint
+                == ReauthorizationCheckpoint(policy: "policy4", reason: "payment over 1000 needs human approval")
+        )
         #expect(d.agentDecision == .reauthorize(reason: "payment over 1000 needs human approval", policy: "policy4"))
     }
 
@@ -156,11 +159,11 @@ struct AgentTests {
     @Test("an overlaid agent entity replaces a stored one with the same id, for that request only")
     func overlay() throws {
         let uid = EntityUID(type: "Agent", id: "x")
-        let base = try Entities([
-            Entity(uid: uid, attributes: ["class": "old"]), Entity(uid: EntityUID(type: "G", id: "g")),
+        let base = try PolicyEntities([
+            PolicyEntity(uid: uid, attributes: ["class": "old"]), PolicyEntity(uid: EntityUID(type: "G", id: "g")),
         ])
         let overlaid = base.overlaying([
-            Entity(uid: uid, attributes: ["class": "new"], parents: [EntityUID(type: "G", id: "g")])
+            PolicyEntity(uid: uid, attributes: ["class": "new"], parents: [EntityUID(type: "G", id: "g")])
         ])
         #expect(overlaid[uid]?.attributes["class"] == "new")
         #expect(base[uid]?.attributes["class"] == "old")

@@ -3,7 +3,7 @@ import WritPolicy
 
 @Suite("Decisions")
 struct DecisionTests {
-    private func decide(_ text: String, _ request: Request = Fixture.request) throws -> Decision {
+    private func decide(_ text: String, _ request: PolicyRequest = Fixture.request) throws -> PolicyDecision {
         try PolicySet(text: text).evaluate(request, entities: Fixture.entities)
     }
 
@@ -110,7 +110,7 @@ struct DecisionTests {
         for principal in [Fixture.alice, Fixture.bob, Fixture.ghost] {
             for action in [Fixture.view, Fixture.read, EntityUID(type: "Action", id: "edit")] {
                 for resource in [Fixture.photo, EntityUID(type: "Photo", id: "q")] {
-                    let request = Request(
+                    let request = PolicyRequest(
                         principal: principal,
                         action: action,
                         resource: resource,
@@ -151,7 +151,7 @@ struct JSONFormatTests {
               {"uid": {"type": "G", "id": "g2"}, "attrs": {}, "parents": []}
             ]
             """
-        let store = try Entities(json: Array(json.utf8))
+        let store = try PolicyEntities(json: Array(json.utf8))
         let a = try #require(store[EntityUID(type: "User", id: "a")])
         #expect(a.attributes["m"] == .entity(EntityUID(type: "User", id: "b")))
         #expect(a.attributes["ip"] == .ipAddress(try #require(IPAddress(parsing: "10.0.0.1"))))
@@ -187,12 +187,12 @@ struct JSONFormatTests {
         ]
     )
     func invalidEntities(json: String, code: PolicyError.Code) {
-        #expect(throws: PolicyError(code, "")) { try Entities(json: Array(json.utf8)) }
+        #expect(throws: PolicyError(code, "")) { try PolicyEntities(json: Array(json.utf8)) }
     }
 
     @Test("requests: object and string entity forms, context")
     func requests() throws {
-        let request = try Request(
+        let request = try PolicyRequest(
             json: Array(
                 """
                 {"principal": "User::\\"alice\\"", "action": {"type": "Action", "id": "view"},
@@ -205,7 +205,7 @@ struct JSONFormatTests {
         #expect(request.resource == EntityUID(type: "NS::Photo", id: "p"))
         #expect(request.context["n"] == 1)
         #expect(throws: PolicyError(.invalidData, "")) {
-            try Request(json: Array("{\"principal\": {\"type\": \"U\", \"id\": \"a\"}}".utf8))
+            try PolicyRequest(json: Array("{\"principal\": {\"type\": \"U\", \"id\": \"a\"}}".utf8))
         }
         #expect(throws: PolicyError(.syntax, "")) { try EntityUID(parsing: "User::alice") }
         #expect(try EntityUID(parsing: "A::B::\"x\\ny\"") == EntityUID(type: "A::B", id: "x\ny"))

@@ -24,10 +24,10 @@ enum Fixture {
     static let read = EntityUID(type: "Action", id: "read")
     static let photo = EntityUID(type: "Photo", id: "p")
 
-    static let entities: Entities = {
+    static let entities: PolicyEntities = {
         // Force-try is safe: these literals are fixed and valid.
-        try! Entities([
-            Entity(
+        try! PolicyEntities([
+            PolicyEntity(
                 uid: alice,
                 attributes: [
                     "name": "alice", "age": 30, "roles": ["admin", "dev"], "manager": .entity(bob),
@@ -35,12 +35,12 @@ enum Fixture {
                 ],
                 parents: [staff]
             ),
-            Entity(uid: bob, attributes: ["name": "bob"]),
-            Entity(uid: staff, parents: [everyone]),
-            Entity(uid: everyone),
-            Entity(uid: view, parents: [read]),
-            Entity(uid: read),
-            Entity(uid: photo, attributes: ["owner": .entity(alice)], tags: ["k": "v", "n": 1]),
+            PolicyEntity(uid: bob, attributes: ["name": "bob"]),
+            PolicyEntity(uid: staff, parents: [everyone]),
+            PolicyEntity(uid: everyone),
+            PolicyEntity(uid: view, parents: [read]),
+            PolicyEntity(uid: read),
+            PolicyEntity(uid: photo, attributes: ["owner": .entity(alice)], tags: ["k": "v", "n": 1]),
         ])
     }()
 
@@ -49,7 +49,7 @@ enum Fixture {
         "set": [1, 2, 3], "rec": ["a": 1],
     ]
 
-    static let request = Request(principal: alice, action: view, resource: photo, context: context)
+    static let request = PolicyRequest(principal: alice, action: view, resource: photo, context: context)
 
     /// Evaluates `expression` as the only `when` condition of a permit.
     static func condition(_ expression: String) throws -> ConditionResult {

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import Writ
+import WritRevocation
 import WritTesting
 
 /// An audit sink that, when armed, suspends the next `record` until released (to force actor interleavings).

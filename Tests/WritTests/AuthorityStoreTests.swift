@@ -121,7 +121,7 @@ struct AuthorityStoreTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await authority.run(checkEvery: .milliseconds(2)) { error in
-                    let code = (error as? AuthorityError)?.code.rawValue ?? "\(error)"
+                    let code = (error as? AuthorityError)?.code.description ?? "\(error)"
                     reported.codes.withLock { $0.append(code) }
                 }
             }
@@ -130,7 +130,7 @@ struct AuthorityStoreTests {
             _ = try? await group.waitForAll()
         }
         let codes = reported.codes.withLock { $0 }
-        #expect(codes.allSatisfy { $0 == AuthorityError.Code.storeFailed.rawValue }, "\(codes)")
+        #expect(codes.allSatisfy { $0 == AuthorityError.Code.storeFailed.description }, "\(codes)")
         await #expect(throws: AuthorityError(.storeFailed, "")) { try await authority.expireOverdueTasks() }
     }
 }

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import Writ
+import WritCrypto
 import WritTesting
 
 @Suite("Credential broker")

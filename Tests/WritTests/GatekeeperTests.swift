@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 import Writ
 import WritTesting
+import WritTokens
 
 @Suite("Gatekeeper end to end")
 struct GatekeeperTests {

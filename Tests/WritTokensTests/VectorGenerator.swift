@@ -114,7 +114,7 @@ struct VectorGenerator {
             name: name,
             description: description,
             tokenHex: Hex.encode(bytes),
-            expect: code.rawValue,
+            expect: code.description,
             stage: stage
         )
     }
@@ -138,7 +138,7 @@ struct VectorGenerator {
             request: vectorRequest(r),
             proof: proof ?? self.proof(token, key: agent, request: r),
             presentTwice: twice,
-            expect: code.rawValue,
+            expect: code.description,
             stage: "request"
         )
     }
@@ -461,7 +461,7 @@ struct VectorGenerator {
                 name: "text-wrong-prefix",
                 description: "'writ2_' prefix",
                 text: "writ2_" + base.text.dropFirst(6),
-                expect: TokenError.Code.invalidText.rawValue,
+                expect: TokenError.Code.invalidText.description,
                 stage: "parse"
             )
         )
@@ -470,7 +470,7 @@ struct VectorGenerator {
                 name: "text-padding",
                 description: "base64 with '=' padding",
                 text: base.text + "=",
-                expect: TokenError.Code.invalidText.rawValue,
+                expect: TokenError.Code.invalidText.description,
                 stage: "parse"
             )
         )
@@ -479,7 +479,7 @@ struct VectorGenerator {
                 name: "text-standard-alphabet",
                 description: "'+' from the standard alphabet",
                 text: String(base.text.prefix(10)) + "+" + base.text.dropFirst(11),
-                expect: TokenError.Code.invalidText.rawValue,
+                expect: TokenError.Code.invalidText.description,
                 stage: "parse"
             )
         )

@@ -104,7 +104,7 @@ struct VectorTests {
             }
             return Outcome(result: "valid", stage: stage, detail: "accepted")
         } catch {
-            return Outcome(result: error.code.rawValue, stage: stage, detail: error.description)
+            return Outcome(result: error.code.description, stage: stage, detail: error.description)
         }
     }
 }

@@ -1,6 +1,8 @@
 import Benchmark
 import Foundation
 import Writ
+import WritAudit
+import WritCrypto
 
 /// A typical `used` event (≈ 230 encoded bytes).
 func sampleEvent(_ i: Int = 0) -> AuditEvent {

@@ -1,4 +1,7 @@
 import Writ
+import WritCrypto
+import WritPolicy
+import WritTokens
 
 // Workloads run outside the benchmark runner, by a harness with a synchronous main that Docs/Performance.md
 // compiles from this file and Deployment.swift against the package's release build:
@@ -196,7 +199,7 @@ func phases(_ deployment: Deployment, requests n: Int, counted: Bool) async thro
             ),
             extra: CedarRecord([("subject", .string(token.subject.description))])
         )
-        keep(policies.evaluate(request, entities: Entities()))
+        keep(policies.evaluate(request, entities: PolicyEntities()))
     }
     if counted { gatebenchDumpCounters() }
 

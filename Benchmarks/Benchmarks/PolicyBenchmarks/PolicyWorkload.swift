@@ -67,26 +67,26 @@ enum PolicyWorkload {
     }
 
     /// Projects, one folder and one document per project, and the two agent classes.
-    static func entities(count: Int) throws -> Entities {
+    static func entities(count: Int) throws -> PolicyEntities {
         let projects = max(1, (count - 4 + 3) / 4)
         var list = [
-            Entity(uid: EntityUID(type: "AgentClass", id: "researcher")),
-            Entity(uid: EntityUID(type: "AgentClass", id: "writer")),
+            PolicyEntity(uid: EntityUID(type: "AgentClass", id: "researcher")),
+            PolicyEntity(uid: EntityUID(type: "AgentClass", id: "writer")),
         ]
         for p in 0..<projects {
-            list.append(Entity(uid: EntityUID(type: "Project", id: "p\(p)")))
+            list.append(PolicyEntity(uid: EntityUID(type: "Project", id: "p\(p)")))
             list.append(
-                Entity(uid: EntityUID(type: "Folder", id: "f\(p)"), parents: [EntityUID(type: "Project", id: "p\(p)")])
+                PolicyEntity(uid: EntityUID(type: "Folder", id: "f\(p)"), parents: [EntityUID(type: "Project", id: "p\(p)")])
             )
             list.append(
-                Entity(
+                PolicyEntity(
                     uid: EntityUID(type: "Document", id: "d\(p)"),
                     attributes: ["owner": "team-\(p)"],
                     parents: [EntityUID(type: "Folder", id: "f\(p)")]
                 )
             )
         }
-        return try Entities(list)
+        return try PolicyEntities(list)
     }
 
     /// Four requests in rotation: a researcher reads (allow), a writer writes a draft (allow), the project's own

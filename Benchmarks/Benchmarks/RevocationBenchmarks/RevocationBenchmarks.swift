@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import Synchronization
 import Writ
+import WritRevocation
 
 // Revocation lookups with 1,000,000 revoked block ids, the snapshot's apply rate (entries already verified), and
 // memory per revoked id; the signed feed (sync, publisher revoke, durable file store) is in SignedFeedBenchmarks.swift.

@@ -58,7 +58,7 @@ let subToken = try await provider.delegate(to: readerID, publicKey: readerKey.pu
 // README: end
 
 func serve(_ granted: GrantedRequest) { print("allowed: \(granted.agent) for task \(granted.taskID ?? "-")") }
-func refuse(_ code: GateDenial.Code) { print("denied: \(code.rawValue)") }
+func refuse(_ code: GateDenial.Code) { print("denied: \(code)") }
 func askForApproval(_ reason: String) { print("re-authorise first: \(reason)") }
 let token = credential.token
 let proof = credential.proof
@@ -91,4 +91,4 @@ let denied = await gatekeeper.authorize(.init(token: after.token, proof: after.p
 guard denied.denialCode == .revoked, proofOfRevocation.isComplete else {
     fatalError("after completion: \(denied), \(proofOfRevocation)")
 }
-print("after completion the token is denied: \(denied.denialCode?.rawValue ?? "?")")
+print("after completion the token is denied: \(denied.denialCode?.description ?? "?")")

@@ -191,7 +191,7 @@ public actor CredentialProvider {
         do {
             delegated = try token.delegating(attenuation, holderKey: key)
         } catch {
-            throw AuthorityError(.delegationRefused, "delegation to \(subAgent) refused: \(error)")
+            throw AuthorityError(.delegationRefused, "delegation to \(subAgent) refused", underlying: error)
         }
         try await source?.recordDelegation(delegated, from: identity, to: subAgent)
         return delegated
@@ -213,7 +213,7 @@ public actor CredentialProvider {
                 if clock.now() < current.expiresAt, let still = self.current, still.token == current.token {
                     return still.token
                 }
-                throw AuthorityError(.credentialUnavailable, "token expired and refresh failed: \(error)")
+                throw AuthorityError(.credentialUnavailable, "token expired and refresh failed", underlying: error)
             }
         }
         guard now < current.expiresAt else {

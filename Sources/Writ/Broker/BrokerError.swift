@@ -1,17 +1,34 @@
 /// Why a ``CredentialBroker`` refused a call. Compares by ``code``.
 public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What was refused.
-    public enum Code: String, Hashable, Sendable {
+    ///
+    /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
+    /// the stable text that audit logs, JSON output and tests use.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case denied
+            case reauthorizationRequired = "reauthorization-required"
+            case outsideSession = "outside-session"
+            case rateLimited = "rate-limited"
+            case secretUnavailable = "secret-unavailable"
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
         /// The gatekeeper denied the request (see ``BrokerError/decision``).
-        case denied
+        public static let denied = Code(.denied)
         /// A re-authorisation checkpoint applies.
-        case reauthorizationRequired = "reauthorization-required"
+        public static let reauthorizationRequired = Code(.reauthorizationRequired)
         /// The task has no broker session, or the session does not allow this operation.
-        case outsideSession = "outside-session"
+        public static let outsideSession = Code(.outsideSession)
         /// The task's session exceeded its rate limit.
-        case rateLimited = "rate-limited"
+        public static let rateLimited = Code(.rateLimited)
         /// The sealed secret could not be opened (wrong sealing key or tampered storage).
-        case secretUnavailable = "secret-unavailable"
+        public static let secretUnavailable = Code(.secretUnavailable)
+
+        /// The code's stable text (`denied`, …).
+        public var description: String { value.rawValue }
     }
 
     /// What was refused.
@@ -28,7 +45,7 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
         self.decision = decision
     }
 
-    public var description: String { "\(code.rawValue): \(context)" }
+    public var description: String { "\(code): \(context)" }
 
     public static func == (lhs: BrokerError, rhs: BrokerError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

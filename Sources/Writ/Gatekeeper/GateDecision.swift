@@ -46,27 +46,65 @@ public struct GrantedRequest: Sendable, Hashable {
 /// Why a request was denied: a stable code, the policies that decided it (for policy denials) and a message.
 public struct GateDenial: Sendable, Hashable, CustomStringConvertible {
     /// What failed.
-    public enum Code: String, Sendable, Hashable {
+    ///
+    /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
+    /// the stable text that audit logs, JSON output and tests use.
+    public struct Code: Hashable, Sendable, CustomStringConvertible, Codable {
+        private enum Value: String, Hashable, Sendable {
+            case malformedRequest = "malformed-request"
+            case malformedToken = "malformed-token"
+            case malformedProof = "malformed-proof"
+            case tokenRejected = "token-rejected"
+            case revoked
+            case revocationUnavailable = "revocation-unavailable"
+            case replayed
+            case nonceStoreUnavailable = "nonce-store-unavailable"
+            case policy
+            case auditUnavailable = "audit-unavailable"
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
         /// The action or resource is empty or longer than the token format allows.
-        case malformedRequest = "malformed-request"
+        public static let malformedRequest = Code(.malformedRequest)
         /// The token text could not be decoded.
-        case malformedToken = "malformed-token"
+        public static let malformedToken = Code(.malformedToken)
         /// The proof text could not be decoded.
-        case malformedProof = "malformed-proof"
+        public static let malformedProof = Code(.malformedProof)
         /// The token failed verification (see ``GateDenial/tokenError``).
-        case tokenRejected = "token-rejected"
+        public static let tokenRejected = Code(.tokenRejected)
         /// The token or its task, agent or issuer key is revoked.
-        case revoked
+        public static let revoked = Code(.revoked)
         /// The verifier's revocation data is too old; fail closed.
-        case revocationUnavailable = "revocation-unavailable"
+        public static let revocationUnavailable = Code(.revocationUnavailable)
         /// The proof's nonce was seen before (here, or at another replica sharing the nonce store).
-        case replayed
+        public static let replayed = Code(.replayed)
         /// The shared nonce store could not answer, so a replay cannot be ruled out; fail closed.
-        case nonceStoreUnavailable = "nonce-store-unavailable"
+        public static let nonceStoreUnavailable = Code(.nonceStoreUnavailable)
         /// The policies denied it.
-        case policy
+        public static let policy = Code(.policy)
         /// The decision could not be written to the audit log and the service requires it.
-        case auditUnavailable = "audit-unavailable"
+        public static let auditUnavailable = Code(.auditUnavailable)
+
+        /// The code's stable text (`malformed-request`, …).
+        public var description: String { value.rawValue }
+
+        /// Decodes the code from its ``description`` text; unknown text is a `DecodingError`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let value = Value(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown code '\(text)'")
+            }
+            self.value = value
+        }
+
+        /// Encodes the code as its ``description`` text.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(value.rawValue)
+        }
     }
 
     /// What failed.
@@ -78,5 +116,5 @@ public struct GateDenial: Sendable, Hashable, CustomStringConvertible {
     /// A one-line explanation (never contains the token or any secret).
     public let message: String
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    public var description: String { "\(code): \(message)" }
 }

@@ -22,7 +22,7 @@ public final class Gatekeeper: Sendable {
         /// The service's policies.
         public var policies: PolicySet
         /// Entities the policies refer to (resource groups, actions, classes).
-        public var entities: Entities
+        public var entities: PolicyEntities
         /// The revocation snapshot this service follows.
         public var revocation: RevocationSnapshot
         /// Where proof nonces are remembered in this process (checked synchronously, with the proof).
@@ -52,7 +52,7 @@ public final class Gatekeeper: Sendable {
             trustBundle: TrustBundle,
             agentClasses: [AgentClass],
             policies: PolicySet,
-            entities: Entities = Entities(),
+            entities: PolicyEntities = PolicyEntities(),
             revocation: RevocationSnapshot,
             replayCache: any ReplayCache = InMemoryReplayCache(),
             sharedNonces: (any NonceStore)? = nil,

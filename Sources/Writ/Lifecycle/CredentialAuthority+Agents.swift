@@ -28,7 +28,7 @@ extension CredentialAuthority {
                     attributes: ["evidence": evidence.kind]
                 )
             )
-            throw AuthorityError(.attestationFailed, "attestation failed: \(error)")
+            throw AuthorityError(.attestationFailed, "attestation failed", underlying: error)
         }
         guard let className = workload.agentClass else {
             throw AuthorityError(.unknownAgentClass, "attestation of \(workload.identity) named no agent class")
@@ -52,7 +52,7 @@ extension CredentialAuthority {
             )
         } catch {
             if let inserted { try? await store.delete(.agent(inserted.identity), expecting: inserted.version) }
-            throw AuthorityError(.tokenFailed, "identity document for \(agent.identity) failed: \(error)")
+            throw AuthorityError(.tokenFailed, "identity document for \(agent.identity) failed", underlying: error)
         }
         try await record(
             AuditEvent(

@@ -38,7 +38,7 @@ extension CredentialAuthority {
         do {
             _ = try await configuration.audit.record(event)
         } catch {
-            throw AuthorityError(.recordFailed, "audit log refused \(event.kind.rawValue): \(error)")
+            throw AuthorityError(.recordFailed, "audit log refused \(event.kind.rawValue)", underlying: error)
         }
     }
 }

@@ -76,7 +76,11 @@ extension CredentialAuthority {
             )
         )
         if let storeFailure {
-            throw AuthorityError(.storeFailed, "anomaly revoked, but the store was not updated: \(storeFailure)")
+            throw AuthorityError(
+                .storeFailed,
+                "anomaly revoked, but the store was not updated",
+                underlying: storeFailure
+            )
         }
     }
 
@@ -129,7 +133,7 @@ extension CredentialAuthority {
         do {
             entry = try await configuration.revocations.revoke(target, reason: reason, coversUntil: coversUntil).entry
         } catch {
-            throw AuthorityError(.recordFailed, "revoking \(target) failed: \(error)")
+            throw AuthorityError(.recordFailed, "revoking \(target) failed", underlying: error)
         }
         var revocationID: RevocationID?
         if case .block(let id) = target { revocationID = id }

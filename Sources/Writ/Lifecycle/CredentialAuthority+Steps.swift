@@ -296,7 +296,11 @@ extension CredentialAuthority {
                 refreshCount: refreshCount
             )
         } catch {
-            throw AuthorityError(.tokenFailed, "minting step '\(grant.name)' of task \(task.id) failed: \(error)")
+            throw AuthorityError(
+                .tokenFailed,
+                "minting step '\(grant.name)' of task \(task.id) failed",
+                underlying: error
+            )
         }
     }
 }

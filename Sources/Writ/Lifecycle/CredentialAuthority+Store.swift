@@ -17,7 +17,7 @@ extension CredentialAuthority {
             } catch let error as AuthorityError {
                 throw error
             } catch {
-                throw AuthorityError(.storeFailed, "\(what()): \(error)")
+                throw AuthorityError(.storeFailed, what(), underlying: error)
             }
         }
         throw AuthorityError(
@@ -33,7 +33,7 @@ extension CredentialAuthority {
         } catch let error as AuthorityError {
             throw error
         } catch {
-            throw AuthorityError(.storeFailed, "reading \(what()): \(error)")
+            throw AuthorityError(.storeFailed, "reading \(what())", underlying: error)
         }
     }
 

@@ -70,7 +70,7 @@ extension CredentialAuthority {
         } catch let error as AuthorityStoreError where error.code == .conflict {
             throw AuthorityError(.storeConflict, "task id \(id) is already taken")
         } catch {
-            throw AuthorityError(.storeFailed, "storing task \(id): \(error)")
+            throw AuthorityError(.storeFailed, "storing task \(id)", underlying: error)
         }
         return id
     }
@@ -145,7 +145,8 @@ extension CredentialAuthority {
             do {
                 if try await close(id, state: .timedOut, reason: .timeout) { expired.append(id) }
             } catch {
-                let failure = error as? AuthorityError ?? AuthorityError(.storeFailed, "\(error)")
+                let failure =
+                    error as? AuthorityError ?? AuthorityError(.storeFailed, "closing task \(id)", underlying: error)
                 failures.append((id, failure))
             }
         }
@@ -223,7 +224,7 @@ extension CredentialAuthority {
         do {
             return try await configuration.entitlements.entitlements(for: agent.identity, agentClass: agent.agentClass)
         } catch {
-            throw AuthorityError(.entitlementsUnavailable, "entitlements of \(agent.identity): \(error)")
+            throw AuthorityError(.entitlementsUnavailable, "entitlements of \(agent.identity)", underlying: error)
         }
     }
 }

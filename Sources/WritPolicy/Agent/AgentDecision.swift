@@ -9,7 +9,7 @@ public enum AgentDecision: Hashable, Sendable {
     case reauthorize(reason: String, policy: PolicyID)
 
     /// Reads a Cedar decision in the agent vocabulary.
-    public init(_ decision: Decision) {
+    public init(_ decision: PolicyDecision) {
         if decision.isAllowed {
             self = .allow
         } else if let checkpoint = decision.checkpoint {
@@ -20,7 +20,7 @@ public enum AgentDecision: Hashable, Sendable {
     }
 }
 
-extension Decision {
+extension PolicyDecision {
     /// This decision in the agent vocabulary.
     public var agentDecision: AgentDecision { AgentDecision(self) }
 }

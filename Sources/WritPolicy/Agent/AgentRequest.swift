@@ -1,6 +1,6 @@
 /// A request made by an AI agent, in Writ's policy vocabulary (see `Docs/Policies.md`).
 ///
-/// It becomes a Cedar ``Request`` whose principal is `Agent::"<id>"` and an entity for that agent laid over the
+/// It becomes a Cedar ``PolicyRequest`` whose principal is `Agent::"<id>"` and an entity for that agent laid over the
 /// caller's store:
 ///
 /// - principal `Agent::"<id>"` with attributes `class` (String) and, when known, `supervisor` (entity), and
@@ -110,10 +110,10 @@ public struct AgentRequest: Sendable {
     public var principal: EntityUID { EntityUID(type: Self.agentType, id: agentID) }
 
     /// The agent entity: attributes `class` and `supervisor`, parent `AgentClass::"<class>"`.
-    public var agentEntity: Entity {
+    public var agentEntity: PolicyEntity {
         var attributes: [(String, CedarValue)] = [("class", .string(agentClass))]
         if let supervisor { attributes.append(("supervisor", .entity(supervisor))) }
-        return Entity(
+        return PolicyEntity(
             uid: principal,
             attributes: CedarRecord(attributes),
             parents: [EntityUID(type: Self.agentClassType, id: agentClass)]
@@ -167,8 +167,8 @@ public struct AgentRequest: Sendable {
     }
 
     /// The Cedar request.
-    public var cedarRequest: Request {
-        Request(principal: principal, action: action, resource: resource, context: context)
+    public var cedarRequest: PolicyRequest {
+        PolicyRequest(principal: principal, action: action, resource: resource, context: context)
     }
 }
 
@@ -177,8 +177,8 @@ extension PolicySet {
     /// - Parameters:
     ///   - request: The agent request.
     ///   - entities: The shared store (resources, groups, supervisors, actions).
-    /// - Returns: The Cedar decision; ``Decision/agentDecision`` reads it as allow, deny or re-authorise.
-    public func evaluate(_ request: AgentRequest, entities: Entities) -> Decision {
+    /// - Returns: The Cedar decision; ``PolicyDecision/agentDecision`` reads it as allow, deny or re-authorise.
+    public func evaluate(_ request: AgentRequest, entities: PolicyEntities) -> PolicyDecision {
         evaluate(request.cedarRequest, entities: entities.overlaying([request.agentEntity]))
     }
 }

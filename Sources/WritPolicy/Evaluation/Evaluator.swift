@@ -6,14 +6,14 @@ struct EvaluationFailure: Error {
 
 /// Walks policy expressions for one request.
 struct Evaluator {
-    let request: Request
-    let entities: Entities
+    let request: PolicyRequest
+    let entities: PolicyEntities
     /// The ancestors of the request's principal, action and resource, looked up once per request.
     let principalAncestors: Set<EntityUID>
     let actionAncestors: Set<EntityUID>
     let resourceAncestors: Set<EntityUID>
 
-    init(request: Request, entities: Entities) {
+    init(request: PolicyRequest, entities: PolicyEntities) {
         self.request = request
         self.entities = entities
         principalAncestors = entities.ancestors(of: request.principal)

@@ -14,7 +14,7 @@ struct ScopeIndex: Sendable {
 
     /// Places each policy in the bucket kind where it shares its key with the fewest other policies, so
     /// coarse keys (an action every policy names, an agent class) lose to fine ones (a project, a resource).
-    init(_ policies: [Policy]) {
+    init(_ policies: [CedarPolicy]) {
         var options: [[(kind: Kind, keys: [EntityUID])]] = []
         options.reserveCapacity(policies.count)
         var counts: [Kind: [EntityUID: Int]] = [:]

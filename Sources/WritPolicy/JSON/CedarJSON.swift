@@ -101,9 +101,9 @@ enum CedarJSON {
         return r
     }
 
-    static func entities(_ json: JSONValue) throws(PolicyError) -> [Entity] {
+    static func entities(_ json: JSONValue) throws(PolicyError) -> [PolicyEntity] {
         guard case .array(let items) = json else { throw invalid("entities: expected a JSON array") }
-        var result: [Entity] = []
+        var result: [PolicyEntity] = []
         result.reserveCapacity(items.count)
         for (i, item) in items.enumerated() {
             let path = "entities[\(i)]"
@@ -115,7 +115,7 @@ enum CedarJSON {
                 for (j, p) in list.enumerated() { parents.append(try self.uid(p, path: "\(path).parents[\(j)]")) }
             }
             result.append(
-                Entity(
+                PolicyEntity(
                     uid: uid,
                     attributes: try record(item["attrs"], path: path + ".attrs"),
                     parents: parents,
@@ -126,13 +126,13 @@ enum CedarJSON {
         return result
     }
 
-    static func request(_ json: JSONValue) throws(PolicyError) -> Request {
+    static func request(_ json: JSONValue) throws(PolicyError) -> PolicyRequest {
         guard case .object = json else { throw invalid("request: expected a JSON object") }
         func required(_ key: String) throws(PolicyError) -> EntityUID {
             guard let v = json[key] else { throw invalid("request: missing \"\(key)\"") }
             return try uid(v, path: "request.\(key)")
         }
-        return Request(
+        return PolicyRequest(
             principal: try required("principal"),
             action: try required("action"),
             resource: try required("resource"),
@@ -170,7 +170,7 @@ extension EntityUID {
     }
 }
 
-extension Entities {
+extension PolicyEntities {
     /// Reads entities in Cedar's JSON format: an array of `{"uid": …, "attrs": {…}, "parents": [...], "tags": {…}}`.
     /// - Throws: ``PolicyError`` `invalidJSON`, `invalidData` or `limitExceeded`.
     public init(json: some Sequence<UInt8>) throws(PolicyError) {
@@ -178,7 +178,7 @@ extension Entities {
     }
 }
 
-extension Request {
+extension PolicyRequest {
     /// Reads a request: `{"principal": …, "action": …, "resource": …, "context": {…}}`, where each entity is
     /// `{"type": …, "id": …}` or the string `Type::"id"`.
     /// - Throws: ``PolicyError`` `invalidJSON`, `invalidData`, `syntax` or `limitExceeded`.

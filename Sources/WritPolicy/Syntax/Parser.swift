@@ -91,15 +91,15 @@ struct Parser {
     // MARK: Policies
 
     /// Parses every policy in the text.
-    mutating func parsePolicies() throws(PolicyError) -> [Policy] {
-        var policies: [Policy] = []
+    mutating func parsePolicies() throws(PolicyError) -> [CedarPolicy] {
+        var policies: [CedarPolicy] = []
         while current.kind != .end {
             policies.append(try parsePolicy(index: policies.count))
         }
         return policies
     }
 
-    private mutating func parsePolicy(index: Int) throws(PolicyError) -> Policy {
+    private mutating func parsePolicy(index: Int) throws(PolicyError) -> CedarPolicy {
         let start = current
         var annotations: [(key: String, value: String)] = []
         while isPunctuation("@") {
@@ -119,7 +119,7 @@ struct Parser {
             annotations.append((key, value))
         }
         let effectToken = current
-        let effect: Effect
+        let effect: PolicyEffect
         switch try identifier("'permit' or 'forbid'") {
         case "permit": effect = .permit
         case "forbid": effect = .forbid
@@ -146,15 +146,15 @@ struct Parser {
             conditions.append((word == "when", expression))
         }
         try expect(";", "at the end of the policy")
-        if effect == .permit, annotations.contains(where: { $0.key == Checkpoint.annotationKey }) {
+        if effect == .permit, annotations.contains(where: { $0.key == ReauthorizationCheckpoint.annotationKey }) {
             throw PolicyError(
                 .invalidAnnotation,
-                "@\(Checkpoint.annotationKey) is only meaningful on a forbid policy",
+                "@\(ReauthorizationCheckpoint.annotationKey) is only meaningful on a forbid policy",
                 line: start.line,
                 column: start.column
             )
         }
-        return Policy(
+        return CedarPolicy(
             id: PolicyID("policy\(index)"),
             effect: effect,
             annotations: annotations,

@@ -90,7 +90,7 @@ enum FeedFormat {
         do {
             signature = try signer.signature(for: signedMessage(unsigned[...]))
         } catch {
-            throw RevocationError(.storeUnavailable, "the revocation signer failed: \(error)")
+            throw RevocationError(.storeUnavailable, "the revocation signer failed", underlying: error)
         }
         guard signature.count == Ed25519.signatureByteCount else {
             throw RevocationError(.storeUnavailable, "the revocation signer returned \(signature.count) bytes")

@@ -149,7 +149,7 @@ struct AuditCheckpointCommand: AsyncParsableCommand {
             throw CLIError.input("'\(log)' is empty: give --origin")
         }
         let privateKey = try loadPrivateKey(key)
-        let checkpoint = try Checkpoint(origin: name, size: report.entryCount, rootHash: report.rootHash)
+        let checkpoint = try LogCheckpoint(origin: name, size: report.entryCount, rootHash: report.rootHash)
         print(SignedCheckpoint.sign(checkpoint, name: name, key: privateKey).text, terminator: "")
     }
 }

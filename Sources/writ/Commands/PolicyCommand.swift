@@ -31,20 +31,20 @@ struct PolicyEvalCommand: AsyncParsableCommand {
 
     func run() async throws {
         let policySet: PolicySet
-        let store: Entities
-        let parsedRequest: Request
+        let store: PolicyEntities
+        let parsedRequest: PolicyRequest
         do {
             policySet = try PolicySet(text: try readPolicyText(policies))
         } catch let error as PolicyError {
             throw CLIError.input("\(policies): \(error)")
         }
         do {
-            store = try entities.map { try Entities(json: try readFile($0)) } ?? Entities()
+            store = try entities.map { try PolicyEntities(json: try readFile($0)) } ?? PolicyEntities()
         } catch let error as PolicyError {
             throw CLIError.input("\(entities ?? ""): \(error)")
         }
         do {
-            parsedRequest = try Request(json: try readFile(request))
+            parsedRequest = try PolicyRequest(json: try readFile(request))
         } catch let error as PolicyError {
             throw CLIError.input("\(request): \(error)")
         }
@@ -158,7 +158,7 @@ struct DecisionOutput: Encodable {
     let checkpoint: CheckpointOutput?
     let annotations: [String: String]?
 
-    init(_ decision: Decision, _ set: PolicySet) {
+    init(_ decision: PolicyDecision, _ set: PolicySet) {
         self.decision = decision.outcome.rawValue
         reasons = decision.reasons.map(\.rawValue)
         errors = decision.errors.map { ErrorOutput(policy: $0.policy.rawValue, message: $0.message) }

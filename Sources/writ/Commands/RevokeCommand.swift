@@ -297,7 +297,7 @@ struct RevokeCommand: AsyncParsableCommand {
     private func cliError(_ error: RevocationError) -> CLIError {
         switch error.code {
         case .storeUnavailable, .invalidArgument: .input(error.context)
-        default: .rejected("\(error.context) (refused: \(error.code.rawValue))")
+        default: .rejected("\(error.context) (refused: \(error.code))")
         }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
 import Writ
+import WritAudit
+import WritCrypto
 
 /// The demo's deployment, all in one process on the embedded default: an authority, three services (a
 /// repository, a ticket system and a legacy payments API behind the broker), each with its own gatekeeper,

@@ -1,5 +1,6 @@
 import Foundation
 import Writ
+import WritCrypto
 
 /// The demo's script: a realistic agent workflow end to end, every outcome checked.
 struct DemoScenario {
@@ -523,7 +524,7 @@ struct DemoScenario {
         let decision = try await call(provider, service, action, resource)
         let summary: String
         if case .deny(let denial) = decision {
-            summary = "denied: \(denial.tokenError.map(\.rawValue) ?? denial.code.rawValue)"
+            summary = "denied: \(denial.tokenError.map(\.description) ?? denial.code.description)"
         } else {
             summary = "\(decision)"
         }

@@ -8,7 +8,7 @@
 /// ```
 ///
 /// A checkpoint commits the log to its first ``size`` entries: any later state must be consistent with it.
-public struct Checkpoint: Sendable, Hashable {
+public struct LogCheckpoint: Sendable, Hashable {
     /// The log's identity: the service name of an ``AuditLog``.
     public let origin: String
     /// Number of entries covered.

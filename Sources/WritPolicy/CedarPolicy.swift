@@ -25,7 +25,7 @@ public struct PolicyID: Hashable, Comparable, Sendable, CustomStringConvertible,
 }
 
 /// Whether a satisfied policy allows or forbids.
-public enum Effect: String, Hashable, Sendable {
+public enum PolicyEffect: String, Hashable, Sendable {
     /// The policy allows the request when satisfied.
     case permit
     /// The policy denies the request when satisfied; forbids override permits.
@@ -49,11 +49,11 @@ public enum ScopeConstraint: Hashable, Sendable {
 }
 
 /// One parsed policy.
-public struct Policy: Sendable {
+public struct CedarPolicy: Sendable {
     /// Its id in the set (`policy0`, …).
     public let id: PolicyID
     /// `permit` or `forbid`.
-    public let effect: Effect
+    public let effect: PolicyEffect
     /// Annotations in source order (`@id("x")` gives `("id", "x")`; `@flag` gives `("flag", "")`).
     public let annotations: [(key: String, value: String)]
     /// The principal scope.
@@ -74,7 +74,7 @@ public struct Policy: Sendable {
 
     /// The reason of a `@checkpoint("reason")` annotation on a `forbid`, or `nil` for ordinary policies.
     public var checkpointReason: String? {
-        effect == .forbid ? annotation(Checkpoint.annotationKey) : nil
+        effect == .forbid ? annotation(ReauthorizationCheckpoint.annotationKey) : nil
     }
 }
 
@@ -89,7 +89,7 @@ final class CompiledPolicy: Sendable {
     let conditions: [(isWhen: Bool, expression: Expression)]
     let checkpointReason: String?
 
-    init(_ policy: Policy) {
+    init(_ policy: CedarPolicy) {
         id = policy.id
         isPermit = policy.effect == .permit
         principal = policy.principal

@@ -3,7 +3,7 @@
 /// Cedar semantics: a satisfied `forbid` denies; otherwise a satisfied `permit` allows; otherwise deny.
 /// ``reasons`` names the policies that determined the outcome; ``errors`` names policies skipped because
 /// their evaluation failed.
-public struct Decision: Hashable, Sendable {
+public struct PolicyDecision: Hashable, Sendable {
     /// Allow or deny.
     public enum Outcome: String, Hashable, Sendable {
         /// Some permit held and no forbid held.
@@ -17,16 +17,21 @@ public struct Decision: Hashable, Sendable {
     /// The determining policies: the satisfied forbids on deny, the satisfied permits on allow (by position).
     public let reasons: [PolicyID]
     /// Policies whose evaluation failed (and which were therefore skipped).
-    public let errors: [EvaluationError]
+    public let errors: [PolicyEvaluationError]
     /// Set when the deny comes only from `@checkpoint` forbids while a permit held: the agent must re-authorise
     /// (obtain the approval the checkpoint names) rather than treat this as a refusal.
-    public let checkpoint: Checkpoint?
+    public let checkpoint: ReauthorizationCheckpoint?
 
     /// Whether the request is allowed.
     public var isAllowed: Bool { outcome == .allow }
 
     /// Creates a decision.
-    public init(outcome: Outcome, reasons: [PolicyID], errors: [EvaluationError], checkpoint: Checkpoint? = nil) {
+    public init(
+        outcome: Outcome,
+        reasons: [PolicyID],
+        errors: [PolicyEvaluationError],
+        checkpoint: ReauthorizationCheckpoint? = nil
+    ) {
         self.outcome = outcome
         self.reasons = reasons
         self.errors = errors
@@ -35,7 +40,7 @@ public struct Decision: Hashable, Sendable {
 }
 
 /// A policy skipped because its evaluation failed (type error, missing attribute, overflow, …).
-public struct EvaluationError: Hashable, Sendable, CustomStringConvertible {
+public struct PolicyEvaluationError: Hashable, Sendable, CustomStringConvertible {
     /// The policy that failed.
     public let policy: PolicyID
     /// What failed.
@@ -51,7 +56,7 @@ public struct EvaluationError: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A re-authorisation checkpoint: a satisfied `forbid` annotated `@checkpoint("reason")`.
-public struct Checkpoint: Hashable, Sendable {
+public struct ReauthorizationCheckpoint: Hashable, Sendable {
     /// The annotation key that marks a checkpoint forbid.
     public static let annotationKey = "checkpoint"
 

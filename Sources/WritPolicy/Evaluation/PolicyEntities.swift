@@ -1,5 +1,5 @@
 /// A Cedar entity: its identifier, attributes, parents (for `in`) and tags.
-public struct Entity: Sendable {
+public struct PolicyEntity: Sendable {
     /// The entity's identifier.
     public let uid: EntityUID
     /// Its attributes (`principal.department`).
@@ -30,13 +30,13 @@ public struct Entity: Sendable {
 
 /// An immutable entity store with the transitive closure of the parent relation precomputed, so `in` is one
 /// set lookup at request time.
-public struct Entities: Sendable {
+public struct PolicyEntities: Sendable {
     /// An entity with its transitive ancestors; a reference so lookups do not copy the entity's fields.
     final class Stored: Sendable {
-        let entity: Entity
+        let entity: PolicyEntity
         let ancestors: Set<EntityUID>
 
-        init(entity: Entity, ancestors: Set<EntityUID>) {
+        init(entity: PolicyEntity, ancestors: Set<EntityUID>) {
             self.entity = entity
             self.ancestors = ancestors
         }
@@ -53,8 +53,8 @@ public struct Entities: Sendable {
 
     /// Builds a store, computing every entity's ancestors.
     /// - Throws: ``PolicyError`` `invalidData` when two entities share an identifier.
-    public init(_ entities: [Entity]) throws(PolicyError) {
-        var byUID: [EntityUID: Entity] = [:]
+    public init(_ entities: [PolicyEntity]) throws(PolicyError) {
+        var byUID: [EntityUID: PolicyEntity] = [:]
         byUID.reserveCapacity(entities.count)
         for entity in entities {
             guard byUID.updateValue(entity, forKey: entity.uid) == nil else {
@@ -82,7 +82,7 @@ public struct Entities: Sendable {
     ///
     /// This is the cheap way to add a per-request entity (such as the calling agent) to a shared store: the
     /// cost is proportional to the overlaid entities, not to the store.
-    public func overlaying(_ extra: [Entity]) -> Entities {
+    public func overlaying(_ extra: [PolicyEntity]) -> PolicyEntities {
         var copy = self
         for entity in extra {
             var ancestors: Set<EntityUID> = []
@@ -105,7 +105,7 @@ public struct Entities: Sendable {
     }
 
     /// The entity with this identifier, or `nil`.
-    public subscript(uid: EntityUID) -> Entity? { lookup(uid)?.entity }
+    public subscript(uid: EntityUID) -> PolicyEntity? { lookup(uid)?.entity }
 
     /// The number of entities.
     public var count: Int { storage.count + overlay.count }

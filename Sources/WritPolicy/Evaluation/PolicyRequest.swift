@@ -1,5 +1,5 @@
 /// An authorisation request: who (principal) does what (action) to what (resource), in which context.
-public struct Request: Sendable {
+public struct PolicyRequest: Sendable {
     /// The entity making the request.
     public var principal: EntityUID
     /// The action, usually of type `Action`.
