@@ -9,18 +9,23 @@ let harnesses = [
     "FuzzCedarPolicy", "FuzzCedarJSON", "FuzzAuditEntry",
 ]
 
+/// Every core product: the harnesses reach below `import Writ` (token, proof and feed internals).
+let writ = ["Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "WritAudit", "WritRevocation"].map {
+    Target.Dependency.product(name: $0, package: "writ")
+}
+
 let package = Package(
     name: "WritFuzz",
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "writ", path: "..")],
     targets: [
-        .target(name: "FuzzSupport", dependencies: [.product(name: "Writ", package: "writ")]),
-        .executableTarget(name: "fuzz-seeds", dependencies: ["FuzzSupport", .product(name: "Writ", package: "writ")]),
+        .target(name: "FuzzSupport", dependencies: writ),
+        .executableTarget(name: "fuzz-seeds", dependencies: ["FuzzSupport"] + writ),
     ]
         + harnesses.map { name in
             .executableTarget(
                 name: name,
-                dependencies: ["FuzzSupport", .product(name: "Writ", package: "writ")]
+                dependencies: ["FuzzSupport"] + writ
             )
         }
 )

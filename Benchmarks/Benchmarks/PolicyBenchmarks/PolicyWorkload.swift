@@ -76,7 +76,10 @@ enum PolicyWorkload {
         for p in 0..<projects {
             list.append(PolicyEntity(uid: EntityUID(type: "Project", id: "p\(p)")))
             list.append(
-                PolicyEntity(uid: EntityUID(type: "Folder", id: "f\(p)"), parents: [EntityUID(type: "Project", id: "p\(p)")])
+                PolicyEntity(
+                    uid: EntityUID(type: "Folder", id: "f\(p)"),
+                    parents: [EntityUID(type: "Project", id: "p\(p)")]
+                )
             )
             list.append(
                 PolicyEntity(

@@ -6,10 +6,10 @@ import WritPolicy
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Harness.run(data, size) { bytes in
-        if let entities = try? Entities(json: bytes) {
+        if let entities = try? PolicyEntities(json: bytes) {
             _ = CedarFixture.policySet.evaluate(CedarFixture.requests[0], entities: entities)
         }
-        if let request = try? Request(json: bytes) {
+        if let request = try? PolicyRequest(json: bytes) {
             _ = CedarFixture.policySet.evaluate(request, entities: CedarFixture.entities)
         }
         _ = try? CedarValue(json: bytes)

@@ -1,5 +1,11 @@
 import FuzzSupport
 import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 /// `Gatekeeper.authorize` over the fixture deployment. Input: one byte choosing the request, then token bytes
 /// and proof bytes split by `Harness.split` (each sent in its text form).

@@ -1,5 +1,11 @@
 import FuzzSupport
 import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 /// Binary proof-of-possession decoding: a proof that parses round-trips through both forms and prints.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,5 +1,11 @@
 import FuzzSupport
 import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 /// The fixture's live, expired and delegated tokens with an arbitrary binary proof, through the whole request
 /// check (`VerifiedToken.authorize`), then, when that fails before the proof, the proof check alone, as the

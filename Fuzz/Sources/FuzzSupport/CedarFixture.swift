@@ -67,10 +67,10 @@ public enum CedarFixture {
     /// ``policies`` parsed.
     public static let policySet = try! PolicySet(text: policies)
     /// ``entitiesJSON`` parsed.
-    public static let entities = try! Entities(json: entitiesJSON.utf8)
+    public static let entities = try! PolicyEntities(json: entitiesJSON.utf8)
     /// ``requestJSON`` parsed, and the same request from bob for `edit`.
-    public static let requests: [Request] = {
-        let request = try! Request(json: requestJSON.utf8)
+    public static let requests: [PolicyRequest] = {
+        let request = try! PolicyRequest(json: requestJSON.utf8)
         var other = request
         other.principal = EntityUID(type: "User", id: "bob")
         other.action = EntityUID(type: "Action", id: "edit")

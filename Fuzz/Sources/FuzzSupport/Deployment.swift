@@ -1,4 +1,10 @@
 public import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 /// A one-service deployment ("repo") for the gatekeeper harness, built around ``Fixture``.
 public enum Deployment {

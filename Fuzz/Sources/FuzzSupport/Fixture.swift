@@ -1,4 +1,10 @@
 public import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 /// A fixed token world, the same on every run: keys from fixed seeds, tokens with fixed ids, proofs with a fixed
 /// nonce, all at a fixed "now" (Ed25519 signatures are deterministic, so every byte is reproducible).

@@ -1,4 +1,10 @@
 import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 /// The seed inputs of every harness, by target name: valid inputs built from the fixtures, plus known crash
 /// inputs kept as regressions. `fuzz-seeds` writes them to `Seeds/<target>/<name>`.

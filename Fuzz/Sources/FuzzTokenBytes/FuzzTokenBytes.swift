@@ -1,5 +1,11 @@
 import FuzzSupport
 import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 /// Binary token decoding: a token that parses keeps its exact bytes, round-trips through its text form, prints,
 /// and goes through chain verification against the fixture's trust bundle.

@@ -1,5 +1,11 @@
 import FuzzSupport
 import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 /// Text token decoding (`writ1_` + canonical base64url): a token that parses prints back as the same text.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,6 +1,12 @@
 import Foundation
 import FuzzSupport
 import Writ
+import WritAudit
+import WritCrypto
+import WritIdentity
+import WritPolicy
+import WritRevocation
+import WritTokens
 
 // Writes every harness's seeds to <folder>/<target>/<name> (default: Seeds), replacing the files it generates
 // and leaving others alone, then shows what the fixtures decide so a stale fixture is noticed.
