@@ -44,7 +44,7 @@ public actor CredentialBroker {
     /// - Parameters:
     ///   - gatekeeper: the gatekeeper for the legacy service's audience.
     ///   - secret: the static API key.
-    ///   - sealingKey: a 32-byte key from the host's key management (``SecretBox/makeKey()`` for tests).
+    ///   - sealingKey: a 32-byte key from the host's key management (`SecretBox.makeKey()` for tests).
     public init(gatekeeper: Gatekeeper, secret: SecureBytes, sealingKey: SecureBytes) throws {
         self.service = gatekeeper.configuration.audience
         self.gatekeeper = gatekeeper

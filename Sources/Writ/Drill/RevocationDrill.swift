@@ -117,7 +117,8 @@ public struct RevocationDrill: Sendable {
     ///   - authority: the credential authority of the deployment.
     ///   - authorityAudit: the authority's audit store (issuance, refresh and revocation are recorded there).
     ///   - revocations: the authority's revocation publisher (the feed the services follow, and their reports).
-    ///   - agent: the canary agent (registered with the authority) and its key.
+    ///   - agent: the canary agent (registered with the authority).
+    ///   - agentKey: the canary agent's private key (its tokens are bound to it).
     ///   - clock: the deployment's clock.
     public init(
         authority: CredentialAuthority,

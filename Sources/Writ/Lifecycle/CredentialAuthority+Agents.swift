@@ -4,7 +4,7 @@ public import WritIdentity
 public import WritTokens
 
 extension CredentialAuthority {
-    /// Attests a workload through the configured ``Attestor``, registers it, and issues its identity document:
+    /// Attests a workload through the configured `Attestor`, registers it, and issues its identity document:
     /// the authority's signature binding the identity to the agent's own public key (with its class and, for
     /// sub-agents, its supervisor).
     ///

@@ -34,7 +34,7 @@ public actor CredentialAuthority {
         public var clock: any WallClock
         /// What an anomaly report revokes (default: the presented token's block and the agent).
         public var anomalyResponse: Set<AnomalyResponse>
-        /// Proves what a workload is before it gets an identity (e.g. ``JoinTokenAttestor``).
+        /// Proves what a workload is before it gets an identity (e.g. `JoinTokenAttestor`).
         public var attestor: (any Attestor)?
         /// How long identity documents are valid.
         public var identityLifetime: Duration
