@@ -99,6 +99,26 @@ enum FeedFormat {
     }
 }
 
+/// A record of the signed feed: its exact bytes end in an Ed25519 signature over the domain tag and everything before
+/// it, by the key whose id it names. (Its other stored values are parsed from those bytes, so the synthesised
+/// equality is equality of the bytes.)
+protocol SignedFeedRecord: Hashable {
+    /// The complete record, exactly as signed and stored.
+    var bytes: [UInt8] { get }
+    /// The id of the key that signed it.
+    var keyID: KeyID { get }
+    /// Where the signature starts in ``bytes``.
+    var signatureStart: Int { get }
+}
+
+extension SignedFeedRecord {
+    /// Whether the signature is valid by `key` (and `key` is the one the record names).
+    func verifies(by key: Ed25519.PublicKey) -> Bool {
+        key.keyID == keyID
+            && key.isValidSignature(bytes[signatureStart...], for: FeedFormat.signedMessage(bytes[..<signatureStart]))
+    }
+}
+
 /// Appends big-endian fields to a record.
 struct FeedWriter {
     private(set) var bytes: [UInt8]

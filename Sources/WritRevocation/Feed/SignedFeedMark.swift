@@ -11,7 +11,7 @@ public import WritCrypto
 /// Binary form: version `0x01`, kind (`0x02` head, `0x03` floor), sequence (u64), hash (32 bytes), issued-at (i64
 /// milliseconds), the signing key's id (8 bytes), and an Ed25519 signature over `writ.revocation-feed.v1\0`
 /// followed by everything before the signature.
-public struct SignedFeedMark: Hashable, Sendable, CustomStringConvertible {
+public struct SignedFeedMark: Hashable, Sendable, CustomStringConvertible, SignedFeedRecord {
     /// Whether a mark is a head or a floor.
     public enum Kind: Hashable, Sendable {
         /// The feed's end, at the time it was signed.
@@ -32,7 +32,7 @@ public struct SignedFeedMark: Hashable, Sendable, CustomStringConvertible {
     public let keyID: KeyID
     /// The complete record, exactly as signed and stored.
     public let bytes: [UInt8]
-    private let signatureStart: Int
+    let signatureStart: Int
 
     /// Signs a head or floor.
     ///
@@ -73,18 +73,10 @@ public struct SignedFeedMark: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the signature is valid by `key`.
-    public func isSigned(by key: Ed25519.PublicKey) -> Bool {
-        key.keyID == keyID
-            && key.isValidSignature(bytes[signatureStart...], for: FeedFormat.signedMessage(bytes[..<signatureStart]))
-    }
+    public func isSigned(by key: Ed25519.PublicKey) -> Bool { verifies(by: key) }
 
     /// `head #N (hash) at time` or `floor #N (hash)`.
     public var description: String {
         kind == .head ? "head #\(sequence) (\(hash)) at \(issuedAt)" : "floor #\(sequence) (\(hash))"
     }
-
-    /// Marks are equal when their bytes are.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.bytes == rhs.bytes }
-    /// Hashes the bytes.
-    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }

@@ -7,7 +7,7 @@ public import WritCrypto
 /// (32 bytes), target kind (u8) and value (u16 length, bytes), reason (u8), revoked-at and covers-until (i64
 /// milliseconds), the signing key's id (8 bytes), and an Ed25519 signature over `writ.revocation-feed.v1\0`
 /// followed by everything before the signature. All integers are big-endian.
-public struct SignedRevocationEntry: Hashable, Sendable, CustomStringConvertible {
+public struct SignedRevocationEntry: Hashable, Sendable, CustomStringConvertible, SignedFeedRecord {
     /// The revocation this entry records.
     public let entry: RevocationEntry
     /// The hash of the entry before it (``RevocationFeedHash/zero`` for sequence 1).
@@ -18,7 +18,7 @@ public struct SignedRevocationEntry: Hashable, Sendable, CustomStringConvertible
     public let bytes: [UInt8]
     /// This entry's hash, which the next entry links to.
     public let hash: RevocationFeedHash
-    private let signatureStart: Int
+    let signatureStart: Int
 
     /// The sequence number.
     public var sequence: UInt64 { entry.sequence }
@@ -95,16 +95,8 @@ public struct SignedRevocationEntry: Hashable, Sendable, CustomStringConvertible
     }
 
     /// Whether the signature is valid by `key`.
-    public func isSigned(by key: Ed25519.PublicKey) -> Bool {
-        key.keyID == keyID
-            && key.isValidSignature(bytes[signatureStart...], for: FeedFormat.signedMessage(bytes[..<signatureStart]))
-    }
+    public func isSigned(by key: Ed25519.PublicKey) -> Bool { verifies(by: key) }
 
     /// `#sequence target (reason)`.
     public var description: String { entry.description }
-
-    /// Entries are equal when their bytes are.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.bytes == rhs.bytes }
-    /// Hashes the bytes.
-    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }

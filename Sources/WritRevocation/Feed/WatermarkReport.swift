@@ -10,7 +10,7 @@ public import WritCrypto
 /// Binary form: version `0x01`, kind `0x04`, verifier name (u16 length, UTF-8), sequence (u64), hash (32
 /// bytes), recorded-at (i64 milliseconds), the verifier key's id (8 bytes), and an Ed25519 signature over
 /// `writ.revocation-feed.v1\0` followed by everything before the signature.
-public struct WatermarkReport: Hashable, Sendable, CustomStringConvertible {
+public struct WatermarkReport: Hashable, Sendable, CustomStringConvertible, SignedFeedRecord {
     /// The verifier's stable name (for example its service's SPIFFE id).
     public let verifier: String
     /// The last feed sequence the verifier has applied.
@@ -23,7 +23,7 @@ public struct WatermarkReport: Hashable, Sendable, CustomStringConvertible {
     public let keyID: KeyID
     /// The complete record, exactly as signed and stored.
     public let bytes: [UInt8]
-    private let signatureStart: Int
+    let signatureStart: Int
 
     /// Signs a report with the verifier's key.
     ///
@@ -64,22 +64,14 @@ public struct WatermarkReport: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    /// Whether the signature is valid by `key`.
-    public func isSigned(by key: Ed25519.PublicKey) -> Bool {
-        key.keyID == keyID
-            && key.isValidSignature(bytes[signatureStart...], for: FeedFormat.signedMessage(bytes[..<signatureStart]))
-    }
-
     /// The report as an unsigned watermark value.
     public var watermark: VerifierWatermark {
         VerifierWatermark(verifier: verifier, sequence: sequence, recordedAt: recordedAt)
     }
 
+    /// Whether the signature is valid by `key`.
+    public func isSigned(by key: Ed25519.PublicKey) -> Bool { verifies(by: key) }
+
     /// `verifier@sequence`.
     public var description: String { "\(verifier)@\(sequence)" }
-
-    /// Reports are equal when their bytes are.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.bytes == rhs.bytes }
-    /// Hashes the bytes.
-    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }
