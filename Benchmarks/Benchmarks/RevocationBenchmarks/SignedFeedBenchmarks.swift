@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import Synchronization
 import Writ
+import WritRevocation
 
 // The signed revocation feed, beside its physical limits measured in the same run:
 // - a verifier's sync costs at least one Ed25519 verify per entry (raw libsodium over the entries' own signed bytes);
