@@ -21,21 +21,22 @@ public final class AuditLog: AuditSink {
     public let service: String
     private let store: any AuditStore
     private let signingKey: Ed25519.PrivateKey
+    private let keys: [Ed25519.PublicKey]
     private let salt: AuditSalt
     private let clock: any WallClock
     private let state: Mutex<State>
 
-    private enum Turn: Sendable {
+    enum Turn: Sendable {
         case durable
         case lead
     }
 
-    private struct Waiter {
+    struct Waiter {
         let index: UInt64
         let continuation: CheckedContinuation<Turn, any Error>
     }
 
-    private struct State {
+    struct State {
         var tree = MerkleTree()
         var lastLeafHash = AuditEntry.genesisHash
         var pending: [[UInt8]] = []
@@ -51,6 +52,7 @@ public final class AuditLog: AuditSink {
         store: any AuditStore,
         service: String,
         signingKey: Ed25519.PrivateKey,
+        keys: [Ed25519.PublicKey],
         salt: AuditSalt,
         clock: any WallClock,
         state: State
@@ -58,12 +60,19 @@ public final class AuditLog: AuditSink {
         self.store = store
         self.service = service
         self.signingKey = signingKey
+        self.keys = keys
         self.salt = salt
         self.clock = clock
         self.state = Mutex(state)
     }
 
-    /// Opens a log over `store`, rebuilding its chain and tree from the stored entries.
+    /// Opens a log over `store`: in O(log n) from the frontier the store kept with its latest batch, or, when the
+    /// store holds none that matches its latest checkpoint, by re-reading every entry.
+    ///
+    /// From the frontier the log checks the tail: the latest checkpoint is signed by this log's key, the stored
+    /// frontier's root is the checkpoint's root, and the last stored entry is entry `count - 1` with the frontier's
+    /// last leaf hash. Entries before the tail are not re-read (the ``AuditVerifier`` checks them); until
+    /// ``loadFullTree()`` is called, roots, leaf hashes and proofs are available from the reopened size on.
     ///
     /// - Parameters:
     ///   - store: where entries live.
@@ -73,8 +82,10 @@ public final class AuditLog: AuditSink {
     ///   - clock: the time source for entry times and cosignatures.
     ///   - previousKeys: earlier public keys of this log (after a key rotation): the checkpoint stored with the
     ///     latest batch may be signed by one of them instead of `signingKey`. A verifier needs them all.
-    /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not form an unbroken chain or do not match
-    ///   the checkpoint stored with the latest batch (the log refuses to append to a broken record);
+    ///   - checking: ``AuditOpenCheck/tail`` (the default), or ``AuditOpenCheck/everyEntry`` to re-read every entry
+    ///     and check the whole chain against the checkpoint before appending to it.
+    /// - Throws: ``AuditError/Code/tampered`` when the stored tail (or, without a frontier, the stored entries) does
+    ///   not match the checkpoint stored with the latest batch (the log refuses to append to a broken record);
     ///   ``AuditError/Code/invalidSignature`` when that checkpoint is not signed by `signingKey` under `service`;
     ///   ``AuditError/Code/conflict`` when the entries belong to another service; or the store's error.
     public static func open(
@@ -83,55 +94,56 @@ public final class AuditLog: AuditSink {
         signingKey: Ed25519.PrivateKey,
         salt: AuditSalt,
         clock: any WallClock = SystemClock(),
-        previousKeys: [Ed25519.PublicKey] = []
+        previousKeys: [Ed25519.PublicKey] = [],
+        checking: AuditOpenCheck = .tail
     ) async throws -> AuditLog {
         guard !service.isEmpty, !service.contains("\n") else {
             throw AuditError(.invalidEncoding, "service name must be one non-empty line")
         }
+        let keys = [signingKey.publicKey] + previousKeys
+        let tail = try await Tail.read(store, service: service, keys: keys)
         var state = State()
-        let total = try await store.count()
-        if total > 0, let first = try await store.read(0..<1).first {
-            let owner = try AuditEntry(decoding: first).event.service ?? ""
-            guard owner == service else {
-                throw AuditError(.conflict, "the stored log belongs to '\(owner)', not '\(service)'")
-            }
+        if let frontier = tail.frontier, checking == .tail {
+            state.tree = MerkleTree(frontier: frontier)
+            state.lastLeafHash = frontier.lastLeafHash
+        } else {
+            try await state.extend(from: store, to: tail.count)
         }
-        var start: UInt64 = 0
-        while start < total {
-            let end = min(total, start + 65_536)
-            for bytes in try await store.read(start..<end) {
-                let index = state.tree.size
-                let header = try EntryCodec.header(bytes)
-                guard header.index == index, header.previousHash.elementsEqual(state.lastLeafHash) else {
-                    throw AuditError(.tampered, "stored entry \(index) does not continue the chain; run the verifier")
-                }
-                let leaf = RFC6962.leafHash(bytes)
-                state.tree.append(leafHash: leaf)
-                state.lastLeafHash = leaf
-            }
-            start = end
-        }
-        if let stored = try await store.latestCheckpoint() {
-            let cp = stored.checkpoint
-            let keys = [signingKey.publicKey] + previousKeys
-            guard cp.origin == service, keys.contains(where: { stored.isSigned(by: service, key: $0) }) else {
-                throw AuditError(
-                    .invalidSignature,
-                    "the store's latest checkpoint (size \(cp.size)) is not signed by this log's key as '\(service)' "
-                        + "(after a key rotation, pass the old key in previousKeys)"
-                )
-            }
-            guard cp.size <= total, try state.tree.root(size: cp.size) == cp.rootHash else {
+        try tail.check(against: state.tree)
+        state.durable = tail.count
+        state.latest = tail.checkpoint
+        return AuditLog(
+            store: store,
+            service: service,
+            signingKey: signingKey,
+            keys: keys,
+            salt: salt,
+            clock: clock,
+            state: state
+        )
+    }
+
+    /// Reads every entry before the frontier the log was reopened from, checks that they form the chain and the
+    /// tree the frontier summarises, and keeps the whole tree, so that roots, leaf hashes and proofs of every size
+    /// are available (a log built from its first entry already has them).
+    ///
+    /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not match; or the store's error.
+    public func loadFullTree() async throws {
+        let restored = state.withLock { $0.tree.restoredSize }
+        guard restored > 0 else { return }
+        var full = State()
+        try await full.extend(from: store, to: restored)
+        try state.withLock { s in
+            guard s.tree.restoredSize == restored else { return }
+            guard try full.tree.root() == s.tree.root(size: restored) else {
                 throw AuditError(
                     .tampered,
-                    "stored entries 0..<\(cp.size) do not match the log's signed checkpoint: modified or removed; "
-                        + "run the verifier"
+                    "stored entries 0..<\(restored) do not form the tree the log was reopened from; run the verifier"
                 )
             }
-            if cp.size == total { state.latest = stored }
+            for index in restored..<s.tree.size { full.tree.append(leafHash: s.tree.leafHash(at: index)) }
+            s.tree = full.tree
         }
-        state.durable = total
-        return AuditLog(store: store, service: service, signingKey: signingKey, salt: salt, clock: clock, state: state)
     }
 
     /// The log's public key, for verifiers and witnesses.
@@ -240,13 +252,15 @@ public final class AuditLog: AuditSink {
             if !batch.isEmpty {
                 do {
                     let end = first + UInt64(batch.count)
-                    let root = try state.withLock { try $0.tree.root(size: end) }
+                    let (root, frontier) = try state.withLock { s in
+                        (try s.tree.root(size: end), try s.tree.frontier(size: end))
+                    }
                     let signed = SignedCheckpoint.sign(
                         try Checkpoint(origin: service, size: end, rootHash: root),
                         name: service,
                         key: signingKey
                     )
-                    try await store.append(batch, firstIndex: first, checkpoint: signed)
+                    try await store.append(batch, firstIndex: first, checkpoint: signed, frontier: frontier)
                     state.withLock { $0.latest = signed }
                 } catch {
                     let failure =
@@ -305,6 +319,12 @@ public final class AuditLog: AuditSink {
     public func leafHash(at index: UInt64) throws -> [UInt8] {
         try state.withLock { s in
             guard index < s.tree.size else { throw AuditError(.outOfRange, "no entry \(index)") }
+            guard index >= s.tree.restoredSize else {
+                throw AuditError(
+                    .outOfRange,
+                    "entry \(index) precedes the frontier the log was reopened from; call loadFullTree()"
+                )
+            }
             return s.tree.leafHash(at: index)
         }
     }

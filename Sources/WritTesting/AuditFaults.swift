@@ -18,14 +18,21 @@ public final class FaultInjectingAuditStore: AuditStore {
 
     public func count() async throws -> UInt64 { try await base.count() }
 
-    public func append(_ entries: [[UInt8]], firstIndex: UInt64, checkpoint: SignedCheckpoint) async throws {
+    public func append(
+        _ entries: [[UInt8]],
+        firstIndex: UInt64,
+        checkpoint: SignedCheckpoint,
+        frontier: AuditFrontier
+    ) async throws {
         if failing.withLock({ $0 }) { throw AuditError(.storeFailure, "injected fault: disk full") }
-        try await base.append(entries, firstIndex: firstIndex, checkpoint: checkpoint)
+        try await base.append(entries, firstIndex: firstIndex, checkpoint: checkpoint, frontier: frontier)
     }
 
     public func read(_ range: Range<UInt64>) async throws -> [[UInt8]] { try await base.read(range) }
 
     public func latestCheckpoint() async throws -> SignedCheckpoint? { try await base.latestCheckpoint() }
+
+    public func latestFrontier() async throws -> AuditFrontier? { try await base.latestFrontier() }
 }
 
 /// An ``AuditSink`` that never records anything: every call throws ``AuditError/Code/storeFailure``. Inject it to

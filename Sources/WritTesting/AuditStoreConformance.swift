@@ -67,6 +67,15 @@ public struct AuditStoreConformance: Sendable {
 
     static let key = Ed25519.PrivateKey()
 
+    /// A frontier of `size` (over made-up hashes: stores do not interpret it).
+    static func frontier(_ size: UInt64, tag: UInt8 = 0) throws -> AuditFrontier {
+        try AuditFrontier(
+            size: size,
+            lastLeafHash: [UInt8](repeating: tag, count: 32),
+            hashes: Array(repeating: [UInt8](repeating: tag &+ 1, count: 32), count: (size - 1).nonzeroBitCount)
+        )
+    }
+
     /// A signed checkpoint of `size` (over a made-up root: stores do not interpret entries).
     static func checkpoint(_ size: UInt64, tag: UInt8 = 0) throws -> SignedCheckpoint {
         let body = try Checkpoint(origin: "conformance", size: size, rootHash: [UInt8](repeating: tag, count: 32))
@@ -78,7 +87,8 @@ public struct AuditStoreConformance: Sendable {
         try await store.append(
             entries,
             firstIndex: first,
-            checkpoint: try Self.checkpoint(first + UInt64(entries.count))
+            checkpoint: try Self.checkpoint(first + UInt64(entries.count)),
+            frontier: try Self.frontier(first + UInt64(entries.count))
         )
     }
 
@@ -87,8 +97,6 @@ public struct AuditStoreConformance: Sendable {
         try check(try await store.count() == 0, "a new store is empty")
         try check(try await store.read(0..<0).isEmpty, "reading an empty range returns nothing")
         try check(try await store.latestCheckpoint() == nil, "a new store holds no checkpoint")
-        try await store.append([], firstIndex: 0, checkpoint: try Self.checkpoint(0))
-        try check(try await store.count() == 0, "appending an empty batch changes nothing")
     }
 
     func appendAndReadBack() async throws {
@@ -126,7 +134,12 @@ public struct AuditStoreConformance: Sendable {
             try await append(store, [Self.entry(9)], at: 1)
         }
         try await expectError(.conflict, "append with a checkpoint of the wrong size") {
-            try await store.append([Self.entry(2)], firstIndex: 2, checkpoint: try Self.checkpoint(2))
+            try await store.append(
+                [Self.entry(2)],
+                firstIndex: 2,
+                checkpoint: try Self.checkpoint(2),
+                frontier: try Self.frontier(3)
+            )
         }
         try check(try await store.read(0..<2) == [Self.entry(0), Self.entry(1)], "rejected appends change nothing")
     }

@@ -215,7 +215,15 @@ struct AuditLogTests {
             name: "gateway",
             key: Self.key
         )
-        try await other.append([entries[0], entries[2]], firstIndex: 0, checkpoint: checkpoint)
+        // The frontier a store would keep for the forged pair: it cannot match the signed root.
+        var forged = MerkleTree()
+        for bytes in [entries[0], entries[2]] { forged.append(leafHash: AuditEntry.leafHash(of: bytes)) }
+        try await other.append(
+            [entries[0], entries[2]],
+            firstIndex: 0,
+            checkpoint: checkpoint,
+            frontier: try forged.frontier(size: 2)
+        )
         await #expect(throws: AuditError(.tampered, "")) { try await Self.makeLog(other) }
     }
 
