@@ -10,7 +10,7 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidEncoding
         /// A value was larger than the format allows (field, attribute count, entry, file frame).
         case oversized
-        /// The store could not read or write (I/O error, full disk); the log refuses further appends.
+        /// The store could not read or write (I/O error, full disk); the log recovers on the next append.
         case storeFailure
         /// An append did not continue the store where it ended (another writer, or a bug).
         case conflict
@@ -24,7 +24,8 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
         case inconsistent
         /// A requested index or tree size lies beyond the log.
         case outOfRange
-        /// The log stopped accepting appends after an earlier store failure (fail closed).
+        /// The log stopped accepting appends for good: recovering from a store failure found the store no longer
+        /// holding what the log acknowledged (fail closed).
         case closed
     }
 

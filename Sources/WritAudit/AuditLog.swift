@@ -14,8 +14,14 @@ public import WritCrypto
 /// ``record(_:)`` returned is covered by a signature, and a verifier given ``publicKey`` can tell an acknowledged
 /// entry from an unacknowledged torn write. There is no unsigned mode.
 ///
-/// Fail closed: once the store fails, the log refuses every further append (``AuditError/Code/closed``) because
-/// its in-memory tree can no longer be trusted to match the store. Reopen it to continue.
+/// Fail closed, then recover: when the store fails, the failed batch's callers, and every caller whose entry was
+/// queued behind it, get the error; none of those entries is ever acknowledged. The next ``record(_:)`` (or an
+/// explicit ``recover()``) first re-reads the store's tail — what is durable — and checks it against what the log
+/// acknowledged: the store must still hold every acknowledged entry, anything beyond them (a batch that became
+/// durable although its append failed) must continue the chain, and the latest checkpoint must be signed by this log
+/// and match the rebuilt tree. Then the log continues from exactly that tail, so the chain never forks. While the
+/// store stays unreachable, each attempt fails with its error; when the tail contradicts what was acknowledged
+/// (entries removed, a foreign checkpoint) the log closes for good (``AuditError/Code/closed``).
 public final class AuditLog: AuditSink {
     /// The service that owns the log; the checkpoint origin and the key name of its signatures.
     public let service: String
@@ -36,6 +42,11 @@ public final class AuditLog: AuditSink {
         let continuation: CheckedContinuation<Turn, any Error>
     }
 
+    private enum Admission {
+        case queued(index: UInt64, batch: [[UInt8]]?, first: UInt64, generation: UInt64)
+        case recover
+    }
+
     struct State {
         var tree = MerkleTree()
         var lastLeafHash = AuditEntry.genesisHash
@@ -46,6 +57,12 @@ public final class AuditLog: AuditSink {
         var failure: AuditError?
         var witnessed: [String: (size: UInt64, root: [UInt8])] = [:]
         var latest: SignedCheckpoint?
+        /// Bumped at every store failure: an entry queued in an earlier generation is never acknowledged.
+        var generation: UInt64 = 0
+        /// Set when a recovery found the store contradicting what the log acknowledged.
+        var closed: AuditError?
+        var recovering = false
+        var recoveryWaiters: [CheckedContinuation<Void, any Error>] = []
     }
 
     private init(
@@ -160,8 +177,13 @@ public final class AuditLog: AuditSink {
     /// Records `event`: stamps time (when absent) and service, hashes sensitive values, chains, and returns the
     /// entry's index once it is durable.
     ///
-    /// - Throws: ``AuditError/Code/closed`` after an earlier store failure; the store's error when this entry's
-    ///   batch failed; ``AuditError/Code/oversized`` or ``AuditError/Code/invalidEncoding`` for a bad event.
+    /// After a store failure, the first call re-reads the store's tail and recovers (``recover()``) before it
+    /// appends.
+    ///
+    /// - Throws: the store's error when this entry's batch failed (the entry is not acknowledged; it may or may not
+    ///   have become durable) or when recovering from an earlier failure failed; ``AuditError/Code/closed`` when a
+    ///   recovery found the store contradicting what the log acknowledged; ``AuditError/Code/oversized`` or
+    ///   ``AuditError/Code/invalidEncoding`` for a bad event.
     public func record(_ event: AuditEvent) async throws -> UInt64 {
         let time = event.time ?? clock.now()
         // Encode outside the lock with a blank header; the index and link are patched in under the lock.
@@ -187,30 +209,38 @@ public final class AuditLog: AuditSink {
         }
         // Under the lock: patch in the index and link, hash, grow the tree, queue. A caller that finds no flush
         // in progress becomes the leader and takes the queued batch at once.
-        let (index, batch, first) = try state.withLock { s -> (UInt64, [[UInt8]]?, UInt64) in
-            if let failure = s.failure {
-                throw AuditError(.closed, "log closed after a store failure: \(failure.context)")
-            }
-            let index = s.tree.size
-            bytes.withUnsafeMutableBufferPointer { out in
-                for k in 0..<8 { out[1 + k] = UInt8(truncatingIfNeeded: index >> UInt64(56 - 8 * k)) }
-                s.lastLeafHash.withUnsafeBufferPointer { link in
-                    for k in 0..<32 { out[9 + k] = link[k] }
+        var admission = Admission.recover
+        while case .recover = admission {
+            admission = try state.withLock { s -> Admission in
+                if let closed = s.closed { throw closed }
+                if s.failure != nil { return .recover }
+                let index = s.tree.size
+                bytes.withUnsafeMutableBufferPointer { out in
+                    for k in 0..<8 { out[1 + k] = UInt8(truncatingIfNeeded: index >> UInt64(56 - 8 * k)) }
+                    s.lastLeafHash.withUnsafeBufferPointer { link in
+                        for k in 0..<32 { out[9 + k] = link[k] }
+                    }
                 }
+                let leaf = RFC6962.leafHash(bytes)
+                s.tree.append(leafHash: leaf)
+                s.lastLeafHash = leaf
+                if s.flushing {
+                    s.pending.append(bytes)
+                    return .queued(index: index, batch: nil, first: 0, generation: s.generation)
+                }
+                s.flushing = true
+                if s.pending.isEmpty {
+                    return .queued(index: index, batch: [bytes], first: s.durable, generation: s.generation)
+                }
+                var batch: [[UInt8]] = []
+                swap(&batch, &s.pending)
+                batch.append(bytes)
+                return .queued(index: index, batch: batch, first: s.durable, generation: s.generation)
             }
-            let leaf = RFC6962.leafHash(bytes)
-            s.tree.append(leafHash: leaf)
-            s.lastLeafHash = leaf
-            if s.flushing {
-                s.pending.append(bytes)
-                return (index, nil, 0)
-            }
-            s.flushing = true
-            if s.pending.isEmpty { return (index, [bytes], s.durable) }
-            var batch: [[UInt8]] = []
-            swap(&batch, &s.pending)
-            batch.append(bytes)
-            return (index, batch, s.durable)
+            if case .recover = admission { try await recover() }
+        }
+        guard case .queued(let index, let batch, let first, let generation) = admission else {
+            preconditionFailure("the admission loop ends only once queued")
         }
         if let batch {
             try await flush(until: index, batch: batch, first: first)
@@ -218,7 +248,9 @@ public final class AuditLog: AuditSink {
         }
         let turn = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Turn, any Error>) in
             state.withLock { s in
-                if s.durable > index {
+                if s.generation != generation {
+                    c.resume(throwing: s.failure ?? AuditError(.storeFailure, "the batch of entry \(index) failed"))
+                } else if s.durable > index {
                     c.resume(returning: .durable)
                 } else if let failure = s.failure {
                     c.resume(throwing: failure)
@@ -268,6 +300,8 @@ public final class AuditLog: AuditSink {
                         ?? AuditError(.storeFailure, "store append failed: \(String(describing: error))")
                     let waiters = state.withLock { s -> [Waiter] in
                         s.failure = failure
+                        s.generation += 1
+                        s.pending.removeAll()  // never written; their callers fail with this generation
                         s.flushing = false
                         defer { s.waiters.removeAll() }
                         return s.waiters
@@ -298,6 +332,94 @@ public final class AuditLog: AuditSink {
                 next?.continuation.resume(returning: .lead)
                 return
             }
+        }
+    }
+
+    // MARK: Recovery
+
+    /// Recovers from a store failure: re-reads the store's tail and continues from what is durable.
+    ///
+    /// Does nothing when the log has not failed. Otherwise it drops the entries that were never acknowledged,
+    /// reads the entries the store holds beyond the last acknowledged one (a batch that became durable although its
+    /// append failed), checks that they continue the chain and that the store's latest checkpoint is signed by this
+    /// log and matches the rebuilt tree, and resumes appending after them. Concurrent callers share one recovery.
+    /// ``record(_:)`` calls it by itself.
+    ///
+    /// - Throws: the store's error while it stays unavailable (the log stays failed; try again later);
+    ///   ``AuditError/Code/closed`` when the store no longer holds every acknowledged entry, or holds entries or a
+    ///   checkpoint that do not continue this log (the log refuses appends from then on).
+    public func recover() async throws {
+        enum Role {
+            case done
+            case wait
+            case lead(tree: MerkleTree, durable: UInt64)
+        }
+        let role = try state.withLock { s -> Role in
+            if let closed = s.closed { throw closed }
+            guard s.failure != nil else { return .done }
+            if s.recovering { return .wait }
+            s.recovering = true
+            return .lead(tree: s.tree, durable: s.durable)
+        }
+        switch role {
+        case .done: return
+        case .wait:
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                state.withLock { s in
+                    if !s.recovering {
+                        if let closed = s.closed { c.resume(throwing: closed) } else { c.resume() }
+                    } else {
+                        s.recoveryWaiters.append(c)
+                    }
+                }
+            }
+        case .lead(let tree, let durable):
+            var rebuilt = State()
+            do {
+                rebuilt.tree = tree
+                try rebuilt.tree.truncate(to: durable)
+                rebuilt.lastLeafHash = durable == 0 ? AuditEntry.genesisHash : rebuilt.tree.leafHash(at: durable - 1)
+                let tail = try await Tail.read(store, service: service, keys: keys)
+                guard tail.count >= durable else {
+                    throw AuditError(
+                        .tampered,
+                        "the store holds \(tail.count) entries but the log acknowledged \(durable)"
+                    )
+                }
+                try await rebuilt.extend(from: store, to: tail.count)
+                try tail.check(against: rebuilt.tree)
+                rebuilt.durable = tail.count
+                rebuilt.latest = tail.checkpoint?.checkpoint.size == tail.count ? tail.checkpoint : nil
+            } catch {
+                let transient = (error as? AuditError).map { $0.code == .storeFailure } ?? true
+                let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+                    s.recovering = false
+                    if !transient {
+                        s.closed = AuditError(
+                            .closed,
+                            "log closed: after a store failure the store no longer matches what the log "
+                                + "acknowledged: \(error)"
+                        )
+                    }
+                    defer { s.recoveryWaiters.removeAll() }
+                    return s.recoveryWaiters
+                }
+                let reported = state.withLock { $0.closed } ?? error
+                for w in waiters { w.resume(throwing: reported) }
+                throw reported
+            }
+            let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+                s.tree = rebuilt.tree
+                s.lastLeafHash = rebuilt.lastLeafHash
+                s.durable = rebuilt.durable
+                s.latest = rebuilt.latest
+                s.pending.removeAll()
+                s.failure = nil
+                s.recovering = false
+                defer { s.recoveryWaiters.removeAll() }
+                return s.recoveryWaiters
+            }
+            for w in waiters { w.resume() }
         }
     }
 

@@ -418,10 +418,12 @@ public final class FileAuditStore: AuditStore {
         let path = self.path
         let frozen = buffer
         let sidecar = self.sidecar
-        let result: Result<Void, AuditError> = await withCheckedContinuation { continuation in
+        let result: Result<Void, FailedWrite> = await withCheckedContinuation { continuation in
             queue.async {
+                var written = false
                 do {
                     try Self.writeFully(fd: fd, frozen, at: offset, path: path)
+                    written = true
                     guard Self.dataSync(fd) == 0 else {
                         throw AuditError(.storeFailure, "cannot sync '\(path)': \(errnoText())")
                     }
@@ -433,10 +435,18 @@ public final class FileAuditStore: AuditStore {
                     }
                     continuation.resume(returning: .success(()))
                 } catch {
-                    // Undo the partial batch so the file stays a clean prefix; the store refuses further appends.
-                    _ = ftruncate(fd, off_t(offset))
+                    // Undo the partial batch so the file stays a clean prefix. A failed write (a full disk) that
+                    // was cut off cleanly leaves the store usable; after a failed sync, or a failed cut, what the
+                    // file holds is unknown until it is reopened, so the store refuses further appends.
+                    let cut = ftruncate(fd, off_t(offset)) == 0
+                    let sticky = written || !cut
                     continuation.resume(
-                        returning: .failure(error as? AuditError ?? AuditError(.storeFailure, "\(error)"))
+                        returning: .failure(
+                            FailedWrite(
+                                error: error as? AuditError ?? AuditError(.storeFailure, "\(error)"),
+                                sticky: sticky
+                            )
+                        )
                     )
                 }
             }
@@ -448,9 +458,9 @@ public final class FileAuditStore: AuditStore {
                 s.end = offset + UInt64(frozen.count)
                 s.latest = checkpoint
                 s.frontier = frontier
-            case .failure(let error):
-                s.failed = error.context
-                throw error
+            case .failure(let failure):
+                if failure.sticky { s.failed = failure.error.context }
+                throw failure.error
             }
         }
     }
@@ -483,6 +493,12 @@ public final class FileAuditStore: AuditStore {
             let length = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
             return Array(bytes[at + 4..<at + 4 + length])
         }
+    }
+
+    /// Why an append's write failed, and whether the file is left in a state the store can append after.
+    struct FailedWrite: Error {
+        let error: AuditError
+        let sticky: Bool
     }
 
     // MARK: File helpers
