@@ -102,11 +102,11 @@ extension FileAuditStore {
         do {
             head = try readRange(fd: fd, path: path, 0..<UInt64(magic.count))
         } catch {
-            close(fd)
+            systemClose(fd)
             throw error
         }
         guard head == magic else {
-            close(fd)
+            systemClose(fd)
             throw AuditError(.invalidEncoding, "'\(path)' is not a Writ audit log of format 2")
         }
         let store = FileAuditStore(
@@ -127,7 +127,7 @@ extension FileAuditStore {
     /// - Throws: ``AuditError/Code/tampered`` when the file shrank below what this handle has seen or a frame is
     ///   damaged before a later checkpoint frame.
     func refresh() throws {
-        guard access == .readOnly else { return }
+        guard access == .readOnly, !state.withLock({ $0.closed }) else { return }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw AuditError(.storeFailure, "cannot stat '\(path)': \(errnoText())") }
         let size = UInt64(info.st_size)

@@ -163,6 +163,7 @@ public final class FileAuditStore: AuditStore {
         var latest: SignedCheckpoint?
         var frontier: AuditFrontier?
         var failed: String?
+        var closed = false
 
         var count: UInt64 { base + UInt64(offsets.count) }
     }
@@ -184,8 +185,19 @@ public final class FileAuditStore: AuditStore {
     }
 
     deinit {
+        close()
+    }
+
+    /// Writes the pending checkpoint file, releases the file's lock and closes it; later calls fail with
+    /// ``AuditError/Code/storeFailure``. Releasing the store does the same.
+    public func close() {
+        let open = state.withLock { s -> Bool in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard open else { return }
         sidecar.drain()
-        close(fd)
+        systemClose(fd)
     }
 
     /// The path of the checkpoint file kept beside the log at `path`: `<path>.checkpoint`.
@@ -285,7 +297,7 @@ public final class FileAuditStore: AuditStore {
                 if q >= 0 {
                     try? writeFully(fd: q, Array(bytes[Int(coveredEnd)...]), at: 0, path: quarantine)
                     _ = fsync(q)
-                    close(q)
+                    systemClose(q)
                 }
                 guard ftruncate(fd, off_t(coveredEnd)) == 0, fsync(fd) == 0 else {
                     throw AuditError(.storeFailure, "cannot cut the torn tail of '\(path)': \(errnoText())")
@@ -321,7 +333,7 @@ public final class FileAuditStore: AuditStore {
                 sidecar: writer
             )
         } catch {
-            close(fd)
+            systemClose(fd)
             throw error
         }
     }
@@ -333,7 +345,7 @@ public final class FileAuditStore: AuditStore {
     public static func scan(path: String) throws -> Scan {
         let fd = systemOpen(path, O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(errnoText())") }
-        defer { close(fd) }
+        defer { systemClose(fd) }
         let bytes = try readAll(fd: fd, path: path)
         let frames = try parse(bytes, path: path)
         let entries = zip(frames.offsets, frames.lengths).map { offset, length in
@@ -408,6 +420,7 @@ public final class FileAuditStore: AuditStore {
         Self.appendFrame(frontierPayload, header: Self.frontierFlag | UInt32(frontierPayload.count), to: &buffer)
         Self.appendFrame(note, header: Self.checkpointFlag | UInt32(note.count), to: &buffer)
         let offset = try state.withLock { s -> UInt64 in
+            if s.closed { throw AuditError(.storeFailure, "'\(self.path)' was closed") }
             if let failed = s.failed { throw AuditError(.storeFailure, "store failed earlier: \(failed)") }
             guard firstIndex == s.count else {
                 throw AuditError(.conflict, "append at \(firstIndex) but the file holds \(s.count) entries")
@@ -469,6 +482,7 @@ public final class FileAuditStore: AuditStore {
         try refresh()
         if !range.isEmpty, range.lowerBound < state.withLock({ $0.base }) { try loadIndex() }
         let (start, end, offsets) = try state.withLock { s -> (UInt64, UInt64, [UInt64]) in
+            if s.closed { throw AuditError(.storeFailure, "'\(path)' was closed") }
             guard range.upperBound <= s.count else {
                 throw AuditError(.outOfRange, "read up to \(range.upperBound) but the file holds \(s.count)")
             }
@@ -630,7 +644,7 @@ public final class FileAuditStore: AuditStore {
     static func readCheckpointFile(at path: String) -> CheckpointFile {
         let fd = systemOpen(path, O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { return errno == ENOENT ? .missing : .damaged("cannot open: \(errnoText())") }
-        defer { close(fd) }
+        defer { systemClose(fd) }
         guard let bytes = try? readAll(fd: fd, path: path, limit: 1 << 20) else { return .damaged("cannot read") }
         guard let text = String(validating: bytes, as: UTF8.self) else { return .damaged("not UTF-8") }
         do {
@@ -679,7 +693,7 @@ public final class FileAuditStore: AuditStore {
         let dfd = systemOpen(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC, 0)
         if dfd >= 0 {
             _ = fsync(dfd)
-            close(dfd)
+            systemClose(dfd)
         }
     }
 }
@@ -773,9 +787,9 @@ final class CheckpointFileWriter: Sendable {
         do {
             try FileAuditStore.writeFully(fd: fd, Array(checkpoint.text.utf8), at: 0, path: temporary)
             guard fsync(fd) == 0 else { throw AuditError(.storeFailure, "cannot sync '\(temporary)': \(errnoText())") }
-            close(fd)
+            systemClose(fd)
         } catch {
-            close(fd)
+            systemClose(fd)
             throw error
         }
         guard rename(temporary, path) == 0 else {
@@ -795,6 +809,17 @@ func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
     return Musl.open(path, flags, mode)
     #else
     return Glibc.open(path, flags, mode)
+    #endif
+}
+
+/// `close(2)`, named apart from ``FileAuditStore/close()``.
+func systemClose(_ fd: Int32) {
+    #if canImport(Darwin)
+    _ = Darwin.close(fd)
+    #elseif canImport(Musl)
+    _ = Musl.close(fd)
+    #else
+    _ = Glibc.close(fd)
     #endif
 }
 
