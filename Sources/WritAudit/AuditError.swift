@@ -29,7 +29,7 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidEncoding = Code(.invalidEncoding)
         /// A value was larger than the format allows (field, attribute count, entry, file frame).
         public static let oversized = Code(.oversized)
-        /// The store could not read or write (I/O error, full disk); the log refuses further appends.
+        /// The store could not read or write (I/O error, full disk); the log recovers on the next append.
         public static let storeFailure = Code(.storeFailure)
         /// An append did not continue the store where it ended (another writer, or a bug).
         public static let conflict = Code(.conflict)
@@ -43,7 +43,8 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let inconsistent = Code(.inconsistent)
         /// A requested index or tree size lies beyond the log.
         public static let outOfRange = Code(.outOfRange)
-        /// The log stopped accepting appends after an earlier store failure (fail closed).
+        /// The log stopped accepting appends for good: recovering from a store failure found the store no longer
+        /// holding what the log acknowledged (fail closed).
         public static let closed = Code(.closed)
 
         /// The code's stable text (`invalidEncoding`, …).

@@ -14,28 +14,40 @@ public import WritCrypto
 /// ``record(_:)`` returned is covered by a signature, and a verifier given ``publicKey`` can tell an acknowledged
 /// entry from an unacknowledged torn write. There is no unsigned mode.
 ///
-/// Fail closed: once the store fails, the log refuses every further append (``AuditError/Code/closed``) because
-/// its in-memory tree can no longer be trusted to match the store. Reopen it to continue.
+/// Fail closed, then recover: when the store fails, the failed batch's callers, and every caller whose entry was
+/// queued behind it, get the error; none of those entries is ever acknowledged. The next ``record(_:)`` (or an
+/// explicit ``recover()``) first re-reads the store's tail — what is durable — and checks it against what the log
+/// acknowledged: the store must still hold every acknowledged entry, anything beyond them (a batch that became
+/// durable although its append failed) must continue the chain, and the latest checkpoint must be signed by this log
+/// and match the rebuilt tree. Then the log continues from exactly that tail, so the chain never forks. While the
+/// store stays unreachable, each attempt fails with its error; when the tail contradicts what was acknowledged
+/// (entries removed, a foreign checkpoint) the log closes for good (``AuditError/Code/closed``).
 public final class AuditLog: AuditSink {
     /// The service that owns the log; the checkpoint origin and the key name of its signatures.
     public let service: String
     private let store: any AuditStore
     private let signingKey: Ed25519.PrivateKey
+    private let keys: [Ed25519.PublicKey]
     private let salt: AuditSalt
     private let clock: any WallClock
     private let state: Mutex<State>
 
-    private enum Turn: Sendable {
+    enum Turn: Sendable {
         case durable
         case lead
     }
 
-    private struct Waiter {
+    struct Waiter {
         let index: UInt64
         let continuation: CheckedContinuation<Turn, any Error>
     }
 
-    private struct State {
+    private enum Admission {
+        case queued(index: UInt64, batch: [[UInt8]]?, first: UInt64, generation: UInt64)
+        case recover
+    }
+
+    struct State {
         var tree = MerkleTree()
         var lastLeafHash = AuditEntry.genesisHash
         var pending: [[UInt8]] = []
@@ -45,12 +57,19 @@ public final class AuditLog: AuditSink {
         var failure: AuditError?
         var witnessed: [String: (size: UInt64, root: [UInt8])] = [:]
         var latest: SignedCheckpoint?
+        /// Bumped at every store failure: an entry queued in an earlier generation is never acknowledged.
+        var generation: UInt64 = 0
+        /// Set when a recovery found the store contradicting what the log acknowledged.
+        var closed: AuditError?
+        var recovering = false
+        var recoveryWaiters: [CheckedContinuation<Void, any Error>] = []
     }
 
     private init(
         store: any AuditStore,
         service: String,
         signingKey: Ed25519.PrivateKey,
+        keys: [Ed25519.PublicKey],
         salt: AuditSalt,
         clock: any WallClock,
         state: State
@@ -58,12 +77,19 @@ public final class AuditLog: AuditSink {
         self.store = store
         self.service = service
         self.signingKey = signingKey
+        self.keys = keys
         self.salt = salt
         self.clock = clock
         self.state = Mutex(state)
     }
 
-    /// Opens a log over `store`, rebuilding its chain and tree from the stored entries.
+    /// Opens a log over `store`: in O(log n) from the frontier the store kept with its latest batch, or, when the
+    /// store holds none that matches its latest checkpoint, by re-reading every entry.
+    ///
+    /// From the frontier the log checks the tail: the latest checkpoint is signed by this log's key, the stored
+    /// frontier's root is the checkpoint's root, and the last stored entry is entry `count - 1` with the frontier's
+    /// last leaf hash. Entries before the tail are not re-read (the ``AuditVerifier`` checks them); until
+    /// ``loadFullTree()`` is called, roots, leaf hashes and proofs are available from the reopened size on.
     ///
     /// - Parameters:
     ///   - store: where entries live.
@@ -73,8 +99,10 @@ public final class AuditLog: AuditSink {
     ///   - clock: the time source for entry times and cosignatures.
     ///   - previousKeys: earlier public keys of this log (after a key rotation): the checkpoint stored with the
     ///     latest batch may be signed by one of them instead of `signingKey`. A verifier needs them all.
-    /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not form an unbroken chain or do not match
-    ///   the checkpoint stored with the latest batch (the log refuses to append to a broken record);
+    ///   - checking: ``AuditOpenCheck/tail`` (the default), or ``AuditOpenCheck/everyEntry`` to re-read every entry
+    ///     and check the whole chain against the checkpoint before appending to it.
+    /// - Throws: ``AuditError/Code/tampered`` when the stored tail (or, without a frontier, the stored entries) does
+    ///   not match the checkpoint stored with the latest batch (the log refuses to append to a broken record);
     ///   ``AuditError/Code/invalidSignature`` when that checkpoint is not signed by `signingKey` under `service`;
     ///   ``AuditError/Code/conflict`` when the entries belong to another service; or the store's error.
     public static func open(
@@ -83,55 +111,56 @@ public final class AuditLog: AuditSink {
         signingKey: Ed25519.PrivateKey,
         salt: AuditSalt,
         clock: any WallClock = SystemClock(),
-        previousKeys: [Ed25519.PublicKey] = []
+        previousKeys: [Ed25519.PublicKey] = [],
+        checking: AuditOpenCheck = .tail
     ) async throws -> AuditLog {
         guard !service.isEmpty, !service.contains("\n") else {
             throw AuditError(.invalidEncoding, "service name must be one non-empty line")
         }
+        let keys = [signingKey.publicKey] + previousKeys
+        let tail = try await Tail.read(store, service: service, keys: keys)
         var state = State()
-        let total = try await store.count()
-        if total > 0, let first = try await store.read(0..<1).first {
-            let owner = try AuditEntry(decoding: first).event.service ?? ""
-            guard owner == service else {
-                throw AuditError(.conflict, "the stored log belongs to '\(owner)', not '\(service)'")
-            }
+        if let frontier = tail.frontier, checking == .tail {
+            state.tree = MerkleTree(frontier: frontier)
+            state.lastLeafHash = frontier.lastLeafHash
+        } else {
+            try await state.extend(from: store, to: tail.count)
         }
-        var start: UInt64 = 0
-        while start < total {
-            let end = min(total, start + 65_536)
-            for bytes in try await store.read(start..<end) {
-                let index = state.tree.size
-                let header = try EntryCodec.header(bytes)
-                guard header.index == index, header.previousHash.elementsEqual(state.lastLeafHash) else {
-                    throw AuditError(.tampered, "stored entry \(index) does not continue the chain; run the verifier")
-                }
-                let leaf = RFC6962.leafHash(bytes)
-                state.tree.append(leafHash: leaf)
-                state.lastLeafHash = leaf
-            }
-            start = end
-        }
-        if let stored = try await store.latestCheckpoint() {
-            let cp = stored.checkpoint
-            let keys = [signingKey.publicKey] + previousKeys
-            guard cp.origin == service, keys.contains(where: { stored.isSigned(by: service, key: $0) }) else {
-                throw AuditError(
-                    .invalidSignature,
-                    "the store's latest checkpoint (size \(cp.size)) is not signed by this log's key as '\(service)' "
-                        + "(after a key rotation, pass the old key in previousKeys)"
-                )
-            }
-            guard cp.size <= total, try state.tree.root(size: cp.size) == cp.rootHash else {
+        try tail.check(against: state.tree)
+        state.durable = tail.count
+        state.latest = tail.checkpoint
+        return AuditLog(
+            store: store,
+            service: service,
+            signingKey: signingKey,
+            keys: keys,
+            salt: salt,
+            clock: clock,
+            state: state
+        )
+    }
+
+    /// Reads every entry before the frontier the log was reopened from, checks that they form the chain and the
+    /// tree the frontier summarises, and keeps the whole tree, so that roots, leaf hashes and proofs of every size
+    /// are available (a log built from its first entry already has them).
+    ///
+    /// - Throws: ``AuditError/Code/tampered`` when the stored entries do not match; or the store's error.
+    public func loadFullTree() async throws {
+        let restored = state.withLock { $0.tree.restoredSize }
+        guard restored > 0 else { return }
+        var full = State()
+        try await full.extend(from: store, to: restored)
+        try state.withLock { s in
+            guard s.tree.restoredSize == restored else { return }
+            guard try full.tree.root() == s.tree.root(size: restored) else {
                 throw AuditError(
                     .tampered,
-                    "stored entries 0..<\(cp.size) do not match the log's signed checkpoint: modified or removed; "
-                        + "run the verifier"
+                    "stored entries 0..<\(restored) do not form the tree the log was reopened from; run the verifier"
                 )
             }
-            if cp.size == total { state.latest = stored }
+            for index in restored..<s.tree.size { full.tree.append(leafHash: s.tree.leafHash(at: index)) }
+            s.tree = full.tree
         }
-        state.durable = total
-        return AuditLog(store: store, service: service, signingKey: signingKey, salt: salt, clock: clock, state: state)
     }
 
     /// The log's public key, for verifiers and witnesses.
@@ -148,8 +177,13 @@ public final class AuditLog: AuditSink {
     /// Records `event`: stamps time (when absent) and service, hashes sensitive values, chains, and returns the
     /// entry's index once it is durable.
     ///
-    /// - Throws: ``AuditError/Code/closed`` after an earlier store failure; the store's error when this entry's
-    ///   batch failed; ``AuditError/Code/oversized`` or ``AuditError/Code/invalidEncoding`` for a bad event.
+    /// After a store failure, the first call re-reads the store's tail and recovers (``recover()``) before it
+    /// appends.
+    ///
+    /// - Throws: the store's error when this entry's batch failed (the entry is not acknowledged; it may or may not
+    ///   have become durable) or when recovering from an earlier failure failed; ``AuditError/Code/closed`` when a
+    ///   recovery found the store contradicting what the log acknowledged; ``AuditError/Code/oversized`` or
+    ///   ``AuditError/Code/invalidEncoding`` for a bad event.
     public func record(_ event: AuditEvent) async throws -> UInt64 {
         let time = event.time ?? clock.now()
         // Encode outside the lock with a blank header; the index and link are patched in under the lock.
@@ -175,30 +209,38 @@ public final class AuditLog: AuditSink {
         }
         // Under the lock: patch in the index and link, hash, grow the tree, queue. A caller that finds no flush
         // in progress becomes the leader and takes the queued batch at once.
-        let (index, batch, first) = try state.withLock { s -> (UInt64, [[UInt8]]?, UInt64) in
-            if let failure = s.failure {
-                throw AuditError(.closed, "log closed after a store failure: \(failure.context)")
-            }
-            let index = s.tree.size
-            bytes.withUnsafeMutableBufferPointer { out in
-                for k in 0..<8 { out[1 + k] = UInt8(truncatingIfNeeded: index >> UInt64(56 - 8 * k)) }
-                s.lastLeafHash.withUnsafeBufferPointer { link in
-                    for k in 0..<32 { out[9 + k] = link[k] }
+        var admission = Admission.recover
+        while case .recover = admission {
+            admission = try state.withLock { s -> Admission in
+                if let closed = s.closed { throw closed }
+                if s.failure != nil { return .recover }
+                let index = s.tree.size
+                bytes.withUnsafeMutableBufferPointer { out in
+                    for k in 0..<8 { out[1 + k] = UInt8(truncatingIfNeeded: index >> UInt64(56 - 8 * k)) }
+                    s.lastLeafHash.withUnsafeBufferPointer { link in
+                        for k in 0..<32 { out[9 + k] = link[k] }
+                    }
                 }
+                let leaf = RFC6962.leafHash(bytes)
+                s.tree.append(leafHash: leaf)
+                s.lastLeafHash = leaf
+                if s.flushing {
+                    s.pending.append(bytes)
+                    return .queued(index: index, batch: nil, first: 0, generation: s.generation)
+                }
+                s.flushing = true
+                if s.pending.isEmpty {
+                    return .queued(index: index, batch: [bytes], first: s.durable, generation: s.generation)
+                }
+                var batch: [[UInt8]] = []
+                swap(&batch, &s.pending)
+                batch.append(bytes)
+                return .queued(index: index, batch: batch, first: s.durable, generation: s.generation)
             }
-            let leaf = RFC6962.leafHash(bytes)
-            s.tree.append(leafHash: leaf)
-            s.lastLeafHash = leaf
-            if s.flushing {
-                s.pending.append(bytes)
-                return (index, nil, 0)
-            }
-            s.flushing = true
-            if s.pending.isEmpty { return (index, [bytes], s.durable) }
-            var batch: [[UInt8]] = []
-            swap(&batch, &s.pending)
-            batch.append(bytes)
-            return (index, batch, s.durable)
+            if case .recover = admission { try await recover() }
+        }
+        guard case .queued(let index, let batch, let first, let generation) = admission else {
+            preconditionFailure("the admission loop ends only once queued")
         }
         if let batch {
             try await flush(until: index, batch: batch, first: first)
@@ -206,7 +248,9 @@ public final class AuditLog: AuditSink {
         }
         let turn = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Turn, any Error>) in
             state.withLock { s in
-                if s.durable > index {
+                if s.generation != generation {
+                    c.resume(throwing: s.failure ?? AuditError(.storeFailure, "the batch of entry \(index) failed"))
+                } else if s.durable > index {
                     c.resume(returning: .durable)
                 } else if let failure = s.failure {
                     c.resume(throwing: failure)
@@ -240,13 +284,15 @@ public final class AuditLog: AuditSink {
             if !batch.isEmpty {
                 do {
                     let end = first + UInt64(batch.count)
-                    let root = try state.withLock { try $0.tree.root(size: end) }
+                    let (root, frontier) = try state.withLock { s in
+                        (try s.tree.root(size: end), try s.tree.frontier(size: end))
+                    }
                     let signed = SignedCheckpoint.sign(
                         try LogCheckpoint(origin: service, size: end, rootHash: root),
                         name: service,
                         key: signingKey
                     )
-                    try await store.append(batch, firstIndex: first, checkpoint: signed)
+                    try await store.append(batch, firstIndex: first, checkpoint: signed, frontier: frontier)
                     state.withLock { $0.latest = signed }
                 } catch {
                     let failure =
@@ -254,6 +300,8 @@ public final class AuditLog: AuditSink {
                         ?? AuditError(.storeFailure, "store append failed", underlying: error)
                     let waiters = state.withLock { s -> [Waiter] in
                         s.failure = failure
+                        s.generation += 1
+                        s.pending.removeAll()  // never written; their callers fail with this generation
                         s.flushing = false
                         defer { s.waiters.removeAll() }
                         return s.waiters
@@ -287,6 +335,94 @@ public final class AuditLog: AuditSink {
         }
     }
 
+    // MARK: Recovery
+
+    /// Recovers from a store failure: re-reads the store's tail and continues from what is durable.
+    ///
+    /// Does nothing when the log has not failed. Otherwise it drops the entries that were never acknowledged,
+    /// reads the entries the store holds beyond the last acknowledged one (a batch that became durable although its
+    /// append failed), checks that they continue the chain and that the store's latest checkpoint is signed by this
+    /// log and matches the rebuilt tree, and resumes appending after them. Concurrent callers share one recovery.
+    /// ``record(_:)`` calls it by itself.
+    ///
+    /// - Throws: the store's error while it stays unavailable (the log stays failed; try again later);
+    ///   ``AuditError/Code/closed`` when the store no longer holds every acknowledged entry, or holds entries or a
+    ///   checkpoint that do not continue this log (the log refuses appends from then on).
+    public func recover() async throws {
+        enum Role {
+            case done
+            case wait
+            case lead(tree: MerkleTree, durable: UInt64)
+        }
+        let role = try state.withLock { s -> Role in
+            if let closed = s.closed { throw closed }
+            guard s.failure != nil else { return .done }
+            if s.recovering { return .wait }
+            s.recovering = true
+            return .lead(tree: s.tree, durable: s.durable)
+        }
+        switch role {
+        case .done: return
+        case .wait:
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                state.withLock { s in
+                    if !s.recovering {
+                        if let closed = s.closed { c.resume(throwing: closed) } else { c.resume() }
+                    } else {
+                        s.recoveryWaiters.append(c)
+                    }
+                }
+            }
+        case .lead(let tree, let durable):
+            var rebuilt = State()
+            do {
+                rebuilt.tree = tree
+                try rebuilt.tree.truncate(to: durable)
+                rebuilt.lastLeafHash = durable == 0 ? AuditEntry.genesisHash : rebuilt.tree.leafHash(at: durable - 1)
+                let tail = try await Tail.read(store, service: service, keys: keys)
+                guard tail.count >= durable else {
+                    throw AuditError(
+                        .tampered,
+                        "the store holds \(tail.count) entries but the log acknowledged \(durable)"
+                    )
+                }
+                try await rebuilt.extend(from: store, to: tail.count)
+                try tail.check(against: rebuilt.tree)
+                rebuilt.durable = tail.count
+                rebuilt.latest = tail.checkpoint?.checkpoint.size == tail.count ? tail.checkpoint : nil
+            } catch {
+                let transient = (error as? AuditError).map { $0.code == .storeFailure } ?? true
+                let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+                    s.recovering = false
+                    if !transient {
+                        s.closed = AuditError(
+                            .closed,
+                            "log closed: after a store failure the store no longer matches what the log "
+                                + "acknowledged: \(error)"
+                        )
+                    }
+                    defer { s.recoveryWaiters.removeAll() }
+                    return s.recoveryWaiters
+                }
+                let reported = state.withLock { $0.closed } ?? error
+                for w in waiters { w.resume(throwing: reported) }
+                throw reported
+            }
+            let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+                s.tree = rebuilt.tree
+                s.lastLeafHash = rebuilt.lastLeafHash
+                s.durable = rebuilt.durable
+                s.latest = rebuilt.latest
+                s.pending.removeAll()
+                s.failure = nil
+                s.recovering = false
+                defer { s.recoveryWaiters.removeAll() }
+                return s.recoveryWaiters
+            }
+            for w in waiters { w.resume() }
+        }
+    }
+
     // MARK: Reading and proofs
 
     /// The entries at `range`, decoded.
@@ -305,6 +441,12 @@ public final class AuditLog: AuditSink {
     public func leafHash(at index: UInt64) throws -> [UInt8] {
         try state.withLock { s in
             guard index < s.tree.size else { throw AuditError(.outOfRange, "no entry \(index)") }
+            guard index >= s.tree.restoredSize else {
+                throw AuditError(
+                    .outOfRange,
+                    "entry \(index) precedes the frontier the log was reopened from; call loadFullTree()"
+                )
+            }
             return s.tree.leafHash(at: index)
         }
     }

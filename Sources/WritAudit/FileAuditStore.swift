@@ -14,12 +14,16 @@ import Darwin
 ///
 /// Layout (format 2): the 8-byte magic `WRITAUD2`, then frames, big-endian:
 /// - an entry frame `u32 length ‖ entry bytes ‖ u32 CRC-32 of (length ‖ entry)`;
+/// - a frontier frame `u32 (0x4000_0000 | length) ‖ u64 distance back to the last entry frame ‖ frontier ‖ u32
+///   CRC-32`, the tree's ``AuditFrontier`` after the entries before it (unsigned: the log checks it against the
+///   signed root);
 /// - a checkpoint frame `u32 (0x8000_0000 | length) ‖ signed-note text ‖ u32 CRC-32`, the log's signed checkpoint
 ///   of every entry before it.
 ///
-/// ``append(_:firstIndex:checkpoint:)`` writes a batch's entry frames and then its checkpoint frame with one
-/// `pwrite` and one `fdatasync` on a dedicated queue (never blocking Swift's cooperative pool), and returns once
-/// they are durable. So every acknowledged entry lies before a checkpoint frame, and the bytes after the last
+/// ``append(_:firstIndex:checkpoint:frontier:)`` writes a batch's entry frames, its frontier frame and its
+/// checkpoint frame with one `pwrite` and one `fdatasync` on a dedicated queue (never blocking Swift's cooperative
+/// pool), and returns once they are durable. (Files written before frontier frames have none; they open with a
+/// full scan.) So every acknowledged entry lies before a checkpoint frame, and the bytes after the last
 /// checkpoint frame are the only ones that can be an unacknowledged torn write.
 ///
 /// Beside the log, `<path>.checkpoint` (``checkpointFilePath(forLogAt:)``) holds the latest checkpoint as plain
@@ -29,7 +33,10 @@ import Darwin
 /// background writer that keeps only the newest note and writes at most every 50 ms, so it lags the log by at most
 /// that and the batches in flight, and costs the append path no second sync. ``flushCheckpointFile()`` waits for it; releasing the store does too.
 ///
-/// On open the file is scanned:
+/// ``open(path:checking:)`` with ``AuditOpenCheck/tail`` (the default) reads only the end of the file when it ends with
+/// an intact batch (last entry frame, frontier frame, checkpoint frame) and `<path>.checkpoint` is present: O(log n)
+/// work, whatever the file's length. Every other file, and every file with ``AuditOpenCheck/everyEntry``, is scanned
+/// whole:
 /// - a damaged frame followed by any intact frame (an entry or a checkpoint covering it) is damage or tampering:
 ///   ``open(path:)`` refuses the file (``AuditError/Code/tampered`` naming the entry), never repairs it;
 /// - the bytes after the last checkpoint frame (entries and partial frames) were never acknowledged: they are moved
@@ -37,7 +44,12 @@ import Darwin
 ///   checkpoint frame, which means acknowledged entries were removed or their checkpoint damaged (refused);
 /// - `<path>.checkpoint` missing while the log holds two checkpoint frames, or damaged, is refused.
 ///
-/// An exclusive `flock` keeps a second process from writing the same file. The store never signs: the
+/// A tail open leaves frames before the last batch unread until a ``read(_:)`` reaches them: then the store reads
+/// and checks every frame before the tail once (``AuditError/Code/tampered`` when one is damaged).
+///
+/// An exclusive `flock` keeps a second process from writing the same file: one writer per log. Any number of
+/// ``Access/readOnly`` handles (verifiers, a second process) may read it; they see each batch once its checkpoint
+/// frame is written, and refuse appends (``AuditError/Code/conflict``). The store never signs: the
 /// ``AuditLog`` signs each batch's checkpoint with its key and checks the latest one when it opens.
 public final class FileAuditStore: AuditStore {
     /// A frame that failed its checksum or length check and is followed by intact frames.
@@ -121,42 +133,71 @@ public final class FileAuditStore: AuditStore {
     static let magic: [UInt8] = Array("WRITAUD2".utf8)
     static let legacyMagic: [UInt8] = Array("WRITAUD1".utf8)
     static let checkpointFlag: UInt32 = 0x8000_0000
+    static let frontierFlag: UInt32 = 0x4000_0000
+    static let kindMask: UInt32 = 0xC000_0000
+
+    /// What a handle may do.
+    public enum Access: Sendable, Hashable {
+        /// The single writer: takes the file's exclusive lock, repairs a torn tail.
+        case readWrite
+        /// A reader beside the writer (another process): no lock, no repair; sees each batch once its checkpoint
+        /// frame is written; appends fail with ``AuditError/Code/conflict``.
+        case readOnly
+    }
 
     /// The file's path.
     public let path: String
     /// What opening repaired.
     public let recovery: Recovery
-    private let fd: Int32
+    /// What this handle may do.
+    public let access: Access
+    let fd: Int32
     private let queue = DispatchQueue(label: "writ.audit.file-store")
-    private let state: Mutex<State>
-    private let sidecar: CheckpointFileWriter
+    let state: Mutex<State>
+    let sidecar: CheckpointFileWriter
 
-    private struct State {
-        var offsets: [UInt64]  // byte offset of each entry frame
+    struct State {
+        var base: UInt64 = 0  // index of the first entry in `offsets`: entries before it are not indexed yet
+        var offsets: [UInt64]  // byte offset of each entry frame from `base` on
         var end: UInt64
         var latest: SignedCheckpoint?
+        var frontier: AuditFrontier?
         var failed: String?
+        var closed = false
+
+        var count: UInt64 { base + UInt64(offsets.count) }
     }
 
-    private init(
+    init(
         path: String,
         fd: Int32,
-        offsets: [UInt64],
-        end: UInt64,
-        latest: SignedCheckpoint?,
+        access: Access = .readWrite,
+        state: State,
         recovery: Recovery,
         sidecar: CheckpointFileWriter
     ) {
         self.path = path
         self.fd = fd
+        self.access = access
         self.recovery = recovery
         self.sidecar = sidecar
-        state = Mutex(State(offsets: offsets, end: end, latest: latest))
+        self.state = Mutex(state)
     }
 
     deinit {
+        close()
+    }
+
+    /// Writes the pending checkpoint file, releases the file's lock and closes it; later calls fail with
+    /// ``AuditError/Code/storeFailure``. Releasing the store does the same.
+    public func close() {
+        let open = state.withLock { s -> Bool in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard open else { return }
         sidecar.drain()
-        close(fd)
+        systemClose(fd)
     }
 
     /// The path of the checkpoint file kept beside the log at `path`: `<path>.checkpoint`.
@@ -165,18 +206,30 @@ public final class FileAuditStore: AuditStore {
     /// Opens (or creates) the log file at `path`, cutting off an unacknowledged torn write after its last
     /// checkpoint.
     ///
+    /// - Parameters:
+    ///   - checking: ``AuditOpenCheck/tail`` (O(log n) when the file ends with an intact batch) or
+    ///     ``AuditOpenCheck/everyEntry``.
+    ///   - access: ``Access/readWrite`` for the log's writer (the default), ``Access/readOnly`` for a reader
+    ///     beside it (which never creates, locks or repairs the file, and reads it whole).
+    ///
     /// - Throws: ``AuditError/Code/storeFailure`` when the file cannot be opened, locked or repaired;
     ///   ``AuditError/Code/conflict`` when another process holds it; ``AuditError/Code/tampered`` when a frame that
     ///   a checkpoint covers is damaged, a checkpoint frame does not match its position, or `<path>.checkpoint`
     ///   is damaged, missing or covers entries the log no longer holds; ``AuditError/Code/invalidEncoding`` when
     ///   the file is not an audit log of format 2.
-    public static func open(path: String) throws -> FileAuditStore {
+    public static func open(
+        path: String,
+        checking: AuditOpenCheck = .tail,
+        access: Access = .readWrite
+    ) throws -> FileAuditStore {
+        if access == .readOnly { return try openReadOnly(path: path) }
         let fd = systemOpen(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(errnoText())") }
         do {
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
                 throw AuditError(.conflict, "'\(path)' is locked by another writer")
             }
+            if checking == .tail, let store = try openTail(fd: fd, path: path) { return store }
             var bytes = try readAll(fd: fd, path: path)
             if bytes.isEmpty {
                 try writeFully(fd: fd, magic, at: 0, path: path)
@@ -244,7 +297,7 @@ public final class FileAuditStore: AuditStore {
                 if q >= 0 {
                     try? writeFully(fd: q, Array(bytes[Int(coveredEnd)...]), at: 0, path: quarantine)
                     _ = fsync(q)
-                    close(q)
+                    systemClose(q)
                 }
                 guard ftruncate(fd, off_t(coveredEnd)) == 0, fsync(fd) == 0 else {
                     throw AuditError(.storeFailure, "cannot cut the torn tail of '\(path)': \(errnoText())")
@@ -259,17 +312,28 @@ public final class FileAuditStore: AuditStore {
             if let latest, file.checkpoint?.checkpoint.size != latest.checkpoint.size {
                 try writer.writeNow(latest)
             }
+            // The frontier counts only when it is the frame just before the last checkpoint frame.
+            var frontier: AuditFrontier?
+            if let last, let stored = frames.frontiers.last, stored.afterEntries == covered,
+                stored.byteOffset + 8 + UInt64(stored.payload.count) == last.byteOffset, stored.payload.count > 8
+            {
+                frontier = try? AuditFrontier(rawRepresentation: stored.payload.dropFirst(8))
+                if frontier?.size != covered { frontier = nil }
+            }
             return FileAuditStore(
                 path: path,
                 fd: fd,
-                offsets: Array(frames.offsets.prefix(Int(covered))),
-                end: coveredEnd,
-                latest: latest,
+                state: State(
+                    offsets: Array(frames.offsets.prefix(Int(covered))),
+                    end: coveredEnd,
+                    latest: latest,
+                    frontier: frontier
+                ),
                 recovery: recovery,
                 sidecar: writer
             )
         } catch {
-            close(fd)
+            systemClose(fd)
             throw error
         }
     }
@@ -281,7 +345,7 @@ public final class FileAuditStore: AuditStore {
     public static func scan(path: String) throws -> Scan {
         let fd = systemOpen(path, O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(errnoText())") }
-        defer { close(fd) }
+        defer { systemClose(fd) }
         let bytes = try readAll(fd: fd, path: path)
         let frames = try parse(bytes, path: path)
         let entries = zip(frames.offsets, frames.lengths).map { offset, length in
@@ -306,13 +370,32 @@ public final class FileAuditStore: AuditStore {
 
     // MARK: AuditStore
 
-    public func count() async throws -> UInt64 { UInt64(state.withLock { $0.offsets.count }) }
+    public func count() async throws -> UInt64 {
+        try refresh()
+        return state.withLock { $0.count }
+    }
 
-    public func latestCheckpoint() async throws -> SignedCheckpoint? { state.withLock { $0.latest } }
+    public func latestCheckpoint() async throws -> SignedCheckpoint? {
+        try refresh()
+        return state.withLock { $0.latest }
+    }
 
-    public func append(_ entries: [[UInt8]], firstIndex: UInt64, checkpoint: SignedCheckpoint) async throws {
+    public func latestFrontier() async throws -> AuditFrontier? {
+        try refresh()
+        return state.withLock { $0.frontier }
+    }
+
+    public func append(
+        _ entries: [[UInt8]],
+        firstIndex: UInt64,
+        checkpoint: SignedCheckpoint,
+        frontier: AuditFrontier
+    ) async throws {
+        guard access == .readWrite else {
+            throw AuditError(.conflict, "'\(path)' is open read-only: the log has one writer")
+        }
         guard !entries.isEmpty else { return }
-        try checkpoint.checkStored(size: firstIndex + UInt64(entries.count))
+        try checkpoint.checkStored(size: firstIndex + UInt64(entries.count), frontier: frontier)
         let note = Array(checkpoint.text.utf8)
         guard note.count <= EntryCodec.maxEntryBytes else {
             throw AuditError(.oversized, "checkpoint of \(note.count) bytes")
@@ -328,11 +411,19 @@ public final class FileAuditStore: AuditStore {
             relative.append(UInt64(buffer.count))
             Self.appendFrame(entry, header: UInt32(entry.count), to: &buffer)
         }
+        var frontierPayload: [UInt8] = []
+        let back = UInt64(buffer.count) - relative[relative.count - 1]
+        for shift in stride(from: 56, through: 0, by: -8) {
+            frontierPayload.append(UInt8(truncatingIfNeeded: back >> UInt64(shift)))
+        }
+        frontierPayload.append(contentsOf: frontier.rawRepresentation)
+        Self.appendFrame(frontierPayload, header: Self.frontierFlag | UInt32(frontierPayload.count), to: &buffer)
         Self.appendFrame(note, header: Self.checkpointFlag | UInt32(note.count), to: &buffer)
         let offset = try state.withLock { s -> UInt64 in
+            if s.closed { throw AuditError(.storeFailure, "'\(self.path)' was closed") }
             if let failed = s.failed { throw AuditError(.storeFailure, "store failed earlier: \(failed)") }
-            guard firstIndex == UInt64(s.offsets.count) else {
-                throw AuditError(.conflict, "append at \(firstIndex) but the file holds \(s.offsets.count) entries")
+            guard firstIndex == s.count else {
+                throw AuditError(.conflict, "append at \(firstIndex) but the file holds \(s.count) entries")
             }
             return s.end
         }
@@ -340,10 +431,12 @@ public final class FileAuditStore: AuditStore {
         let path = self.path
         let frozen = buffer
         let sidecar = self.sidecar
-        let result: Result<Void, AuditError> = await withCheckedContinuation { continuation in
+        let result: Result<Void, FailedWrite> = await withCheckedContinuation { continuation in
             queue.async {
+                var written = false
                 do {
                     try Self.writeFully(fd: fd, frozen, at: offset, path: path)
+                    written = true
                     guard Self.dataSync(fd) == 0 else {
                         throw AuditError(.storeFailure, "cannot sync '\(path)': \(errnoText())")
                     }
@@ -355,12 +448,18 @@ public final class FileAuditStore: AuditStore {
                     }
                     continuation.resume(returning: .success(()))
                 } catch {
-                    // Undo the partial batch so the file stays a clean prefix; the store refuses further appends.
-                    _ = ftruncate(fd, off_t(offset))
+                    // Undo the partial batch so the file stays a clean prefix. A failed write (a full disk) that
+                    // was cut off cleanly leaves the store usable; after a failed sync, or a failed cut, what the
+                    // file holds is unknown until it is reopened, so the store refuses further appends.
+                    let cut = ftruncate(fd, off_t(offset)) == 0
+                    let sticky = written || !cut
                     continuation.resume(
                         returning: .failure(
-                            error as? AuditError
-                                ?? AuditError(.storeFailure, "appending to '\(path)'", underlying: error)
+                            FailedWrite(
+                                error: error as? AuditError
+                                    ?? AuditError(.storeFailure, "appending to '\(path)'", underlying: error),
+                                sticky: sticky
+                            )
                         )
                     )
                 }
@@ -372,21 +471,25 @@ public final class FileAuditStore: AuditStore {
                 s.offsets.append(contentsOf: relative.map { $0 + offset })
                 s.end = offset + UInt64(frozen.count)
                 s.latest = checkpoint
-            case .failure(let error):
-                s.failed = error.context
-                throw error
+                s.frontier = frontier
+            case .failure(let failure):
+                if failure.sticky { s.failed = failure.error.context }
+                throw failure.error
             }
         }
     }
 
     public func read(_ range: Range<UInt64>) async throws -> [[UInt8]] {
+        try refresh()
+        if !range.isEmpty, range.lowerBound < state.withLock({ $0.base }) { try loadIndex() }
         let (start, end, offsets) = try state.withLock { s -> (UInt64, UInt64, [UInt64]) in
-            guard range.upperBound <= UInt64(s.offsets.count) else {
-                throw AuditError(.outOfRange, "read up to \(range.upperBound) but the file holds \(s.offsets.count)")
+            if s.closed { throw AuditError(.storeFailure, "'\(path)' was closed") }
+            guard range.upperBound <= s.count else {
+                throw AuditError(.outOfRange, "read up to \(range.upperBound) but the file holds \(s.count)")
             }
             guard !range.isEmpty else { return (0, 0, []) }
-            let lower = Int(range.lowerBound)
-            let upper = Int(range.upperBound)
+            let lower = Int(range.lowerBound - s.base)
+            let upper = Int(range.upperBound - s.base)
             let end = upper < s.offsets.count ? s.offsets[upper] : s.end
             return (s.offsets[lower], end, Array(s.offsets[lower..<upper]))
         }
@@ -407,6 +510,12 @@ public final class FileAuditStore: AuditStore {
         }
     }
 
+    /// Why an append's write failed, and whether the file is left in a state the store can append after.
+    struct FailedWrite: Error {
+        let error: AuditError
+        let sticky: Bool
+    }
+
     // MARK: File helpers
 
     static func appendFrame(_ payload: [UInt8], header: UInt32, to buffer: inout [UInt8]) {
@@ -421,11 +530,20 @@ public final class FileAuditStore: AuditStore {
         }
     }
 
+    /// A frontier frame: the frontier after `afterEntries` entries, prefixed by the u64 distance back to the last
+    /// entry frame.
+    struct StoredFrontier {
+        var afterEntries: UInt64
+        var byteOffset: UInt64
+        var payload: [UInt8]
+    }
+
     struct Frames {
         var format = 2
         var offsets: [UInt64] = []
         var lengths: [Int] = []
         var checkpoints: [StoredCheckpoint] = []
+        var frontiers: [StoredFrontier] = []
         var end: UInt64 = 0
         var damage: Damage?
         var tornTailBytes = 0
@@ -459,6 +577,15 @@ public final class FileAuditStore: AuditStore {
                     )
                 )
                 offset += length + 8
+            case .frontier(let length):
+                frames.frontiers.append(
+                    StoredFrontier(
+                        afterEntries: UInt64(frames.offsets.count),
+                        byteOffset: UInt64(offset),
+                        payload: Array(bytes[offset + 4..<offset + 4 + length])
+                    )
+                )
+                offset += length + 8
             case .bad(let reason):
                 frames.end = UInt64(offset)
                 if let next = nextIntactFrame(in: bytes, after: offset, allowCheckpoints: frames.format == 2) {
@@ -480,6 +607,7 @@ public final class FileAuditStore: AuditStore {
     enum FrameCheck {
         case entry(Int)
         case checkpoint(Int)
+        case frontier(Int)
         case bad(String)
     }
 
@@ -488,8 +616,10 @@ public final class FileAuditStore: AuditStore {
         let header =
             UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
             | UInt32(bytes[offset + 3])
-        let isCheckpoint = allowCheckpoints && header & checkpointFlag != 0
-        let length = Int(isCheckpoint ? header & ~checkpointFlag : header)
+        let kind = allowCheckpoints ? header & kindMask : 0
+        guard kind != kindMask else { return .bad("unknown frame kind") }
+        let isCheckpoint = kind == checkpointFlag
+        let length = Int(header & ~kind)
         guard length > 0, length <= EntryCodec.maxEntryBytes else { return .bad("frame length \(length) out of range") }
         guard bytes.count - offset >= length + 8 else { return .bad("incomplete frame") }
         let stored = bytes[offset + 4 + length..<offset + 8 + length].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
@@ -497,6 +627,7 @@ public final class FileAuditStore: AuditStore {
             CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + 4 + length]))
         }
         guard crc == stored else { return .bad("frame checksum mismatch") }
+        if kind == frontierFlag { return .frontier(length) }
         return isCheckpoint ? .checkpoint(length) : .entry(length)
     }
 
@@ -504,7 +635,7 @@ public final class FileAuditStore: AuditStore {
         var candidate = offset + 1
         while candidate + 8 < bytes.count {
             switch frame(in: bytes, at: candidate, allowCheckpoints: allowCheckpoints) {
-            case .entry, .checkpoint: return candidate
+            case .entry, .checkpoint, .frontier: return candidate
             case .bad: candidate += 1
             }
         }
@@ -514,7 +645,7 @@ public final class FileAuditStore: AuditStore {
     static func readCheckpointFile(at path: String) -> CheckpointFile {
         let fd = systemOpen(path, O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { return errno == ENOENT ? .missing : .damaged("cannot open: \(errnoText())") }
-        defer { close(fd) }
+        defer { systemClose(fd) }
         guard let bytes = try? readAll(fd: fd, path: path, limit: 1 << 20) else { return .damaged("cannot read") }
         guard let text = String(validating: bytes, as: UTF8.self) else { return .damaged("not UTF-8") }
         do {
@@ -563,7 +694,7 @@ public final class FileAuditStore: AuditStore {
         let dfd = systemOpen(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC, 0)
         if dfd >= 0 {
             _ = fsync(dfd)
-            close(dfd)
+            systemClose(dfd)
         }
     }
 }
@@ -657,9 +788,9 @@ final class CheckpointFileWriter: Sendable {
         do {
             try FileAuditStore.writeFully(fd: fd, Array(checkpoint.text.utf8), at: 0, path: temporary)
             guard fsync(fd) == 0 else { throw AuditError(.storeFailure, "cannot sync '\(temporary)': \(errnoText())") }
-            close(fd)
+            systemClose(fd)
         } catch {
-            close(fd)
+            systemClose(fd)
             throw error
         }
         guard rename(temporary, path) == 0 else {
@@ -669,16 +800,27 @@ final class CheckpointFileWriter: Sendable {
     }
 }
 
-private func errnoText() -> String { String(cString: strerror(errno)) }
+func errnoText() -> String { String(cString: strerror(errno)) }
 
 /// `open(2)`, named apart from ``FileAuditStore/open(path:)``.
-private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
+func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
     #if canImport(Darwin)
     return Darwin.open(path, flags, mode)
     #elseif canImport(Musl)
     return Musl.open(path, flags, mode)
     #else
     return Glibc.open(path, flags, mode)
+    #endif
+}
+
+/// `close(2)`, named apart from ``FileAuditStore/close()``.
+func systemClose(_ fd: Int32) {
+    #if canImport(Darwin)
+    _ = Darwin.close(fd)
+    #elseif canImport(Musl)
+    _ = Musl.close(fd)
+    #else
+    _ = Glibc.close(fd)
     #endif
 }
 

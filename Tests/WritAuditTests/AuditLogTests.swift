@@ -198,16 +198,24 @@ struct AuditLogTests {
         #expect(try reopened.root() == log.root())
     }
 
-    @Test("a store failure fails the append and closes the log (fail closed)")
-    func failClosed() async throws {
+    @Test("a store failure fails the append; the next append recovers from what is durable")
+    func failThenRecover() async throws {
         let store = FaultInjectingAuditStore(InMemoryAuditStore())
         let log = try await Self.makeLog(store)
         _ = try await log.record(Self.sampleEvent())
         store.failNextAppends()
         await #expect(throws: AuditError(.storeFailure, "")) { try await log.record(Self.sampleEvent(1)) }
-        store.heal()
-        await #expect(throws: AuditError(.closed, "")) { try await log.record(Self.sampleEvent(2)) }
+        await #expect(throws: AuditError(.storeFailure, "")) { try await log.record(Self.sampleEvent(2)) }
         #expect(log.durableSize == 1)
+        store.heal()
+        #expect(try await log.record(Self.sampleEvent(3)) == 1)  // entry 1 was never stored: its index is reused
+        let stored = try await store.readAll().map { try AuditEntry(decoding: $0).event.tokenID }
+        #expect(stored == ["tok-0", "tok-3"])
+        let report = try await AuditVerifier.verify(
+            store: store,
+            keys: AuditKeyring(logKey: Self.key.publicKey, name: "gateway")
+        )
+        #expect(report.isVerified, "\(report)")
     }
 
     @Test("a failing sink reports an error to the caller")
@@ -228,7 +236,15 @@ struct AuditLogTests {
             name: "gateway",
             key: Self.key
         )
-        try await other.append([entries[0], entries[2]], firstIndex: 0, checkpoint: checkpoint)
+        // The frontier a store would keep for the forged pair: it cannot match the signed root.
+        var forged = MerkleTree()
+        for bytes in [entries[0], entries[2]] { forged.append(leafHash: AuditEntry.leafHash(of: bytes)) }
+        try await other.append(
+            [entries[0], entries[2]],
+            firstIndex: 0,
+            checkpoint: checkpoint,
+            frontier: try forged.frontier(size: 2)
+        )
         await #expect(throws: AuditError(.tampered, "")) { try await Self.makeLog(other) }
     }
 

@@ -11,7 +11,9 @@ struct FileTamperTests {
     /// One frame of the log file.
     struct Frame {
         var bytes: [UInt8]
-        var isCheckpoint: Bool { bytes[0] & 0x80 != 0 }
+        var isCheckpoint: Bool { bytes[0] & 0xc0 == 0x80 }
+        var isFrontier: Bool { bytes[0] & 0xc0 == 0x40 }
+        var isEntry: Bool { bytes[0] & 0xc0 == 0 }
         var payload: [UInt8] { Array(bytes[4..<bytes.count - 4]) }
     }
 
@@ -33,7 +35,7 @@ struct FileTamperTests {
             var offset = 8
             while offset < bytes.count {
                 let length =
-                    Int(bytes[offset] & 0x7f) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
+                    Int(bytes[offset] & 0x3f) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
                     | Int(bytes[offset + 3])
                 frames.append(Frame(bytes: Array(bytes[offset..<offset + length + 8])))
                 offset += length + 8
@@ -43,7 +45,7 @@ struct FileTamperTests {
 
         /// Index in `frames()` of entry `i`'s frame.
         func frameIndex(ofEntry i: Int) throws -> Int {
-            try frames().enumerated().filter { !$0.element.isCheckpoint }[i].offset
+            try frames().enumerated().filter { $0.element.isEntry }[i].offset
         }
 
         func write(_ frames: [Frame], tail: [UInt8] = []) throws {
@@ -59,11 +61,18 @@ struct FileTamperTests {
             )
         }
 
-        /// Reopens the log with its writer: `nil` when it opened, else the error code.
-        func reopen() async -> AuditError.Code? {
+        /// Reopens the log with its writer: `nil` when it opened, else the error code. `.tail` reads only the last
+        /// batch; `.everyEntry` (the default here) reads the whole file, as the verifier does.
+        func reopen(checking: AuditOpenCheck = .everyEntry) async -> AuditError.Code? {
             do {
-                let store = try await reopenFileStore(path: path)
-                _ = try await AuditLog.open(store: store, service: "billing", signingKey: key, salt: AuditSalt())
+                let store = try await reopenFileStore(path: path, checking: checking)
+                _ = try await AuditLog.open(
+                    store: store,
+                    service: "billing",
+                    signingKey: key,
+                    salt: AuditSalt(),
+                    checking: checking
+                )
                 return nil
             } catch let error as AuditError {
                 return error.code
@@ -140,7 +149,7 @@ struct FileTamperTests {
         signer: Ed25519.PrivateKey?,
         change: (inout [AuditEntry]) throws -> Void
     ) throws -> [Frame] {
-        var entries = try frames.filter { !$0.isCheckpoint }.map { try AuditEntry(decoding: $0.payload) }
+        var entries = try frames.filter(\.isEntry).map { try AuditEntry(decoding: $0.payload) }
         try change(&entries)
         var out: [Frame] = []
         var link = AuditEntry.genesisHash
@@ -171,6 +180,7 @@ struct FileTamperTests {
         #expect(report.isVerified, "\(report)")
         #expect(report.entryCount == 10 && report.coveredSize == 10)
         #expect(report.checkpoints.contains { $0.source == .checkpointFile })
+        #expect(await f.reopen(checking: .tail) == nil)
         #expect(await f.reopen() == nil)
     }
 
@@ -194,6 +204,8 @@ struct FileTamperTests {
         let failure = try #require(try f.verify().failure)
         #expect(failure.index == UInt64(entry), "\(failure)")
         #expect(failure.problem == .modifiedEntry)
+        // A tail open reads only the last batch: a change before it is the verifier's to find.
+        #expect(await f.reopen(checking: .tail) == (entry == 9 ? .tampered : nil))
         #expect(await f.reopen() == .tampered)
     }
 
@@ -212,6 +224,8 @@ struct FileTamperTests {
         let failure = try #require(try f.verify().failure)
         #expect(failure.index == UInt64(entry), "\(failure)")
         #expect(failure.problem == (entry == 9 ? .checkpointMismatch : .brokenChain))
+        // A tail open reads only the last batch: a change before it is the verifier's to find.
+        #expect(await f.reopen(checking: .tail) == (entry == 9 ? .tampered : nil))
         #expect(await f.reopen() == .tampered)
     }
 
@@ -224,15 +238,18 @@ struct FileTamperTests {
         let failure = try #require(try f.verify().failure)
         #expect(failure.index == UInt64(entry), "\(failure)")
         #expect(failure.problem == .misplacedEntry)
+        // A tail open reads only the last batch: a change before it is the verifier's to find.
+        #expect(await f.reopen(checking: .tail) == (entry == 9 ? .tampered : nil))
         #expect(await f.reopen() == .tampered)
     }
 
     @Test("the last batch dropped with its checkpoint frame is exposed by the checkpoint file")
     func droppedLastBatch() async throws {
         let f = try await Self.fixture()
-        try f.write(Array(try f.frames().dropLast(2)))
+        try f.write(Array(try f.frames()[..<f.frameIndex(ofEntry: 9)]))
         let failure = try #require(try f.verify().failure)
         #expect(failure.index == 9 && failure.problem == .truncated, "\(failure)")
+        #expect(await f.reopen(checking: .tail) == .tampered)
         #expect(await f.reopen() == .tampered)
     }
 
@@ -244,6 +261,8 @@ struct FileTamperTests {
         try f.write(frames)
         let failure = try #require(try f.verify().failure)
         #expect(failure.index == 3 && failure.problem == .misplacedEntry, "\(failure)")
+        // A tail open reads only the last batch: a change before it is the verifier's to find.
+        #expect(await f.reopen(checking: .tail) == nil)
         #expect(await f.reopen() == .tampered)
     }
 
@@ -259,6 +278,8 @@ struct FileTamperTests {
         try f.write(frames)
         let failure = try #require(try f.verify().failure)
         #expect(failure.index == 4 && failure.problem == .misplacedEntry, "\(failure)")
+        // A tail open reads only the last batch: a change before it is the verifier's to find.
+        #expect(await f.reopen(checking: .tail) == nil)
         #expect(await f.reopen() == .tampered)
     }
 
@@ -272,6 +293,7 @@ struct FileTamperTests {
         }
         try f.write(frames)
         #expect(!(try f.verify().isValid))
+        #expect(await f.reopen(checking: .tail) == .tampered)
         #expect(await f.reopen() == .tampered)
     }
 
@@ -292,6 +314,7 @@ struct FileTamperTests {
         #expect(report.coveredSize == 0 && report.checkpointsVerified == 0)
         #expect(report.failure?.problem == .badCheckpoint, "\(report)")
         #expect(report.checkpoints.contains { if case .unknownKey = $0.status { true } else { false } })
+        #expect(await f.reopen(checking: .tail) == .invalidSignature)
         #expect(await f.reopen() == .invalidSignature)
         // The chain alone is fooled: only the keys tell.
         #expect(try f.verify(keys: AuditKeyring()).isValid)
@@ -303,14 +326,16 @@ struct FileTamperTests {
     func cut(kind: Int) async throws {
         let f = try await Self.fixture()
         let frames = try f.frames()
+        let entry7 = try f.frameIndex(ofEntry: 7)
         let entry8 = try f.frameIndex(ofEntry: 8)
         switch kind {
-        case 0: try f.write(Array(frames[..<(entry8 - 2)]) + [frames[entry8 - 2]])  // entry 7 without its checkpoint
+        case 0: try f.write(Array(frames[...entry7]))  // entry 7 without its frontier and checkpoint
         case 1: try f.write(Array(frames[..<entry8]))  // after entry 7's checkpoint
         default: try f.write(Array(frames[..<entry8]), tail: Array(frames[entry8].bytes.prefix(10)))
         }
         let failure = try #require(try f.verify().failure)
         #expect(failure.problem == .truncated, "\(failure)")
+        #expect(await f.reopen(checking: .tail) == .tampered)
         #expect(await f.reopen() == .tampered)
     }
 
@@ -320,6 +345,7 @@ struct FileTamperTests {
         try f.oldLog.write(to: URL(fileURLWithPath: f.path))
         let failure = try #require(try f.verify().failure)
         #expect(failure.index == 6 && failure.problem == .truncated, "\(failure)")
+        #expect(await f.reopen(checking: .tail) == .tampered)
         #expect(await f.reopen() == .tampered)
     }
 
@@ -362,6 +388,7 @@ struct FileTamperTests {
         try f.write(frames)
         let failure = try #require(try f.verify().failure)
         #expect(failure.problem == .truncated, "\(failure)")
+        #expect(await f.reopen(checking: .tail) == .tampered)
         #expect(await f.reopen() == .tampered)
     }
 
@@ -387,6 +414,7 @@ struct FileTamperTests {
             try FileManager.default.removeItem(atPath: f.checkpointFile)
         }
         #expect(try f.verify().failure?.problem == .badCheckpoint)
+        #expect(await f.reopen(checking: .tail) == .tampered)
         #expect(await f.reopen() == .tampered)
     }
 
@@ -435,8 +463,8 @@ struct FileTamperTests {
         let f = try await Self.fixture()
         let frames = try f.frames()
         let entry9 = try f.frameIndex(ofEntry: 9)
-        // Entry 9's batch as a crash leaves it: the entry written, its checkpoint frame torn. The checkpoint file
-        // trails the log, so it still covers 9.
+        // Entry 9's batch as a crash leaves it: the entry written, its frontier frame torn, no checkpoint frame.
+        // The checkpoint file trails the log, so it still covers 9.
         try f.write(Array(frames[...entry9]), tail: Array(frames[entry9 + 1].bytes.prefix(13)))
         try f.oldCheckpointFile.write(to: URL(fileURLWithPath: f.checkpointFile))
         let before = try f.verify()

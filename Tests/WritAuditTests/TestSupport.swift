@@ -31,13 +31,16 @@ final class Counter: Sendable {
 
 /// Opens a file store that the test has just released: the previous handle's lock goes with its last reference,
 /// which a finished child task may drop on another thread a moment after the test moved on.
-func reopenFileStore(path: String) async throws -> FileAuditStore {
+func reopenFileStore(
+    path: String,
+    checking: AuditOpenCheck = .tail
+) async throws -> FileAuditStore {
     for _ in 0..<200 {
         do {
-            return try FileAuditStore.open(path: path)
+            return try FileAuditStore.open(path: path, checking: checking)
         } catch let error as AuditError where error.code == .conflict {
             try await Task.sleep(for: .milliseconds(10))
         }
     }
-    return try FileAuditStore.open(path: path)
+    return try FileAuditStore.open(path: path, checking: checking)
 }
