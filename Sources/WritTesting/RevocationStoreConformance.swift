@@ -12,11 +12,13 @@ public import WritRevocation
 ///     try await RevocationStoreConformance(
 ///         makeStore: { InMemoryRevocationStore() },
 ///         overwrite: { store, contents in (store as! InMemoryRevocationStore).overwrite(with: contents) },
+///         reopen: { $0 },
 ///         openPeer: { $0 }
 ///     ).run(check)
 /// }
 /// ```
-/// `overwrite` replaces the backing data as an attacker would (no checks, no signatures); `openPeer` opens a second
+/// `overwrite` replaces the backing data as an attacker would (no checks, no signatures); `reopen` opens the backing
+/// data again as a restarted process would (for a memory store, the same store); `openPeer` opens a second
 /// handle on the same backing data, as another process started afterwards would. A failed check throws
 /// ``Failure`` naming the check and what was wrong. The suite does not depend on a test framework.
 public struct RevocationStoreConformance: Sendable {
@@ -36,6 +38,8 @@ public struct RevocationStoreConformance: Sendable {
         case pruneKeepsTheChain
         /// A write given a minimum tip the store is behind (rolled back) is refused.
         case refusesWritesBehindMinimum
+        /// A reopened store holds every entry and the head, and appending continues the chain.
+        case reopenKeepsTheFeed
         /// A second handle sees every entry in order and appends after them (one chain, no fork).
         case peerHandlesShareOneChain
         /// Concurrent revocations from two handles all get distinct, contiguous sequences.
@@ -78,6 +82,7 @@ public struct RevocationStoreConformance: Sendable {
 
     private let makeStore: @Sendable () async throws -> any RevocationStore
     private let overwrite: @Sendable (any RevocationStore, RevocationFeedPage) async throws -> Void
+    private let reopen: @Sendable (any RevocationStore) async throws -> any RevocationStore
     private let openPeer: @Sendable (any RevocationStore) async throws -> any RevocationStore
 
     /// Creates the suite.
@@ -85,14 +90,17 @@ public struct RevocationStoreConformance: Sendable {
     /// - Parameters:
     ///   - makeStore: returns a new, empty store each time it is called.
     ///   - overwrite: replaces the store's backing data with exactly these records, unchecked (an attacker).
+    ///   - reopen: opens the backing data again, as a restarted process would.
     ///   - openPeer: opens another handle on the same backing data (another process).
     public init(
         makeStore: @escaping @Sendable () async throws -> any RevocationStore,
         overwrite: @escaping @Sendable (any RevocationStore, RevocationFeedPage) async throws -> Void,
+        reopen: @escaping @Sendable (any RevocationStore) async throws -> any RevocationStore,
         openPeer: @escaping @Sendable (any RevocationStore) async throws -> any RevocationStore
     ) {
         self.makeStore = makeStore
         self.overwrite = overwrite
+        self.reopen = reopen
         self.openPeer = openPeer
     }
 
@@ -114,6 +122,7 @@ public struct RevocationStoreConformance: Sendable {
         case .rejectsBadArguments: try await context.rejectsBadArguments()
         case .pruneKeepsTheChain: try await context.pruneKeepsTheChain()
         case .refusesWritesBehindMinimum: try await context.refusesWritesBehindMinimum()
+        case .reopenKeepsTheFeed: try await context.reopenKeepsTheFeed()
         case .peerHandlesShareOneChain: try await context.peerHandlesShareOneChain()
         case .concurrentRevocations: try await context.concurrentRevocations()
         case .followerAppliesAndProves: try await context.followerAppliesAndProves()
@@ -321,6 +330,23 @@ extension RevocationStoreConformance {
                 _ = try await publisher.revoke(block(5), reason: .manual, coversUntil: time(60))
             }
             try await expectError(.tampered, "head on a rolled-back store") { _ = try await publisher.publishHead() }
+        }
+
+        func reopenKeepsTheFeed() async throws {
+            for i in 1...5 { _ = try await publisher.revoke(block(UInt64(i)), reason: .manual, coversUntil: time(60)) }
+            let before = try await store.contents()
+            let reopened = try await suite.reopen(store)
+            let after = try await reopened.contents()
+            try expect(after == before, "a reopened store must hold the same entries and head")
+            let restarted = RevocationPublisher(store: reopened, signer: key, clock: clock)
+            let next = try await restarted.revoke(block(6), reason: .manual, coversUntil: time(60))
+            try expect(
+                next.sequence == 6 && next.previousHash == before.entries.last?.hash,
+                "appending after a reopen must continue the chain, got #\(next.sequence)"
+            )
+            let follower = try newFollower(on: reopened)
+            let result = try await follower.syncOnce()
+            try expect(result.caughtUp && follower.tip.sequence == 6, "a follower must verify the reopened feed")
         }
 
         func peerHandlesShareOneChain() async throws {

@@ -6,7 +6,8 @@ import WritTesting
 @_spi(Testing) @testable import WritRevocation
 
 /// The suite over the file store: `overwrite` replaces both files as an attacker with write access would (by
-/// rename, so handles that are open follow the new inode), `openPeer` opens the path again (another process).
+/// rename, so handles that are open follow the new inode); `reopen` and `openPeer` open the path again (a restarted
+/// process, another process).
 let fileConformance = RevocationStoreConformance(
     makeStore: {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("writ-feed-\(UUID().uuidString)").path
@@ -14,6 +15,9 @@ let fileConformance = RevocationStoreConformance(
     },
     overwrite: { store, contents in
         try FileRevocationStore.overwrite(path: try #require(store as? FileRevocationStore).path, with: contents)
+    },
+    reopen: { store in
+        try FileRevocationStore.open(path: try #require(store as? FileRevocationStore).path, mode: .readWrite)
     },
     openPeer: { store in
         try FileRevocationStore.open(path: try #require(store as? FileRevocationStore).path, mode: .readWrite)

@@ -8,6 +8,7 @@ import WritTesting
 let inMemoryConformance = RevocationStoreConformance(
     makeStore: { InMemoryRevocationStore() },
     overwrite: { store, contents in try #require(store as? InMemoryRevocationStore).overwrite(with: contents) },
+    reopen: { $0 },
     openPeer: { $0 }
 )
 
@@ -23,6 +24,7 @@ struct RevocationStoreTests {
         let suite = RevocationStoreConformance(
             makeStore: { CarelessStore() },
             overwrite: { store, contents in try #require(store as? CarelessStore).inner.overwrite(with: contents) },
+            reopen: { $0 },
             openPeer: { $0 }
         )
         for check in [RevocationStoreConformance.Check.pagesInOrderWithHead, .revokeIsIdempotent] {
