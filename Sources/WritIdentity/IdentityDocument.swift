@@ -45,7 +45,7 @@ public struct IdentityDocument: Hashable, Sendable, CustomStringConvertible {
         supervisor: AgentIdentity? = nil,
         issuedAt: Timestamp,
         expiresAt: Timestamp,
-        issuerKey: Ed25519.PrivateKey
+        issuerKey: some Signer
     ) throws(IdentityError) -> IdentityDocument {
         let issued = issuedAt.secondsSinceEpoch
         let expires = expiresAt.secondsSinceEpoch
@@ -64,7 +64,19 @@ public struct IdentityDocument: Hashable, Sendable, CustomStringConvertible {
         out.append((supervisor == nil ? 0 : 1) | (agentClass == nil ? 0 : 2))
         if let supervisor { out.appendString(supervisor.wireForm) }
         if let agentClass { out.appendString(Array(agentClass.utf8)) }
-        out.append(contentsOf: issuerKey.signature(for: tag + out))
+        let signature: [UInt8]
+        do {
+            signature = try issuerKey.signature(for: tag + out)
+        } catch {
+            throw IdentityError(.signingFailed, "the issuer's signer failed: \(error)")
+        }
+        guard signature.count == Ed25519.signatureByteCount else {
+            throw IdentityError(
+                .signingFailed,
+                "the issuer's signer returned \(signature.count) bytes, not a signature"
+            )
+        }
+        out.append(contentsOf: signature)
         return try IdentityDocument(bytes: out)
     }
 

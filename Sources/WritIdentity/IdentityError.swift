@@ -19,6 +19,7 @@ public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible 
             case identityTooLong
             case invalidAgentClass
             case malformed
+            case signingFailed
             case unsupportedVersion
             case unknownIssuerKey
             case issuerKeyNotValid
@@ -51,6 +52,8 @@ public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let invalidAgentClass = Code(.invalidAgentClass)
         /// Encoded bytes or text could not be parsed (wrong prefix, truncated, trailing bytes, bad fields).
         public static let malformed = Code(.malformed)
+        /// The issuer's signer failed or returned something that is not a signature.
+        public static let signingFailed = Code(.signingFailed)
         /// The format version is not one this library understands.
         public static let unsupportedVersion = Code(.unsupportedVersion)
         /// The signing key is not in the trust bundle.

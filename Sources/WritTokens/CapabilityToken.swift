@@ -92,13 +92,15 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
     ///   - claims: What the token grants.
     ///   - agentClass: The subject's class; its name must equal `claims.agentClass` and its maximum TTL caps
     ///     the lifetime (expiry − issued-at).
-    ///   - issuerKey: The issuer's signing key; its key id is written into the block.
+    ///   - issuerKey: The issuer's signer (the key itself, or a KMS or HSM holding it); its key id is written
+    ///     into the block.
     /// - Throws: ``TokenError/Code/invalidClaims`` for values the format cannot carry,
-    ///   ``TokenError/Code/lifetimeExceedsClass`` when the lifetime is longer than the class allows.
+    ///   ``TokenError/Code/lifetimeExceedsClass`` when the lifetime is longer than the class allows,
+    ///   ``TokenError/Code/signingFailed`` when the signer fails or returns something that is not a signature.
     public static func mint(
         _ claims: TokenClaims,
         agentClass: AgentClass,
-        issuerKey: Ed25519.PrivateKey
+        issuerKey: some Signer
     ) throws(TokenError) -> CapabilityToken {
         var c = claims
         c.issuedAt = Timestamp(secondsSinceEpoch: claims.issuedAt.secondsSinceEpoch)
@@ -113,7 +115,17 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         writer.fixed(tag)
         writer.byte(TokenFormat.version)
         TokenCodec.encodeRoot(c, issuerKeyID: issuerKey.publicKey.keyID, into: &writer)
-        let signature = writer.bytes.withUnsafeBytes { issuerKey.signature(forBuffer: $0) }
+        let signature: [UInt8]
+        do {
+            signature = try issuerKey.signature(for: writer.bytes)
+        } catch {
+            throw TokenError(.signingFailed, "the issuer's signer failed: \(error)")
+        }
+        // A wrong signature from a remote signer makes a token every verifier refuses (fail closed); its length is
+        // checked here so the format stays intact.
+        guard signature.count == Ed25519.signatureByteCount else {
+            throw TokenError(.signingFailed, "the issuer's signer returned \(signature.count) bytes, not a signature")
+        }
         writer.fixed(signature)
         writer.bytes.removeFirst(tag.count)
         let signatureStart = writer.bytes.count - Ed25519.signatureByteCount

@@ -42,6 +42,7 @@ public struct TokenError: Error, Hashable, Sendable, CustomStringConvertible {
             case replayCacheFull
             case revoked
             case revocationUnavailable
+            case signingFailed
         }
 
         private let value: Value
@@ -114,6 +115,8 @@ public struct TokenError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let revoked = Code(.revoked)
         /// The revocation checker cannot answer (stale or missing data), so the request is refused.
         public static let revocationUnavailable = Code(.revocationUnavailable)
+        /// The issuer's signer (a KMS or HSM, say) failed or returned something that is not a signature.
+        public static let signingFailed = Code(.signingFailed)
 
         /// The code's stable text (`malformed`, …).
         public var description: String { value.rawValue }

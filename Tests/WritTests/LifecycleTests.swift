@@ -293,6 +293,40 @@ struct LifecycleTests {
 
 @Suite("Attestation")
 struct AttestationTests {
+    @Test("an authority whose issuer signer fails mints nothing and says why (typed), then recovers")
+    func issuerSignerFails() async throws {
+        let clock = ManualClock()
+        let signer = ScriptedSigner(key: Ed25519.PrivateKey())
+        let cls = try AgentClass(name: "coder", defaultTTL: .seconds(30), maximumTTL: .seconds(60))
+        let authority = CredentialAuthority(
+            .init(
+                issuerKey: signer,
+                agentClasses: [cls],
+                entitlements: EntitlementTable([
+                    "coder": [Entitlement(audience: "repo", actions: ["read"], resources: ["repo/*"])]
+                ]),
+                revocations: RevocationPublisher(
+                    store: InMemoryRevocationStore(),
+                    signer: Ed25519.PrivateKey(),
+                    clock: clock
+                ),
+                audit: RecordingAuditSink(),
+                clock: clock
+            )
+        )
+        let id = try AgentIdentity("spiffe://acme.test/agent/coder/1")
+        try await authority.register(id, publicKey: Ed25519.PrivateKey().publicKey, agentClass: "coder")
+        let task = try await authority.openTask(for: id, objective: "o", intent: "i", deadline: .seconds(60))
+        signer.setMode(.fail)
+        await #expect(throws: AuthorityError(.tokenFailed, "")) {
+            _ = try await authority.issue(task: task, step: World.step(actions: ["read"]))
+        }
+        signer.setMode(.sign)
+        let issued = try await authority.issue(task: task, step: World.step(actions: ["read"]))
+        #expect(issued.token.root.issuerKeyID == signer.publicKey.keyID)
+        #expect(authority.issuerPublicKey == signer.publicKey)
+    }
+
     @Test("a join token attests a workload once; the identity document binds identity, class, supervisor and key")
     func joinToken() async throws {
         let clock = ManualClock()

@@ -140,6 +140,23 @@ struct RequestTests {
         }
     }
 
+    @Test("the issuer may be any Signer (a KMS or HSM); one that fails or returns junk mints nothing")
+    func issuerSigner() throws {
+        let f = Fixture()
+        let remote = ScriptedSigner(key: f.issuer)
+        let token = try CapabilityToken.mint(f.claims(), agentClass: f.researcher, issuerKey: remote)
+        #expect(remote.calls == 1)
+        #expect(authorizeError(f, token) == nil, "a token signed through the protocol verifies like any other")
+        remote.setMode(.fail)
+        #expect(throws: TokenError(.signingFailed, "")) {
+            try CapabilityToken.mint(f.claims(), agentClass: f.researcher, issuerKey: remote)
+        }
+        remote.setMode(.short)
+        #expect(throws: TokenError(.signingFailed, "")) {
+            try CapabilityToken.mint(f.claims(), agentClass: f.researcher, issuerKey: remote)
+        }
+    }
+
     @Test("expired and not-yet-valid tokens are rejected, within the clock skew")
     func timeWindow() throws {
         let f = Fixture()

@@ -18,8 +18,9 @@ import WritTokens
 public actor CredentialAuthority {
     /// How the authority is set up.
     public struct Configuration: Sendable {
-        /// The key that signs root token blocks. Verifiers trust its public key.
-        public var issuerKey: Ed25519.PrivateKey
+        /// What signs root token blocks and identity documents: the issuer key itself, or a KMS or HSM holding it
+        /// (any ``Signer``; it is called synchronously for every issue and refresh). Verifiers trust its public key.
+        public var issuerKey: any Signer
         /// The agent classes the authority knows (TTL caps, refresh limits, delegation).
         public var agentClasses: [AgentClass]
         /// What each class may be granted.
@@ -43,7 +44,7 @@ public actor CredentialAuthority {
 
         /// Creates a configuration.
         public init(
-            issuerKey: Ed25519.PrivateKey,
+            issuerKey: some Signer,
             agentClasses: [AgentClass],
             entitlements: any EntitlementPolicy,
             revocations: RevocationPublisher,
