@@ -10,6 +10,8 @@ public import WritTokens
 public struct NonceStoreConformance: Sendable {
     /// A fresh, empty store reading `clock`.
     public let makeStore: @Sendable (ManualClock) throws -> any NonceStore
+    /// The backing store of the last store made, opened again as a restarted process would.
+    public let reopen: @Sendable (ManualClock) throws -> any NonceStore
     /// A second handle on the backing store of the last store made, as another process would open it.
     public let openPeer: @Sendable (ManualClock) throws -> any NonceStore
 
@@ -17,12 +19,15 @@ public struct NonceStoreConformance: Sendable {
     ///
     /// - Parameters:
     ///   - makeStore: returns a fresh, empty store reading the given clock.
+    ///   - reopen: opens the backing store of the last store made again (a restart; a memory store: the same one).
     ///   - openPeer: returns a second handle on the backing store of the last store made.
     public init(
         makeStore: @escaping @Sendable (ManualClock) throws -> any NonceStore,
+        reopen: @escaping @Sendable (ManualClock) throws -> any NonceStore,
         openPeer: @escaping @Sendable (ManualClock) throws -> any NonceStore
     ) {
         self.makeStore = makeStore
+        self.reopen = reopen
         self.openPeer = openPeer
     }
 
@@ -39,6 +44,9 @@ public struct NonceStoreConformance: Sendable {
         check(try await store.insertIfAbsent(a, expiresAt: expiry), "a new nonce is inserted")
         check(!(try await store.insertIfAbsent(a, expiresAt: expiry)), "the same nonce again is a replay")
         check(try await store.insertIfAbsent(b, expiresAt: expiry), "another nonce is independent")
+
+        let restarted = try reopen(clock)
+        check(!(try await restarted.insertIfAbsent(b, expiresAt: expiry)), "a reopened store still knows the nonce")
 
         let peer = try openPeer(clock)
         check(!(try await peer.insertIfAbsent(a, expiresAt: expiry)), "a peer handle sees the nonce as recorded")

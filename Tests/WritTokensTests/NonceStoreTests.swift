@@ -22,6 +22,7 @@ struct NonceStoreTests {
                 shared.withLock { $0 = cache }
                 return cache
             },
+            reopen: { _ in try #require(shared.withLock { $0 }) },
             openPeer: { _ in try #require(shared.withLock { $0 }) }
         )
         #expect(try await suite.run() == [])
@@ -34,6 +35,7 @@ struct NonceStoreTests {
         let path = dir + "/nonces"
         let suite = NonceStoreConformance(
             makeStore: { clock in try FileNonceStore(path: path, clock: clock, compactionThreshold: 16) },
+            reopen: { clock in try FileNonceStore(path: path, clock: clock, compactionThreshold: 16) },
             openPeer: { clock in try FileNonceStore(path: path, clock: clock, compactionThreshold: 16) }
         )
         #expect(try await suite.run() == [])
@@ -43,6 +45,7 @@ struct NonceStoreTests {
     func suiteCatchesForgetfulStore() async throws {
         let suite = NonceStoreConformance(
             makeStore: { _ in ForgetfulNonceStore() },
+            reopen: { _ in ForgetfulNonceStore() },
             openPeer: { _ in ForgetfulNonceStore() }
         )
         let failures = try await suite.run()
