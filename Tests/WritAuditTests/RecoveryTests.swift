@@ -161,6 +161,8 @@ struct RecoveryTests {
             for a in 0..<64 {
                 group.addTask {
                     for k in 0..<20 {
+                        // Spread the appends over the fault schedule's time (≈ 40 ms) rather than racing past it.
+                        try await Task.sleep(for: .microseconds(500 + (a * 37 + k * 101) % 1500))
                         let token = "tok-\(a)-\(k)"
                         do {
                             let index = try await log.record(AuditEvent(.used, task: "t", tokenID: token))
