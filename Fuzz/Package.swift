@@ -6,7 +6,7 @@ import PackageDescription
 // the fuzzer (a libFuzzer build links its own `main`).
 let harnesses = [
     "FuzzTokenBytes", "FuzzTokenText", "FuzzProofBytes", "FuzzProofText", "FuzzProofVerify", "FuzzGatekeeper",
-    "FuzzCedarPolicy", "FuzzCedarJSON", "FuzzAuditEntry",
+    "FuzzCedarPolicy", "FuzzCedarJSON", "FuzzAuditEntry", "FuzzRevocationRecord",
 ]
 
 /// Every core product: the harnesses reach below `import Writ` (token, proof and feed internals).

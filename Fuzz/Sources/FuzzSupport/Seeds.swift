@@ -32,6 +32,10 @@ public enum Seeds {
                 ("request.json", Array(CedarFixture.requestJSON.utf8)),
             ],
             "FuzzAuditEntry": auditEntries + [("regression-equivalent-keys", equivalentKeysEntry)],
+            "FuzzRevocationRecord": [
+                ("entry-1", FeedFixture.entries[0].bytes), ("entry-2", FeedFixture.entries[1].bytes),
+                ("entry-3", FeedFixture.entries[2].bytes), ("head", FeedFixture.head.bytes),
+            ],
         ]
     }
 
