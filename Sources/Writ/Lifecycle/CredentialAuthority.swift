@@ -19,7 +19,7 @@ public actor CredentialAuthority {
     /// How the authority is set up.
     public struct Configuration: Sendable {
         /// What signs root token blocks and identity documents: the issuer key itself, or a KMS or HSM holding it
-        /// (any ``Signer``; it is called synchronously for every issue and refresh). Verifiers trust its public key.
+        /// (any `Signer`; it is called synchronously for every issue and refresh). Verifiers trust its public key.
         public var issuerKey: any Signer
         /// The agent classes the authority knows (TTL caps, refresh limits, delegation).
         public var agentClasses: [AgentClass]
