@@ -13,10 +13,28 @@ let package = Package(
         .library(name: "WritAudit", targets: ["WritAudit"]),
         .library(name: "WritRevocation", targets: ["WritRevocation"]),
         .library(name: "WritTesting", targets: ["WritTesting"]),
+        // Adapters: one heavy dependency each, each behind its own package trait (all on by default).
+        .library(name: "WritSQLite", targets: ["WritSQLite"]),
+        .library(name: "WritPostgres", targets: ["WritPostgres"]),
+        .library(name: "WritHTTP", targets: ["WritHTTP"]),
+        .library(name: "WritHummingbird", targets: ["WritHummingbird"]),
         .executable(name: "writ", targets: ["writ"]),
+    ],
+    traits: [
+        .trait(name: "CLI", description: "The `writ` command-line tool (swift-argument-parser)."),
+        .trait(name: "SQLite", description: "WritSQLite: the embedded durable stores (GRDB)."),
+        .trait(name: "Postgres", description: "WritPostgres: shared stores for many machines (postgres-nio)."),
+        .trait(name: "HTTP", description: "WritHTTP and WritHummingbird: the HTTP binding, client and servers."),
+        .default(enabledTraits: ["CLI", "SQLite", "Postgres", "HTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         // Documentation only (`swift package generate-documentation`): a command plugin, linked into nothing.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -36,6 +54,46 @@ let package = Package(
             name: "Writ",
             dependencies: ["WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "WritAudit", "WritRevocation"]
         ),
+        // Adapters. Every product reference is trait-guarded, so with the trait off the package is not resolved.
+        .target(
+            name: "WritSQLite",
+            dependencies: [
+                "WritCrypto", "WritTokens", "WritRevocation", "WritAudit", "Writ",
+                .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["SQLite"])),
+            ]
+        ),
+        .target(
+            name: "WritPostgres",
+            dependencies: [
+                "WritCrypto", "WritTokens", "WritRevocation", "WritAudit", "Writ",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
+                .product(
+                    name: "ServiceLifecycle", package: "swift-service-lifecycle",
+                    condition: .when(traits: ["Postgres", "HTTP"])
+                ),
+                .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Postgres", "HTTP"])),
+            ]
+        ),
+        .target(
+            name: "WritHTTP",
+            dependencies: [
+                "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation", "WritAudit", "Writ",
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["HTTP"])),
+                .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Postgres", "HTTP"])),
+            ]
+        ),
+        .target(
+            name: "WritHummingbird",
+            dependencies: [
+                "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation", "WritAudit", "Writ", "WritHTTP",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HTTP"])),
+                .product(
+                    name: "ServiceLifecycle", package: "swift-service-lifecycle",
+                    condition: .when(traits: ["Postgres", "HTTP"])
+                ),
+                .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Postgres", "HTTP"])),
+            ]
+        ),
         .target(
             name: "WritTesting",
             dependencies: ["Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritAudit", "WritRevocation"]
@@ -44,7 +102,8 @@ let package = Package(
             name: "writ",
             dependencies: [
                 "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "WritAudit", "WritRevocation",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "WritSQLite", "WritPostgres", "WritHTTP", "WritHummingbird",
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["CLI"])),
             ]
         ),
         .testTarget(name: "WritCryptoTests", dependencies: ["WritCrypto", "WritTesting"]),
@@ -65,6 +124,23 @@ let package = Package(
             name: "WritRevocationTests",
             dependencies: ["WritRevocation", "WritCrypto", "WritTesting"],
             exclude: ["Vectors"]  // JSON test vectors, read through #filePath
+        ),
+        .testTarget(
+            name: "WritSQLiteTests",
+            dependencies: ["WritSQLite", "Writ", "WritCrypto", "WritTokens", "WritRevocation", "WritAudit", "WritTesting"]
+        ),
+        .testTarget(
+            name: "WritPostgresTests",
+            dependencies: [
+                "WritPostgres", "Writ", "WritCrypto", "WritTokens", "WritRevocation", "WritAudit", "WritTesting",
+            ]
+        ),
+        .testTarget(
+            name: "WritHTTPTests",
+            dependencies: [
+                "WritHTTP", "WritHummingbird", "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation",
+                "WritAudit", "WritTesting",
+            ]
         ),
         // Runs the built `writ` executable: the README's main job and the CLI's exit codes.
         .testTarget(name: "WritCLITests", dependencies: ["writ"]),
