@@ -125,9 +125,20 @@ let package = Package(
             dependencies: ["WritRevocation", "WritCrypto", "WritTesting"],
             exclude: ["Vectors"]  // JSON test vectors, read through #filePath
         ),
+        // Test support only: the child process that WritSQLiteTests runs beside itself on one database file (and
+        // kills with SIGKILL). The test target depends on it so that `swift test` builds it.
+        .executableTarget(
+            name: "WritSQLiteHelper",
+            dependencies: ["WritSQLite", "Writ", "WritCrypto", "WritIdentity", "WritRevocation", "WritAudit"]
+        ),
         .testTarget(
             name: "WritSQLiteTests",
-            dependencies: ["WritSQLite", "Writ", "WritCrypto", "WritTokens", "WritRevocation", "WritAudit", "WritTesting"]
+            dependencies: [
+                "WritSQLite", "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation", "WritAudit",
+                "WritTesting", "WritSQLiteHelper",
+                // Raw SQL that bypasses the stores (the tamper tests), on a connection of the test's own.
+                .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["SQLite"])),
+            ]
         ),
         .testTarget(
             name: "WritPostgresTests",

@@ -1,0 +1,66 @@
+#if SQLite
+import Foundation
+import GRDB
+import Synchronization
+import WritRevocation
+import WritSQLite
+
+/// A directory removed when the value is released.
+final class TemporaryDirectory: Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("writ-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A fresh database file path (under one directory per test process).
+func freshPath(_ name: String = "writ") -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("writ-sqlite-\(UUID().uuidString)-\(name).sqlite")
+        .path
+}
+
+/// Raw SQL on a connection of the test's own, bypassing every store (what an attacker with write access can do).
+func rawSQL(_ path: String, _ body: @Sendable (Database) throws -> Void) throws {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(10)
+    let queue = try DatabaseQueue(path: path, configuration: configuration)
+    try queue.write(body)
+    try queue.close()
+}
+
+/// The `target` column's text, as the store writes it (an attacker can compute it too).
+func targetColumn(_ target: RevocationTarget) -> String { "\(target.kind.rawValue):\(target.value)" }
+
+/// Replaces the feed's rows with exactly `contents`, unchecked.
+func overwriteFeed(_ path: String, with contents: RevocationFeedPage) throws {
+    try rawSQL(path) { db in
+        try db.execute(sql: "DELETE FROM revocation_entries; DELETE FROM revocation_marks")
+        for entry in contents.entries {
+            try db.execute(
+                sql: "INSERT INTO revocation_entries (sequence, target, record) VALUES (?, ?, ?)",
+                arguments: [Int64(entry.sequence), targetColumn(entry.entry.target), Data(entry.bytes)]
+            )
+        }
+        for (kind, mark) in [("floor", contents.floor), ("head", contents.head)] {
+            guard let mark else { continue }
+            try db.execute(
+                sql: "INSERT INTO revocation_marks (kind, sequence, record) VALUES (?, ?, ?)",
+                arguments: [kind, Int64(mark.sequence), Data(mark.bytes)]
+            )
+        }
+    }
+}
+
+/// The path of the last store made (for suites whose `reopen`/`openPeer` receive no store).
+final class LastPath: Sendable {
+    private let value = Mutex<String?>(nil)
+    func set(_ path: String) { value.withLock { $0 = path } }
+    var path: String { value.withLock { $0 ?? "" } }
+}
+#endif
