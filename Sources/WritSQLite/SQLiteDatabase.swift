@@ -103,8 +103,11 @@ public final class SQLiteDatabase: Sendable {
         return database
     }
 
-    /// Closes the file (every store over it stops working). Further operations fail with `unavailable`.
+    /// Copies what the write-ahead log holds into the main file (best effort, never waiting for other
+    /// connections), then closes the file: every store over it stops working, and further operations fail with
+    /// `unavailable`.
     public func close() {
+        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
         try? pool.close()
     }
 

@@ -64,3 +64,37 @@ final class LastPath: Sendable {
     var path: String { value.withLock { $0 ?? "" } }
 }
 #endif
+
+#if SQLite
+/// Runs a system command (mount, umount); `true` when it exited 0.
+@discardableResult
+func system(_ executable: String, _ arguments: [String]) -> Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    do {
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    } catch {
+        return false
+    }
+}
+
+/// A small tmpfs mounted at a fresh directory (needs root), unmounted when released; `nil` when mounting fails.
+final class SmallFileSystem: Sendable {
+    let directory: TemporaryDirectory
+    var path: String { directory.url.path }
+
+    init?(size: String) throws {
+        directory = try TemporaryDirectory()
+        guard system("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", directory.url.path]) else { return nil }
+    }
+
+    func remount(_ options: String) -> Bool { system("/bin/mount", ["-o", "remount,\(options)", path]) }
+
+    deinit { system("/bin/umount", ["-l", directory.url.path]) }
+}
+#endif
