@@ -103,6 +103,7 @@ let package = Package(
             dependencies: [
                 "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "WritAudit", "WritRevocation",
                 "WritSQLite", "WritPostgres", "WritHTTP", "WritHummingbird",
+                "WritTesting",  // the demo's one-process deployment (LocalDeployment)
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["CLI"])),
             ]
         ),

@@ -57,6 +57,7 @@ let package = Package(
                 .product(name: "WritCrypto", package: "writ"),
                 .product(name: "WritPolicy", package: "writ"),
                 .product(name: "WritTokens", package: "writ"),
+                .product(name: "WritTesting", package: "writ"),
             ],
             path: "Benchmarks/GatekeeperBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

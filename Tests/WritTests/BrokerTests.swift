@@ -65,7 +65,7 @@ struct BrokerTests {
         for agentVisible in [request.token, request.proof, result] { #expect(!agentVisible.contains(Self.apiKey)) }
         // The sealed form at rest does not contain it either, and the audit log never records it.
         #expect(!String(decoding: broker.sealed, as: UTF8.self).contains(Self.apiKey))
-        let entries = try await payments.store.readAll()
+        let entries = try await payments.auditStore.readAll()
         for entry in entries { #expect(!String(decoding: entry, as: UTF8.self).contains(Self.apiKey)) }
     }
 

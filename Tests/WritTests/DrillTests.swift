@@ -21,7 +21,11 @@ struct DrillTests {
         let services = try await [world.service("repo"), world.service("tickets", policies: World.permissive)]
         let report = try await drill(world).run(
             on: services.map { service in
-                RevocationDrill.Service(name: service.name, gatekeeper: service.gatekeeper, auditStore: service.store) {
+                RevocationDrill.Service(
+                    name: service.name,
+                    gatekeeper: service.gatekeeper,
+                    auditStore: service.auditStore
+                ) {
                     try await service.sync()
                 }
             }
@@ -36,7 +40,7 @@ struct DrillTests {
         let world = try await World()
         let deaf = try await world.service("tickets", policies: World.permissive)
         let report = try await drill(world).run(on: [
-            RevocationDrill.Service(name: "tickets", gatekeeper: deaf.gatekeeper, auditStore: deaf.store) {}
+            RevocationDrill.Service(name: "tickets", gatekeeper: deaf.gatekeeper, auditStore: deaf.auditStore) {}
         ])
         #expect(!report.passed)
         #expect(!report.rows[0].revocation.passed)

@@ -259,7 +259,7 @@ struct GatekeeperTests {
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(allowed == 64)
-        #expect(try await AuditVerifier.verify(store: repo.store).isValid)
+        #expect(try await AuditVerifier.verify(store: repo.auditStore).isValid)
         #expect(repo.log.size == 128)
     }
 }

@@ -25,36 +25,24 @@ final class World: Sendable {
         permit (principal, action, resource);
         """
 
-    struct Service: Sendable {
-        let name: String
-        let gatekeeper: Gatekeeper
-        let snapshot: RevocationSnapshot
-        let follower: RevocationFeedFollower
-        let log: AuditLog
-        let store: InMemoryAuditStore
-        let publisher: RevocationPublisher
+    typealias Service = LocalDeployment.Service
 
-        /// What the service's follower does continuously, after a fresh head (the authority signs one every
-        /// second in a live deployment; the manual clock runs nothing in the background).
-        func sync() async throws {
-            try await publisher.publishHead()
-            _ = try await follower.syncOnce()
-        }
-    }
-
+    /// The deployment's wiring (WritTesting's one-process deployment, in memory).
+    let deployment: LocalDeployment
     let clock = ManualClock()
-    let issuerKey = Ed25519.PrivateKey()
     let revocationStore = InMemoryRevocationStore()
-    let revocationKey = Ed25519.PrivateKey()
-    let revocations: RevocationPublisher
     let authorityStore = InMemoryAuditStore()
-    let authorityLog: AuditLog
-    let authority: CredentialAuthority
     /// Where the authority keeps agents, tasks and steps; ``replica()`` opens another authority on it.
     let state = InMemoryAuthorityStore()
-    /// The authority's configuration (store, revocations, audit and clock included).
-    let configuration: CredentialAuthority.Configuration
     let classes: [AgentClass]
+
+    var issuerKey: Ed25519.PrivateKey { deployment.issuerKey }
+    var revocationKey: Ed25519.PrivateKey { deployment.revocationKey }
+    var revocations: RevocationPublisher { deployment.publisher }
+    var authorityLog: AuditLog { deployment.authorityLog }
+    var authority: CredentialAuthority { deployment.authority }
+    /// The authority's configuration (store, revocations, audit and clock included).
+    var configuration: CredentialAuthority.Configuration { deployment.configuration }
 
     let supervisor = try! AgentIdentity("spiffe://acme.test/agent/supervisor/1")
     let supervisorKey = Ed25519.PrivateKey()
@@ -67,12 +55,6 @@ final class World: Sendable {
         anomalyResponse: Set<CredentialAuthority.AnomalyResponse> = [.revokeToken, .revokeAgent],
         audit: (any AuditSink)? = nil
     ) async throws {
-        revocations = RevocationPublisher(
-            store: revocationStore,
-            signer: revocationKey,
-            clock: clock,
-            watermarks: InMemoryWatermarkStore()
-        )
         classes = [
             try AgentClass(
                 name: "supervisor",
@@ -85,13 +67,6 @@ final class World: Sendable {
             try AgentClass(name: "worker", defaultTTL: .seconds(10), maximumTTL: .seconds(20), refreshLimit: 1),
             try AgentClass(name: "canary", defaultTTL: .seconds(60), maximumTTL: .seconds(60), refreshLimit: 100),
         ]
-        authorityLog = try await AuditLog.open(
-            store: authorityStore,
-            service: "authority",
-            signingKey: Ed25519.PrivateKey(),
-            salt: AuditSalt(),
-            clock: clock
-        )
         let entitlements = EntitlementTable([
             "supervisor": [
                 Entitlement(audience: "repo", actions: ["read", "write", "merge"], resources: ["repo/*"]),
@@ -103,17 +78,21 @@ final class World: Sendable {
                 Entitlement(audience: $0, actions: [RevocationDrill.canaryAction], resources: ["drill/*"])
             },
         ])
-        configuration = .init(
-            issuerKey: issuerKey,
-            agentClasses: classes,
-            entitlements: entitlements,
-            revocations: revocations,
-            audit: audit ?? authorityLog,
-            store: state,
+        deployment = try await LocalDeployment(
             clock: clock,
-            anomalyResponse: anomalyResponse
-        )
-        authority = CredentialAuthority(configuration)
+            stores: LocalDeployment.Stores(
+                revocations: revocationStore,
+                watermarks: InMemoryWatermarkStore(),
+                authorityAudit: authorityStore,
+                authority: state,
+                serviceAudit: { _ in InMemoryAuditStore() }
+            ),
+            agentClasses: classes,
+            entitlements: entitlements
+        ) {
+            $0.anomalyResponse = anomalyResponse
+            if let audit { $0.audit = audit }
+        }
         try await authority.register(supervisor, publicKey: supervisorKey.publicKey, agentClass: "supervisor")
         try await authority.register(
             worker,
@@ -133,56 +112,17 @@ final class World: Sendable {
         maxStaleness: Duration = .seconds(30),
         sharedNonces: (any NonceStore)? = nil
     ) async throws -> Service {
-        let store = InMemoryAuditStore()
-        let log = try await AuditLog.open(
-            store: store,
-            service: name,
-            signingKey: Ed25519.PrivateKey(),
-            salt: AuditSalt(),
-            clock: clock
-        )
-        let snapshot = RevocationSnapshot(maxStaleness: maxStaleness)
-        let verifierKey = Ed25519.PrivateKey()
-        revocations.register(verifier: name, key: verifierKey.publicKey)
-        let follower = try RevocationFeedFollower(
-            verifier: name,
-            store: revocationStore,
-            trustedKeys: [revocationKey.publicKey],
-            snapshot: snapshot,
-            clock: clock,
-            reportSigner: verifierKey,
-            watermarks: revocations.watermarks
-        )
-        try await revocations.publishHead()
-        _ = try await follower.syncOnce()
-        let gatekeeper = Gatekeeper(
-            .init(
-                audience: name,
-                trustBundle: TrustBundle(trusting: issuerKey.publicKey),
-                agentClasses: classes,
-                policies: try PolicySet(text: policies),
-                revocation: snapshot,
-                sharedNonces: sharedNonces,
-                audit: audit ?? log,
-                detectors: detectors,
-                clock: clock,
-                auditFailClosed: auditFailClosed
-            )
-        )
-        return Service(
-            name: name,
-            gatekeeper: gatekeeper,
-            snapshot: snapshot,
-            follower: follower,
-            log: log,
-            store: store,
-            publisher: revocations
-        )
+        try await deployment.makeService(name, policies: try PolicySet(text: policies), maxStaleness: maxStaleness) {
+            if let audit { $0.audit = audit }
+            $0.auditFailClosed = auditFailClosed
+            $0.detectors = detectors
+            $0.sharedNonces = sharedNonces
+        }
     }
 
     /// Another authority over the same store, revocation publisher, audit log and clock: a replica, or the
     /// authority after a restart.
-    func replica() -> CredentialAuthority { CredentialAuthority(configuration) }
+    func replica() -> CredentialAuthority { deployment.replica() }
 
     /// Opens a task with intent `fix-bug` (the intent the repo policies permit).
     func openTask(for agent: AgentIdentity, deadline: Duration) async throws -> String {
@@ -235,10 +175,7 @@ final class World: Sendable {
         _ resource: String,
         approvals: Set<String> = []
     ) async throws -> GateDecision {
-        let credential = try await provider.credential(audience: service.name, action: action, resource: resource)
-        return await service.gatekeeper.authorize(
-            World.request(credential, action: action, resource: resource, approvals: approvals)
-        )
+        try await service.authorize(action, resource, with: provider, approvals: approvals, traceID: "trace-1")
     }
 }
 

@@ -1,8 +1,9 @@
 import Synchronization
 import Writ
+import WritTesting
 
 // The in-process deployment every gatekeeper and authority benchmark runs against, shared with the harness
-// (HarnessWorkloads.swift), so it imports nothing but Writ.
+// (HarnessWorkloads.swift), so it imports nothing but Writ and WritTesting (whose LocalDeployment does the wiring).
 
 // MARK: Clock, measurement brackets
 
@@ -102,7 +103,6 @@ struct Deployment: Sendable {
 
     static func make() async throws -> Deployment {
         let clock = BenchClock(epoch)
-        let issuerKey = Ed25519.PrivateKey()
         let classes = [
             try AgentClass(
                 name: "supervisor",
@@ -115,15 +115,6 @@ struct Deployment: Sendable {
             try AgentClass(name: "worker", defaultTTL: .seconds(120), maximumTTL: .seconds(300), refreshLimit: 2),
         ]
         let revocations = InMemoryRevocationStore()
-        let revocationKey = Ed25519.PrivateKey()
-        let publisher = RevocationPublisher(store: revocations, signer: revocationKey, clock: clock)
-        let authorityLog = try await AuditLog.open(
-            store: InMemoryAuditStore(),
-            service: "authority",
-            signingKey: Ed25519.PrivateKey(),
-            salt: AuditSalt(),
-            clock: clock
-        )
         let entitlements = EntitlementTable([
             "supervisor": [
                 Entitlement(audience: audience, actions: ["read", "write", "merge"], resources: ["repo/*"]),
@@ -131,16 +122,20 @@ struct Deployment: Sendable {
             ],
             "worker": [Entitlement(audience: audience, actions: ["read"], resources: ["repo/*"])],
         ])
-        let authority = CredentialAuthority(
-            .init(
-                issuerKey: issuerKey,
-                agentClasses: classes,
-                entitlements: entitlements,
-                revocations: publisher,
-                audit: authorityLog,
-                clock: clock
-            )
+        // In memory; no watermark reports (a benchmark measures decisions, not the drill).
+        let local = try await LocalDeployment(
+            clock: clock,
+            stores: LocalDeployment.Stores(
+                revocations: revocations,
+                watermarks: nil,
+                authorityAudit: InMemoryAuditStore(),
+                authority: InMemoryAuthorityStore(),
+                serviceAudit: { _ in InMemoryAuditStore() }
+            ),
+            agentClasses: classes,
+            entitlements: entitlements
         )
+        let authority = local.authority
         let supervisor = try AgentIdentity("spiffe://acme.test/agent/supervisor/1")
         let supervisorKey = Ed25519.PrivateKey()
         let worker = try AgentIdentity("spiffe://acme.test/agent/worker/1")
@@ -158,51 +153,23 @@ struct Deployment: Sendable {
             intent: "fix-bug",
             deadline: .seconds(3600)
         )
-
-        let serviceLog = try await AuditLog.open(
-            store: InMemoryAuditStore(),
-            service: audience,
-            signingKey: Ed25519.PrivateKey(),
-            salt: AuditSalt(),
-            clock: clock
-        )
-        let snapshot = RevocationSnapshot(maxStaleness: .seconds(30))
-        let follower = try RevocationFeedFollower(
-            verifier: audience,
-            store: revocations,
-            trustedKeys: [revocationKey.publicKey],
-            snapshot: snapshot,
-            clock: clock
-        )
-        // A follower is fresh only once it has verified a signed head (a live authority signs one every second).
-        try await publisher.publishHead()
-        try await follower.syncOnce()
-        let gatekeeper = Gatekeeper(
-            .init(
-                audience: audience,
-                trustBundle: TrustBundle(trusting: issuerKey.publicKey),
-                agentClasses: classes,
-                policies: try PolicySet(text: servicePolicies),
-                revocation: snapshot,
-                replayCache: InMemoryReplayCache(capacity: 10_000_000),
-                audit: serviceLog,
-                detectors: AnomalyDetectors.defaults(),
-                clock: clock
-            )
-        )
+        // A follower is fresh only once it has verified a signed head; makeService syncs it after a fresh one.
+        let service = try await local.makeService(audience, policies: try PolicySet(text: servicePolicies)) {
+            $0.replayCache = InMemoryReplayCache(capacity: 10_000_000)
+        }
         return Deployment(
             clock: clock,
-            issuerKey: issuerKey,
+            issuerKey: local.issuerKey,
             supervisorClass: classes[0],
             supervisor: supervisor,
             supervisorKey: supervisorKey,
             worker: worker,
             workerKey: workerKey,
             revocations: revocations,
-            publisher: publisher,
+            publisher: local.publisher,
             authority: authority,
-            gatekeeper: gatekeeper,
-            follower: follower,
+            gatekeeper: service.gatekeeper,
+            follower: service.follower,
             taskID: taskID
         )
     }

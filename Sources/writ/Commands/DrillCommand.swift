@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Writ
+import WritTesting
 
 /// `writ drill`: the revocation drill across every service of a deployment.
 struct DrillCommand: AsyncParsableCommand {
@@ -47,7 +48,7 @@ struct DrillCommand: AsyncParsableCommand {
         let canary = try await deployment.enroll("canary", instance: "drill")
         let drill = RevocationDrill(
             authority: deployment.authority,
-            authorityAudit: deployment.authorityStore,
+            authorityAudit: deployment.authorityAudit,
             revocations: deployment.revocations,
             agent: canary.identity,
             agentKey: canary.key,
@@ -59,7 +60,7 @@ struct DrillCommand: AsyncParsableCommand {
                 return RevocationDrill.Service(
                     name: service.name,
                     gatekeeper: service.gatekeeper,
-                    auditStore: service.store
+                    auditStore: service.auditStore
                 ) {
                     if follows { try await deployment.sync(service) }
                 }

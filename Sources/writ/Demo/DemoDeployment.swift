@@ -3,19 +3,15 @@ import Synchronization
 import Writ
 import WritAudit
 import WritCrypto
+import WritTesting
 
 /// The demo's deployment, all in one process on the embedded default: an authority, three services (a
 /// repository, a ticket system and a legacy payments API behind the broker), each with its own gatekeeper,
-/// revocation follower and file-backed audit log in the work directory.
+/// revocation follower and file-backed audit log in the work directory. The wiring is WritTesting's
+/// ``LocalDeployment``; what is the demo's own is here: its classes, entitlements and policies, its stores
+/// (``makeStores(directory:)``), and the key files it leaves for the CLI.
 struct DemoDeployment: Sendable {
-    struct Service: Sendable {
-        let name: String
-        let gatekeeper: Gatekeeper
-        let follower: RevocationFeedFollower
-        let log: AuditLog
-        let store: FileAuditStore
-        let path: String
-    }
+    typealias Service = LocalDeployment.Service
 
     static let trustDomain = "acme.example"
     static let legacyAPIKey = "sk_live_demo_7d1f0c9a_static_key"
@@ -60,41 +56,52 @@ struct DemoDeployment: Sendable {
         """
 
     let directory: String
-    let clock: SimulatedClock
     let seed: UInt64?
-    let authority: CredentialAuthority
-    let authorityLog: AuditLog
-    let authorityStore: FileAuditStore
-    let authorityPath: String
-    let revocations: RevocationPublisher
-    let revocationStore: FileRevocationStore
-    let attestor: JoinTokenAttestor
+    let local: LocalDeployment
+    let clock: ManualClock
     let services: [Service]
     let broker: CredentialBroker
+
+    var authority: CredentialAuthority { local.authority }
+    var authorityLog: AuditLog { local.authorityLog }
+    var authorityAudit: any AuditStore { local.stores.authorityAudit }
+    var revocations: RevocationPublisher { local.publisher }
+    var attestor: JoinTokenAttestor { local.attestor }
 
     var repo: Service { services[0] }
     var tickets: Service { services[1] }
     var payments: Service { services[2] }
 
-    /// Derives a key from the seed and a name (deterministic runs), or makes a random one.
-    static func key(_ name: String, seed: UInt64?) throws -> Ed25519.PrivateKey {
-        guard let seed else { return Ed25519.PrivateKey() }
-        let material = BLAKE2b.hash(Array("writ-demo/\(seed)/\(name)".utf8), outputByteCount: 32)
-        return try Ed25519.PrivateKey(seed: SecureBytes(material))
+    /// The demo's stores, all files in the work directory (the embedded default): a durable, signed revocation
+    /// feed (`writ revoke --store` can add to it from a shell), which each service's follower reads through its
+    /// own read-only handle; signed watermark reports of the verifiers in `watermarks/`, apart from the feed; one
+    /// audit log a system in `audit/`. Agents, tasks and steps stay in memory (the demo runs in one process).
+    ///
+    /// Each run starts afresh: the feed and watermarks of an earlier run are removed by ``make(directory:seed:)``.
+    static func makeStores(directory: String) throws -> LocalDeployment.Stores {
+        let feedPath = revocationPath(directory: directory)
+        return LocalDeployment.Stores(
+            revocations: try FileRevocationStore.open(path: feedPath, mode: .create),
+            watermarks: try FileWatermarkStore(directory: directory + "/watermarks"),
+            authorityAudit: try FileAuditStore.open(path: auditPath(directory: directory, system: "authority")),
+            authority: InMemoryAuthorityStore(),
+            feed: { _ in try FileRevocationStore.open(path: feedPath, mode: .readOnly) },
+            serviceAudit: { name in try FileAuditStore.open(path: auditPath(directory: directory, system: name)) }
+        )
     }
 
-    static func make(directory: String, seed: UInt64?) async throws -> DemoDeployment {
-        let fm = FileManager.default
-        // Each run starts afresh: logs, keys and reports of an earlier run would not verify against this one's.
-        for folder in ["audit", "keys", "feed-keys"] {
-            try fm.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
-            for name in (try? fm.contentsOfDirectory(atPath: directory + "/" + folder)) ?? [] {
-                try fm.removeItem(atPath: directory + "/\(folder)/" + name)
-            }
-        }
-        let start = Timestamp(secondsSinceEpoch: seed == nil ? SystemClock().now().secondsSinceEpoch : 1_767_225_600)
-        let clock = SimulatedClock(start: start)
-        let classes = [
+    /// Where the revocation feed is kept.
+    static func revocationPath(directory: String) -> String { directory + "/revocations.log" }
+
+    /// Where a system's audit log is kept (`authority`, or a service's name).
+    static func auditPath(directory: String, system: String) -> String { directory + "/audit/\(system).log" }
+
+    /// Where a system's audit log is kept in this run.
+    func auditPath(_ system: String) -> String { Self.auditPath(directory: directory, system: system) }
+
+    /// The demo's agent classes: a planner that may delegate, two narrow sub-agents, and the drill's canary.
+    static func classes() throws -> [AgentClass] {
+        [
             try AgentClass(
                 name: "planner",
                 defaultTTL: .seconds(20),
@@ -107,117 +114,45 @@ struct DemoDeployment: Sendable {
             try AgentClass(name: "ticketer", defaultTTL: .seconds(10), maximumTTL: .seconds(20), refreshLimit: 1),
             try AgentClass(name: "canary", defaultTTL: .seconds(60), maximumTTL: .seconds(60), refreshLimit: 10),
         ]
-        let entitlements = EntitlementTable([
-            "planner": [
-                Entitlement(audience: "repo", actions: ["read", "write", "merge"], resources: ["repo/*"]),
-                Entitlement(audience: "tickets", actions: ["read", "comment"], resources: ["tickets/*"]),
-                Entitlement(audience: "payments", actions: ["refund"], resources: ["payments/*"]),
-            ],
-            "reader": [Entitlement(audience: "repo", actions: ["read"], resources: ["repo/*"])],
-            "ticketer": [Entitlement(audience: "tickets", actions: ["read", "comment"], resources: ["tickets/*"])],
-            "canary": ["repo", "tickets", "payments"].map {
-                Entitlement(audience: $0, actions: [RevocationDrill.canaryAction], resources: ["drill/*"])
-            },
-        ])
-        let issuerKey = try key("issuer", seed: seed)
-        // The embedded default: a durable, signed revocation feed in the work directory (`writ revoke --store` can
-        // add to it from a shell). Each demo run starts a fresh one. The feed is signed by its own revocation key,
-        // kept in `feed-keys/` (apart from the audit logs' note keys in `keys/`) so the files can be verified
-        // (`writ revoke --list --trust feed-keys/revocation.pub`). Verifiers leave signed watermark reports in
-        // `watermarks/`, apart from the feed, which they only read.
-        let revocationPath = directory + "/revocations.log"
-        for stale in [revocationPath, revocationPath + ".head", directory + "/watermarks"]
-        where fm.fileExists(atPath: stale) {
-            try fm.removeItem(atPath: stale)
-        }
-        let revocationKey = try key("revocation", seed: seed)
-        try fm.createDirectory(atPath: directory + "/feed-keys", withIntermediateDirectories: true)
-        try OutputFile.replace(
-            directory + "/feed-keys/revocation.pub",
-            contents: KeyFiles.publicText(revocationKey.publicKey) + "\n",
-            mode: 0o644,
-            option: "--dir"
-        )
-        // The private half too (0600), so `writ revoke --key` can append to this demo's feed from a shell.
-        try OutputFile.replace(
-            directory + "/feed-keys/revocation.key",
-            contents: KeyFiles.privateText(revocationKey) + "\n",
-            mode: 0o600,
-            option: "--dir"
-        )
-        let revocationStore = try FileRevocationStore.open(path: revocationPath, mode: .create)
-        let revocations = RevocationPublisher(
-            store: revocationStore,
-            signer: revocationKey,
-            clock: clock,
-            watermarks: try FileWatermarkStore(directory: directory + "/watermarks")
-        )
-        try await revocations.publishHead()
-        let attestor = JoinTokenAttestor(clock: clock)
-        let authorityPath = directory + "/audit/authority.log"
-        let authorityStore = try FileAuditStore.open(path: authorityPath)
-        let authorityLog = try await AuditLog.open(
-            store: authorityStore,
-            service: "authority",
-            signingKey: try key("log/authority", seed: seed),
-            salt: AuditSalt(),
-            clock: clock
-        )
-        let authority = CredentialAuthority(
-            .init(
-                issuerKey: issuerKey,
-                agentClasses: classes,
-                entitlements: entitlements,
-                revocations: revocations,
-                audit: authorityLog,
-                clock: clock,
-                attestor: attestor
-            )
-        )
+    }
 
+    /// What each class may be granted.
+    static let entitlements = EntitlementTable([
+        "planner": [
+            Entitlement(audience: "repo", actions: ["read", "write", "merge"], resources: ["repo/*"]),
+            Entitlement(audience: "tickets", actions: ["read", "comment"], resources: ["tickets/*"]),
+            Entitlement(audience: "payments", actions: ["refund"], resources: ["payments/*"]),
+        ],
+        "reader": [Entitlement(audience: "repo", actions: ["read"], resources: ["repo/*"])],
+        "ticketer": [Entitlement(audience: "tickets", actions: ["read", "comment"], resources: ["tickets/*"])],
+        "canary": ["repo", "tickets", "payments"].map {
+            Entitlement(audience: $0, actions: [RevocationDrill.canaryAction], resources: ["drill/*"])
+        },
+    ])
+
+    static func make(directory: String, seed: UInt64?) async throws -> DemoDeployment {
+        try clean(directory: directory)
+        let start = Timestamp(secondsSinceEpoch: seed == nil ? SystemClock().now().secondsSinceEpoch : 1_767_225_600)
+        let clock = ManualClock(start)
+        let local = try await LocalDeployment(
+            clock: clock,
+            keys: seed.map { .seeded($0, domain: "writ-demo") } ?? .random,
+            stores: try makeStores(directory: directory),
+            agentClasses: try classes(),
+            entitlements: entitlements
+        )
+        try writeFeedKeys(directory: directory, key: local.revocationKey)
         var services: [Service] = []
         for (name, policies, threshold) in [
             ("repo", repoPolicies, 5), ("tickets", ticketPolicies, 4), ("payments", paymentPolicies, 5),
         ] {
-            let path = directory + "/audit/\(name).log"
-            let store = try FileAuditStore.open(path: path)
-            let log = try await AuditLog.open(
-                store: store,
-                service: name,
-                signingKey: try key("log/\(name)", seed: seed),
-                salt: AuditSalt(),
-                clock: clock
-            )
-            let snapshot = RevocationSnapshot(maxStaleness: .seconds(30))
-            let verifierKey = try key("verifier/\(name)", seed: seed)
-            revocations.register(verifier: name, key: verifierKey.publicKey)
-            let follower = try RevocationFeedFollower(
-                verifier: name,
-                store: try FileRevocationStore.open(path: revocationPath, mode: .readOnly),
-                trustedKeys: [revocations.publicKey],
-                snapshot: snapshot,
-                clock: clock,
-                reportSigner: verifierKey,
-                watermarks: revocations.watermarks
-            )
-            _ = try await follower.syncOnce()
-            let gatekeeper = Gatekeeper(
-                .init(
-                    audience: name,
-                    trustBundle: TrustBundle(trusting: issuerKey.publicKey),
-                    agentClasses: classes,
-                    policies: try PolicySet(text: policies),
-                    revocation: snapshot,
-                    audit: log,
-                    detectors: [
+            services.append(
+                try await local.makeService(name, policies: try PolicySet(text: policies)) {
+                    $0.detectors = [
                         DenialBurstDetector(threshold: threshold, window: .seconds(60)), RateSpikeDetector(),
                         ResourceProbeDetector(), UseAfterCloseDetector(),
-                    ],
-                    clock: clock
-                )
-            )
-            services.append(
-                Service(name: name, gatekeeper: gatekeeper, follower: follower, log: log, store: store, path: path)
+                    ]
+                }
             )
         }
         let broker = try CredentialBroker(
@@ -225,81 +160,91 @@ struct DemoDeployment: Sendable {
             secret: SecureBytes(Array(legacyAPIKey.utf8)),
             sealingKey: SecretBox.makeKey()
         )
-        // The logs' public keys (signed-note verifier keys), so that `writ audit verify --keys <dir>/keys` can
-        // check every signature; the authority's log also witnesses the others.
-        try fm.createDirectory(atPath: directory + "/keys", withIntermediateDirectories: true)
-        for (name, log) in [("authority", authorityLog)] + services.map({ ($0.name, $0.log) }) {
-            try Data((NoteKey.verifierKey(name: name, key: log.publicKey) + "\n").utf8)
-                .write(to: URL(fileURLWithPath: directory + "/keys/\(name).pub"))
-        }
-        try Data((NoteKey.verifierKey(name: "authority", key: authorityLog.publicKey, witness: true) + "\n").utf8)
-            .write(to: URL(fileURLWithPath: directory + "/keys/authority.witness.pub"))
+        try writeLogKeys(
+            directory: directory,
+            logs: [("authority", local.authorityLog)] + services.map { ($0.name, $0.log) }
+        )
         return DemoDeployment(
             directory: directory,
-            clock: clock,
             seed: seed,
-            authority: authority,
-            authorityLog: authorityLog,
-            authorityStore: authorityStore,
-            authorityPath: authorityPath,
-            revocations: revocations,
-            revocationStore: revocationStore,
-            attestor: attestor,
+            local: local,
+            clock: clock,
             services: services,
             broker: broker
         )
     }
 
-    /// An agent: attested through a one-time join token, with its own key and identity document.
-    struct Agent: Sendable {
-        let identity: AgentIdentity
-        let key: Ed25519.PrivateKey
-        let document: IdentityDocument
-        let className: String
+    /// Removes what an earlier run left: logs, keys and reports of an earlier run would not verify against this
+    /// one's.
+    private static func clean(directory: String) throws {
+        let fm = FileManager.default
+        for folder in ["audit", "keys", "feed-keys"] {
+            try fm.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
+            for name in (try? fm.contentsOfDirectory(atPath: directory + "/" + folder)) ?? [] {
+                try fm.removeItem(atPath: directory + "/\(folder)/" + name)
+            }
+        }
+        let feed = revocationPath(directory: directory)
+        for stale in [feed, feed + ".head", directory + "/watermarks"] where fm.fileExists(atPath: stale) {
+            try fm.removeItem(atPath: stale)
+        }
     }
 
-    func enroll(_ className: String, instance: String, supervisor: AgentIdentity? = nil) async throws -> Agent {
-        let identity = try AgentIdentity("spiffe://\(Self.trustDomain)/agent/\(className)/\(instance)")
-        let key = try Self.key("agent/\(className)/\(instance)", seed: seed)
-        let join = try await attestor.issueJoinToken(
-            for: identity,
-            agentClass: className,
-            supervisor: supervisor,
-            ttl: .seconds(60)
+    /// The feed is signed by its own revocation key, kept in `feed-keys/` (apart from the audit logs' note keys in
+    /// `keys/`) so the files can be verified (`writ revoke --list --trust feed-keys/revocation.pub`); the private
+    /// half too (0600), so `writ revoke --key` can append to this demo's feed from a shell.
+    private static func writeFeedKeys(directory: String, key: Ed25519.PrivateKey) throws {
+        try FileManager.default.createDirectory(atPath: directory + "/feed-keys", withIntermediateDirectories: true)
+        try OutputFile.replace(
+            directory + "/feed-keys/revocation.pub",
+            contents: KeyFiles.publicText(key.publicKey) + "\n",
+            mode: 0o644,
+            option: "--dir"
         )
-        let document = try await authority.attest(join.evidence(signingKey: key))
-        return Agent(identity: identity, key: key, document: document, className: className)
+        try OutputFile.replace(
+            directory + "/feed-keys/revocation.key",
+            contents: KeyFiles.privateText(key) + "\n",
+            mode: 0o600,
+            option: "--dir"
+        )
+    }
+
+    /// The logs' public keys (signed-note verifier keys), so that `writ audit verify --keys <dir>/keys` can check
+    /// every signature; the authority's log also witnesses the others.
+    private static func writeLogKeys(directory: String, logs: [(String, AuditLog)]) throws {
+        try FileManager.default.createDirectory(atPath: directory + "/keys", withIntermediateDirectories: true)
+        for (name, log) in logs {
+            try Data((NoteKey.verifierKey(name: name, key: log.publicKey) + "\n").utf8)
+                .write(to: URL(fileURLWithPath: directory + "/keys/\(name).pub"))
+        }
+        if let authority = logs.first(where: { $0.0 == "authority" })?.1 {
+            try Data((NoteKey.verifierKey(name: "authority", key: authority.publicKey, witness: true) + "\n").utf8)
+                .write(to: URL(fileURLWithPath: directory + "/keys/authority.witness.pub"))
+        }
+    }
+
+    typealias Agent = EnrolledAgent
+
+    /// Attests an agent of `className` through a one-time join token, with its own key and identity document.
+    func enroll(_ className: String, instance: String, supervisor: AgentIdentity? = nil) async throws -> Agent {
+        try await local.enroll(className, instance: instance, supervisor: supervisor, trustDomain: Self.trustDomain)
     }
 
     /// Brings every service's revocation snapshot up to date (what their followers do continuously).
     ///
     /// The authority signs a fresh head first, as its publisher does every second in a live deployment (the demo's
     /// clock is simulated, so nothing runs in the background).
-    func syncAll() async throws {
-        try await revocations.publishHead()
-        for service in services { _ = try await service.follower.syncOnce() }
-    }
+    func syncAll() async throws { try await local.sync(services) }
 
     /// Brings one service's snapshot up to date, after a fresh head.
-    func sync(_ service: Service) async throws {
-        try await revocations.publishHead()
-        _ = try await service.follower.syncOnce()
-    }
+    func sync(_ service: Service) async throws { try await service.sync() }
 
     /// Forwards every service's anomaly reports to the authority until cancelled.
     func forwardAnomalies(into forwarded: ForwardedAnomalies) async {
-        await withTaskGroup(of: Void.self) { group in
-            for service in services {
-                group.addTask {
-                    for await report in service.gatekeeper.anomalies {
-                        do {
-                            try await authority.reportAnomaly(report)
-                            forwarded.append(report)
-                        } catch {
-                            forwarded.fail("\(error)")
-                        }
-                    }
-                }
+        await local.forwardAnomalies(of: services) { result in
+            switch result {
+            case .success(let report): forwarded.append(report)
+            case .failure(let error): forwarded.fail("\(error)")
             }
         }
     }
