@@ -62,10 +62,15 @@ struct CLITests {
         let expectations = report?["expectations"] as? [[String: Any]] ?? []
         #expect(expectations.count >= 30)
         #expect(expectations.allSatisfy { $0["passed"] as? Bool == true })
+        #if SQLite
+        let state = ["writ.sqlite"]  // the embedded default: authority state, feed, watermarks, nonces
+        #else
+        let state = ["revocations.log", "revocations.log.head"]
+        #endif
         for file in [
-            "audit/authority.log", "audit/repo.log", "audit/tickets.log", "audit/payments.log", "revocations.log",
-            "revocations.log.head", "feed-keys/revocation.pub", "keys/repo.pub",
-        ] {
+            "audit/authority.log", "audit/repo.log", "audit/tickets.log", "audit/payments.log",
+            "feed-keys/revocation.pub", "keys/repo.pub",
+        ] + state {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file)")
         }
 

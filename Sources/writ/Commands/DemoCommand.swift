@@ -9,12 +9,19 @@ struct DemoCommand: AsyncParsableCommand {
         abstract:
             "Run Writ's end-to-end demonstration: attestation, per-step tokens, delegation, refresh, checkpoints, anomaly revocation, the broker, hand-off, the revocation drill, audit verification and the forensic timeline.",
         discussion: """
-            Everything runs in this process on the embedded default: audit logs are files in the work directory
-            (default ./writ-demo), time is simulated so "seconds" of token lifetime take no real time.
+            Everything runs in this process on the embedded default: one SQLite database in the work directory
+            (default ./writ-demo/writ.sqlite) holds the authority's state, the signed revocation feed, the
+            verifiers' watermark reports and the services' shared nonces; the audit logs are files beside it
+            (audit/*.log). Time is simulated so "seconds" of token lifetime take no real time.
+
+            --store sqlite:PATH puts the database elsewhere; --store file uses the flat-file feed
+            (<dir>/revocations.log, watermarks/) with the authority's state in memory, as before SQLite.
 
             Examples:
               swift run writ demo
               swift run writ demo --dir /tmp/writ-demo --seed 7 --json
+              swift run writ demo --store file
+              sqlite3 writ-demo/writ.sqlite 'SELECT sequence, target FROM revocation_entries'
 
             Exit status: 0 when every expectation held, 1 otherwise.
             """
@@ -22,6 +29,21 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Work directory for the audit logs and checkpoints.")
     var dir: String = "writ-demo"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where the stores are: sqlite (default: <dir>/writ.sqlite), sqlite:PATH, file (flat files in <dir>).",
+            valueName: "store"
+        )
+    )
+    var store: String = Self.defaultStore
+
+    #if SQLite
+    static let defaultStore = "sqlite"
+    #else
+    static let defaultStore = "file"  // built without the SQLite trait: the flat-file stores
+    #endif
 
     @Option(name: .long, help: "Seed for keys and start time; the same seed gives the same decisions.")
     var seed: UInt64?
@@ -31,9 +53,18 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let started = ContinuousClock.now
+        let locator: StoreLocator =
+            switch store.lowercased() {
+            case "sqlite", "sqlite:": .sqlite(path: DemoDeployment.sqlitePath(directory: dir))
+            case "file", "file:": .file(path: DemoDeployment.revocationPath(directory: dir))
+            default: try StoreLocator.parse(store, option: "--store")
+            }
+        if case .postgres = locator { throw locator.notAvailable("--store", in: "demo") }
         let deployment: DemoDeployment
         do {
-            deployment = try await DemoDeployment.make(directory: dir, seed: seed)
+            deployment = try await DemoDeployment.make(directory: dir, seed: seed, store: locator)
+        } catch let error as CLIError {
+            throw error
         } catch {
             throw CLIError.input("cannot set up the demo in '\(dir)': \(error)")
         }
@@ -54,7 +85,13 @@ struct DemoCommand: AsyncParsableCommand {
             print("  revocation drill: \(report.drill?.passed == true ? "every service ✓" : "FAILED")")
             print("  audit logs verified: \(report.audit.filter(\.valid).count)/\(report.audit.count)")
             print("  forensic timeline: \(report.timelineRows) events for the task")
-            print("  files: \(dir)/audit/*.log (+ .checkpoint), \(dir)/revocations.log (try: writ revoke --list)")
+            switch locator {
+            case .sqlite(let path):
+                print("  state: \(path) (try: sqlite3 \(path) .tables; writ revoke --list --store sqlite:\(path))")
+            default:
+                print("  files: \(locator.path ?? "") (try: writ revoke --list --store \(locator))")
+            }
+            print("  audit logs: \(dir)/audit/*.log (+ .checkpoint; try: writ audit verify --keys \(dir)/keys …)")
             print("  took \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated)))")
             for failure in report.expectations where !failure.passed {
                 print("  ✗ \(failure.section): \(failure.name) — \(failure.detail)")

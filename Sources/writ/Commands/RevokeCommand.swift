@@ -6,11 +6,12 @@ import WritRevocation
 import WritTokens
 
 /// `writ revoke (--token-block TOKEN | --revocation-id HEX | --task ID | --agent SPIFFE-ID | --issuer-key HEX)
-/// --key FILE [--reason R] [--covers-until SECONDS] [--store FILE] [--json]`, or
-/// `writ revoke --list [--trust FILE] [--store FILE] [--json]`.
+/// --key FILE [--reason R] [--covers-until SECONDS] [--store STORE] [--json]`, or
+/// `writ revoke --list [--trust FILE] [--store STORE] [--json]`.
 ///
-/// Appends signed entries to a ``FileRevocationStore``, the feed the embedded deployment (`writ demo`) follows, so
-/// a revocation made from a shell reaches a running process. `--list` opens the feed read-only and never modifies
+/// Appends signed entries to the feed a ``StoreLocator`` names — an SQLite database (`sqlite:PATH`, what
+/// `writ demo` uses by default) or a ``FileRevocationStore`` (`file:PATH` or a plain path) — so a revocation made
+/// from a shell reaches a running process. `--list` opens the feed read-only and never modifies
 /// it. Exit 0 on success, 1 when the feed is refused (tampered, malformed, or signed by another key), 2 for usage
 /// errors or a file that cannot be opened.
 struct RevokeCommand: AsyncParsableCommand {
@@ -39,7 +40,8 @@ struct RevokeCommand: AsyncParsableCommand {
               writ revoke --key revocation.key --agent spiffe://acme.dev/agent/researcher/7 --covers-until 3600
               writ revoke --key revocation.key --issuer-key 0908070605040302 --reason key-compromised --json
               writ revoke --list --trust writ-demo/feed-keys/revocation.pub
-              writ revoke --list --json --store /tmp/writ-demo/revocations.log
+              writ revoke --list --json --store sqlite:/tmp/writ-demo/writ.sqlite
+              writ revoke --list --store file:/tmp/writ-demo/revocations.log
 
             Exit status: 0 done · 1 the feed was refused (tampered, malformed) · 2 usage error or unreadable file.
             """
@@ -47,11 +49,12 @@ struct RevokeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The revocation feed; created (with its directory) when missing, except for --list.",
-            valueName: "file"
+            "The revocation feed: sqlite:PATH, file:PATH (or a plain path: a feed file); created (with its "
+                + "directory) when missing, except for --list.",
+            valueName: "store"
         )
     )
-    var store = "writ-demo/revocations.log"
+    var store = "sqlite:writ-demo/writ.sqlite"
 
     @Option(help: ArgumentHelp("The revocation key (private) that signs the feed.", valueName: "file"))
     var key: String?
@@ -118,7 +121,8 @@ struct RevokeCommand: AsyncParsableCommand {
         }
         guard let key else { throw CLIError.input("give the revocation key that signs the feed: --key FILE") }
         let signer = try KeyFiles.readPrivate(key)
-        let directory = (store as NSString).deletingLastPathComponent
+        let locator = try StoreLocator.parse(store, option: "--store")
+        let directory = ((locator.path ?? "") as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -126,8 +130,7 @@ struct RevokeCommand: AsyncParsableCommand {
                 throw CLIError.input("cannot create the directory '\(directory)': \(error.localizedDescription)")
             }
         }
-        let feed = try opening { () throws(RevocationError) in try FileRevocationStore.open(path: store, mode: .create)
-        }
+        let feed = try locator.revocationStores(create: true, option: "--store", command: "revoke").feed
         let publisher = RevocationPublisher(store: feed, signer: signer, clock: SystemClock())
         let now = SystemClock().now()
         // Rounded up to a whole minute (longer is safe), so that repeating the command within the minute finds the
@@ -158,9 +161,8 @@ struct RevokeCommand: AsyncParsableCommand {
             throw CLIError.input("--list takes no target, --key, --reason or --covers-until")
         }
         let trusted = try trust.map { try KeyFiles.readPublic($0) }
-        let feed = try opening { () throws(RevocationError) in
-            try FileRevocationStore.open(path: store, mode: .readOnly)
-        }
+        let (feed, watermarks) = try StoreLocator.parse(store, option: "--store")
+            .revocationStores(create: false, option: "--store", command: "revoke")
         let contents = try await storeCall { try await feed.contents() }
         var verification = "signatures NOT checked (give --trust with the revocation public key)"
         if let trusted {
@@ -173,11 +175,7 @@ struct RevokeCommand: AsyncParsableCommand {
             }
             verification = "every signature verified with revocation key \(trusted.keyID)"
         }
-        let watermarkDirectory = ((store as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("watermarks")
-        let reports =
-            FileManager.default.fileExists(atPath: watermarkDirectory)
-            ? try await storeCall { try await FileWatermarkStore(directory: watermarkDirectory).reports() } : []
+        let reports = try await storeCall { try await watermarks?.reports() ?? [] }
         let latest = contents.entries.last?.sequence ?? contents.floor?.sequence ?? 0
         if json {
             print(
@@ -281,14 +279,6 @@ struct RevokeCommand: AsyncParsableCommand {
         do {
             return try await body()
         } catch let error as RevocationError {
-            throw cliError(error)
-        }
-    }
-
-    private func opening<T>(_ body: () throws(RevocationError) -> T) throws -> T {
-        do {
-            return try body()
-        } catch {
             throw cliError(error)
         }
     }

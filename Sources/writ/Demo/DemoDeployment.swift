@@ -3,7 +3,9 @@ import Synchronization
 import Writ
 import WritAudit
 import WritCrypto
+import WritSQLite
 import WritTesting
+import WritTokens
 
 /// The demo's deployment, all in one process on the embedded default: an authority, three services (a
 /// repository, a ticket system and a legacy payments API behind the broker), each with its own gatekeeper,
@@ -72,15 +74,48 @@ struct DemoDeployment: Sendable {
     var tickets: Service { services[1] }
     var payments: Service { services[2] }
 
-    /// The demo's stores, all files in the work directory (the embedded default): a durable, signed revocation
-    /// feed (`writ revoke --store` can add to it from a shell), which each service's follower reads through its
-    /// own read-only handle; signed watermark reports of the verifiers in `watermarks/`, apart from the feed; one
-    /// audit log a system in `audit/`. Agents, tasks and steps stay in memory (the demo runs in one process).
+    /// The demo's stores, in the work directory. By default (`sqlite:<dir>/writ.sqlite`, the embedded default)
+    /// one SQLite database holds the authority's agents, tasks, steps and join tokens, the durable, signed
+    /// revocation feed (`writ revoke --store sqlite:…` can add to it from a shell), which each service's follower
+    /// reads through its own database handle, the verifiers' signed watermark reports, and the nonces the services
+    /// share; the audit logs stay one file a system in `audit/`. With `file:` the feed and watermarks are flat
+    /// files (`revocations.log`, `watermarks/`) and agents, tasks and steps stay in memory.
     ///
-    /// Each run starts afresh: the feed and watermarks of an earlier run are removed by ``make(directory:seed:)``.
-    static func makeStores(directory: String) throws -> LocalDeployment.Stores {
-        let feedPath = revocationPath(directory: directory)
-        return LocalDeployment.Stores(
+    /// Each run starts afresh: the stores of an earlier run are removed by ``make(directory:seed:store:)``.
+    static func makeStores(
+        directory: String,
+        store: StoreLocator?,
+        clock: ManualClock
+    ) throws -> (LocalDeployment.Stores, nonces: (any NonceStore)?) {
+        let audit: @Sendable (String) throws -> any AuditStore = { name in
+            try FileAuditStore.open(path: auditPath(directory: directory, system: name))
+        }
+        switch store ?? .sqlite(path: sqlitePath(directory: directory)) {
+        case .sqlite(let path):
+            #if SQLite
+            let database = try SQLiteDatabase.open(path: path)
+            let stores = LocalDeployment.Stores(
+                revocations: SQLiteRevocationStore(database: database),
+                watermarks: SQLiteWatermarkStore(database: database),
+                authorityAudit: try audit("authority"),
+                authority: SQLiteAuthorityStore(database: database),
+                feed: { _ in SQLiteRevocationStore(database: try SQLiteDatabase.open(path: path, mode: .readWrite)) },
+                serviceAudit: audit
+            )
+            return (stores, SQLiteNonceStore(database: database, clock: clock))
+            #else
+            throw StoreLocator.sqlite(path: path).notAvailable("--store", in: "demo")
+            #endif
+        case .postgres(let url):
+            throw StoreLocator.postgres(url: url).notAvailable("--store", in: "demo")
+        case .file(let path):
+            return (try makeFileStores(directory: directory, feedPath: path), nil)
+        }
+    }
+
+    /// The flat-file stores (`--store file:`): the feed file, `watermarks/`, authority state in memory.
+    private static func makeFileStores(directory: String, feedPath: String) throws -> LocalDeployment.Stores {
+        LocalDeployment.Stores(
             revocations: try FileRevocationStore.open(path: feedPath, mode: .create),
             watermarks: try FileWatermarkStore(directory: directory + "/watermarks"),
             authorityAudit: try FileAuditStore.open(path: auditPath(directory: directory, system: "authority")),
@@ -90,8 +125,11 @@ struct DemoDeployment: Sendable {
         )
     }
 
-    /// Where the revocation feed is kept.
+    /// Where the revocation feed is kept with `--store file:`.
     static func revocationPath(directory: String) -> String { directory + "/revocations.log" }
+
+    /// Where the demo's SQLite database is kept by default.
+    static func sqlitePath(directory: String) -> String { directory + "/writ.sqlite" }
 
     /// Where a system's audit log is kept (`authority`, or a service's name).
     static func auditPath(directory: String, system: String) -> String { directory + "/audit/\(system).log" }
@@ -130,14 +168,15 @@ struct DemoDeployment: Sendable {
         },
     ])
 
-    static func make(directory: String, seed: UInt64?) async throws -> DemoDeployment {
-        try clean(directory: directory)
+    static func make(directory: String, seed: UInt64?, store: StoreLocator? = nil) async throws -> DemoDeployment {
+        try clean(directory: directory, store: store)
         let start = Timestamp(secondsSinceEpoch: seed == nil ? SystemClock().now().secondsSinceEpoch : 1_767_225_600)
         let clock = ManualClock(start)
+        let (stores, nonces) = try makeStores(directory: directory, store: store, clock: clock)
         let local = try await LocalDeployment(
             clock: clock,
             keys: seed.map { .seeded($0, domain: "writ-demo") } ?? .random,
-            stores: try makeStores(directory: directory),
+            stores: stores,
             agentClasses: try classes(),
             entitlements: entitlements
         )
@@ -148,6 +187,7 @@ struct DemoDeployment: Sendable {
         ] {
             services.append(
                 try await local.makeService(name, policies: try PolicySet(text: policies)) {
+                    $0.sharedNonces = nonces
                     $0.detectors = [
                         DenialBurstDetector(threshold: threshold, window: .seconds(60)), RateSpikeDetector(),
                         ResourceProbeDetector(), UseAfterCloseDetector(),
@@ -176,7 +216,7 @@ struct DemoDeployment: Sendable {
 
     /// Removes what an earlier run left: logs, keys and reports of an earlier run would not verify against this
     /// one's.
-    private static func clean(directory: String) throws {
+    private static func clean(directory: String, store: StoreLocator?) throws {
         let fm = FileManager.default
         for folder in ["audit", "keys", "feed-keys"] {
             try fm.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
@@ -184,8 +224,14 @@ struct DemoDeployment: Sendable {
                 try fm.removeItem(atPath: directory + "/\(folder)/" + name)
             }
         }
-        let feed = revocationPath(directory: directory)
-        for stale in [feed, feed + ".head", directory + "/watermarks"] where fm.fileExists(atPath: stale) {
+        var stale = [revocationPath(directory: directory), revocationPath(directory: directory) + ".head"]
+        stale.append(directory + "/watermarks")
+        switch store ?? .sqlite(path: sqlitePath(directory: directory)) {
+        case .sqlite(let path): stale += [path, path + "-wal", path + "-shm"]
+        case .file(let path): stale += [path, path + ".head"]
+        case .postgres: break
+        }
+        for stale in stale where fm.fileExists(atPath: stale) {
             try fm.removeItem(atPath: stale)
         }
     }

@@ -64,12 +64,18 @@ struct VerifyCommand: AsyncParsableCommand {
     var skew: String = "30s"
     @Option(
         help: ArgumentHelp(
-            "Nonce file shared by every run that must accept a proof once (created 0600 if absent).",
+            "Nonce store shared by every run that must accept a proof once: a file (created 0600 if absent), "
+                + "file:PATH or sqlite:PATH.",
             valueName: "file"
         )
     )
     var nonces: String?
-    @Option(help: ArgumentHelp("Signed revocation feed to check the token against (read only).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Signed revocation feed to check the token against (read only): a feed file, file:PATH or sqlite:PATH.",
+            valueName: "store"
+        )
+    )
     var revocations: String?
     @Option(
         name: .customLong("revocation-key"),
@@ -100,10 +106,12 @@ struct VerifyCommand: AsyncParsableCommand {
         let bound = try parseDuration(maxStaleness, option: "--max-staleness", maximum: .seconds(3600))
         let keys = try revocationKey.map { try KeyFiles.readPublic($0) }
         let snapshot = RevocationSnapshot(maxStaleness: bound)
+        let feed = try StoreLocator.parse(revocations, option: "--revocations")
+            .revocationStores(create: false, option: "--revocations", command: "verify").feed
         do {
             let follower = try RevocationFeedFollower(
                 verifier: "writ-verify",
-                store: try FileRevocationStore.open(path: revocations, mode: .readOnly),
+                store: feed,
                 trustedKeys: keys,
                 snapshot: snapshot,
                 clock: clock
@@ -132,11 +140,9 @@ struct VerifyCommand: AsyncParsableCommand {
         let p = try readProof(proof)
         let r = try request.request(attributes: attribute)
         // Open the nonce file first: a damaged one fails the run before anything is decided.
-        let store: FileNonceStore?
-        do {
-            store = try nonces.map { try FileNonceStore(path: $0) }
-        } catch {
-            throw CLIError.input("--nonces: \(error)")
+        let nonceLocation = try nonces.map { try StoreLocator.parse($0, option: "--nonces").path ?? $0 } ?? ""
+        let store = try nonces.map {
+            try StoreLocator.parse($0, option: "--nonces").nonceStore(option: "--nonces", command: "verify")
         }
         let clock = SystemClock()
         let revocation = try await revocationChecker(clock: clock)
@@ -159,7 +165,7 @@ struct VerifyCommand: AsyncParsableCommand {
             do {
                 try await store.record(p, options: options, at: now)
             } catch let error as TokenError {
-                throw CLIError.rejected("\(error) (recorded in '\(store.path)')")
+                throw CLIError.rejected("\(error) (recorded in '\(nonceLocation)')")
             } catch {
                 throw CLIError.input("--nonces: \(error)")
             }
