@@ -106,7 +106,10 @@ public final class SQLiteAuditStore: AuditStore {
                 out.append(Array(entry))
             }
             guard UInt64(out.count) == UInt64(range.count) else {
-                throw AuditError(.tampered, "'\(path)' log '\(log)': entry \(range.lowerBound + UInt64(out.count)) is missing")
+                throw AuditError(
+                    .tampered,
+                    "'\(path)' log '\(log)': entry \(range.lowerBound + UInt64(out.count)) is missing"
+                )
             }
             return out
         }
@@ -114,7 +117,9 @@ public final class SQLiteAuditStore: AuditStore {
 
     public func latestCheckpoint() async throws -> SignedCheckpoint? {
         let (log, path) = (self.log, database.path)
-        return try await run("reading the latest checkpoint") { db in try Self.head(db, log: log, path: path)?.checkpoint }
+        return try await run("reading the latest checkpoint") { db in
+            try Self.head(db, log: log, path: path)?.checkpoint
+        }
     }
 
     public func latestFrontier() async throws -> AuditFrontier? {

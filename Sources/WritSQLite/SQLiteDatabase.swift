@@ -247,7 +247,7 @@ public final class SQLiteDatabase: Sendable {
             (code, reason) = (.diskFull, "the disk is full; nothing was written")
         case .SQLITE_CANTOPEN where access(path, W_OK) != 0 || isReadOnlyFileSystem(path):
             (code, reason) = (.readOnly, "the database (or its -wal/-shm files) cannot be written")
-        case .SQLITE_IOERR where error.extendedResultCode.rawValue == 0x030A /* SQLITE_IOERR_WRITE */:
+        case .SQLITE_IOERR where error.extendedResultCode.rawValue == 0x030A:  // SQLITE_IOERR_WRITE
             (code, reason) = (.diskFull, "a write failed (the disk may be full); nothing was acknowledged")
         default:
             (code, reason) = (.unavailable, "SQLite error \(error.resultCode.rawValue)")

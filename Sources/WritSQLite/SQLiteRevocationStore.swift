@@ -122,7 +122,9 @@ public final class SQLiteRevocationStore: RevocationStore {
             entries.reserveCapacity(rows.count)
             for row in rows {
                 let entry = try Self.entry(row, store: name)
-                if let previous = entries.last, entry.sequence != previous.sequence + 1 || entry.previousHash != previous.hash {
+                if let previous = entries.last,
+                    entry.sequence != previous.sequence + 1 || entry.previousHash != previous.hash
+                {
                     throw RevocationError(
                         .tampered,
                         "\(name): entry #\(entry.sequence) does not follow #\(previous.sequence) (entries missing or altered)"
@@ -142,7 +144,10 @@ public final class SQLiteRevocationStore: RevocationStore {
             _ = try Self.checkedTip(db, minimum: nil, store: name)
             var last: SignedRevocationEntry?
             var count = 0
-            let cursor = try Row.fetchCursor(db, sql: "SELECT sequence, record FROM revocation_entries ORDER BY sequence")
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: "SELECT sequence, record FROM revocation_entries ORDER BY sequence"
+            )
             while let row = try cursor.next() {
                 let entry = try Self.entry(row, store: name)
                 guard entry.entry.coversUntil < time else { break }
@@ -193,7 +198,8 @@ public final class SQLiteRevocationStore: RevocationStore {
         ).map { try entry($0, store: store) }
     }
 
-    private static func newestEntry(for target: String, _ db: Database, store: String) throws -> SignedRevocationEntry? {
+    private static func newestEntry(for target: String, _ db: Database, store: String) throws -> SignedRevocationEntry?
+    {
         try Row.fetchOne(
             db,
             sql: "SELECT sequence, record FROM revocation_entries WHERE target = ? ORDER BY sequence DESC LIMIT 1",
@@ -203,9 +209,16 @@ public final class SQLiteRevocationStore: RevocationStore {
 
     private static func mark(_ kind: SignedFeedMark.Kind, _ db: Database, store: String) throws -> SignedFeedMark? {
         let label = kind == .head ? "head" : "floor"
-        guard let row = try Row.fetchOne(db, sql: "SELECT sequence, record FROM revocation_marks WHERE kind = ?", arguments: [label])
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT sequence, record FROM revocation_marks WHERE kind = ?",
+                arguments: [label]
+            )
         else { return nil }
-        guard let bytes = row["record"] as Data? else { throw RevocationError(.malformed, "\(store): the \(label) row has no record") }
+        guard let bytes = row["record"] as Data? else {
+            throw RevocationError(.malformed, "\(store): the \(label) row has no record")
+        }
         let mark: SignedFeedMark
         do {
             mark = try SignedFeedMark(bytes: Array(bytes), kind: kind)
@@ -230,7 +243,11 @@ public final class SQLiteRevocationStore: RevocationStore {
 
     /// The feed's tip, inside a write transaction, after checking that the store is not behind `minimum` (the tip
     /// the writer last saw) and that its signed head claims nothing the entries do not hold.
-    private static func checkedTip(_ db: Database, minimum: RevocationFeedTip?, store: String) throws -> RevocationFeedTip {
+    private static func checkedTip(
+        _ db: Database,
+        minimum: RevocationFeedTip?,
+        store: String
+    ) throws -> RevocationFeedTip {
         let floor = try mark(.floor, db, store: store)
         let last = try Row.fetchOne(
             db,

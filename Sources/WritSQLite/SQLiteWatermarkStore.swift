@@ -61,7 +61,11 @@ public final class SQLiteWatermarkStore: WatermarkStore {
         do {
             return write ? try await database.write(what, body) : try await database.read(what, body)
         } catch let error as SQLiteStoreError {
-            throw RevocationError(.storeUnavailable, "\(what) in '\(database.path)': \(error.context)", underlying: error)
+            throw RevocationError(
+                .storeUnavailable,
+                "\(what) in '\(database.path)': \(error.context)",
+                underlying: error
+            )
         }
     }
 }

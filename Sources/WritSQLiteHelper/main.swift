@@ -5,6 +5,8 @@
 //   WritSQLiteHelper revoke DB MARKER COUNT TAG    appends COUNT revocations (0: until killed): "ack <sequence> <n>"
 //   WritSQLiteHelper issue DB MARKER COUNT TASK    issues COUNT steps of TASK (0: until killed): "ack <step> <number>"
 //   WritSQLiteHelper audit DB MARKER               records audit events from 6 tasks until killed: "ack <index>"
+//   WritSQLiteHelper bench DB MARKER [N]           prints latencies (not a test): raw pwrite+fdatasync, revoke and
+//                                                  CredentialAuthority.issue on SQLite vs in memory, interleaved
 //
 // The keys, class and entitlements are fixed (WritSQLiteTests' `SharedAuthority` uses the same ones).
 #if SQLite
@@ -121,6 +123,9 @@ do {
             }
             try await group.waitForAll()
         }
+    case "bench":
+        ready(marker)
+        try await bench(directory: path, rounds: max(count, 1))
     default:
         say("unknown mode \(mode)", to: 2)
         exit(2)
@@ -128,6 +133,102 @@ do {
 } catch {
     say("helper: \(error)", to: 2)
     exit(1)
+}
+
+/// Medians and 90th percentiles, in microseconds, of `rounds` interleaved chunks of 50 operations of each kind.
+func bench(directory: String, rounds: Int) async throws {
+    let clock = SystemClock()
+    let chunk = 50
+    func measure(_ body: () async throws -> Void) async rethrows -> Double {
+        let start = ContinuousClock.now
+        try await body()
+        let (s, a) = start.duration(to: .now).components
+        return Double(s) * 1e6 + Double(a) / 1e12
+    }
+    // The raw limit: one pwrite + fdatasync of 200 bytes, on the same disk.
+    let rawPath = directory + "/raw.bin"
+    let fd = open(rawPath, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+    defer { close(fd) }
+    let block = [UInt8](repeating: 7, count: 200)
+    var offset: off_t = 0
+    func sync() {
+        _ = block.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, offset) }
+        offset += 200
+        _ = fdatasync(fd)
+    }
+    // Revocations: SQLite file vs memory (publisher.revoke = append + signed head, two transactions).
+    let database = try SQLiteDatabase.open(path: directory + "/bench.sqlite")
+    let fileFeed = RevocationPublisher(
+        store: SQLiteRevocationStore(database: database),
+        signer: try key(0x52),
+        clock: clock
+    )
+    let memoryFeed = RevocationPublisher(store: InMemoryRevocationStore(), signer: try key(0x52), clock: clock)
+    // Issuance: the authority's store on the SQLite file vs in memory (feed and audit in memory for both).
+    func authority(_ store: any AuthorityStore) async throws -> (CredentialAuthority, String) {
+        let log = try await AuditLog.open(
+            store: InMemoryAuditStore(),
+            service: "authority",
+            signingKey: try key(0x41),
+            salt: AuditSalt()
+        )
+        let authority = CredentialAuthority(
+            .init(
+                issuerKey: try key(0x49),
+                agentClasses: [try AgentClass(name: "worker", defaultTTL: .seconds(60), maximumTTL: .seconds(600))],
+                entitlements: EntitlementTable([
+                    "worker": [Entitlement(audience: "repo", actions: ["read"], resources: ["repo/*"])]
+                ]),
+                revocations: RevocationPublisher(store: InMemoryRevocationStore(), signer: try key(0x52), clock: clock),
+                audit: log,
+                store: store,
+                clock: clock
+            )
+        )
+        let agent = try AgentIdentity("spiffe://bench.test/agent/worker/1")
+        try await authority.register(agent, publicKey: try key(0x57).publicKey, agentClass: "worker")
+        let task = try await authority.openTask(
+            for: agent,
+            objective: "bench",
+            intent: "bench",
+            deadline: .seconds(3600)
+        )
+        return (authority, task)
+    }
+    let (fileAuthority, fileTask) = try await authority(SQLiteAuthorityStore(database: database))
+    let (memoryAuthority, memoryTask) = try await authority(InMemoryAuthorityStore())
+    var samples: [String: [Double]] = [:]
+    var n: UInt64 = 0
+    for round in 0..<rounds {
+        for _ in 0..<chunk {
+            n += 1
+            samples["raw pwrite+fdatasync", default: []].append(await measure { sync() })
+            let target = RevocationTarget.block(RevocationID(high: 9, low: n))
+            let until = clock.now().advanced(by: .seconds(600))
+            samples["revoke, SQLite file", default: []].append(
+                try await measure { try await fileFeed.revoke(target, reason: .manual, coversUntil: until) }
+            )
+            samples["revoke, in memory", default: []].append(
+                try await measure { try await memoryFeed.revoke(target, reason: .manual, coversUntil: until) }
+            )
+            let grant = StepGrant(name: "s\(round)-\(n)", audience: "repo", actions: ["read"], resources: ["repo/a"])
+            samples["issue, SQLite file", default: []].append(
+                try await measure { _ = try await fileAuthority.issue(task: fileTask, step: grant) }
+            )
+            samples["issue, in memory", default: []].append(
+                try await measure { _ = try await memoryAuthority.issue(task: memoryTask, step: grant) }
+            )
+        }
+    }
+    for name in [
+        "raw pwrite+fdatasync", "revoke, SQLite file", "revoke, in memory", "issue, SQLite file", "issue, in memory",
+    ] {
+        let sorted = (samples[name] ?? []).sorted()
+        guard !sorted.isEmpty else { continue }
+        let median = sorted[sorted.count / 2]
+        let p90 = sorted[sorted.count * 9 / 10]
+        say("\(name): n=\(sorted.count) median \(Int(median)) µs, p90 \(Int(p90)) µs")
+    }
 }
 #else
 print("WritSQLiteHelper needs the SQLite package trait")

@@ -98,7 +98,11 @@ enum StoreLocator: Equatable, CustomStringConvertible {
     /// The revocation feed (and the watermark store beside it) this locator names, for `command`.
     ///
     /// A file feed is opened read-only unless `create`; an SQLite feed is the database's (created when `create`).
-    func revocationStores(create: Bool, option: String, command: String) throws
+    func revocationStores(
+        create: Bool,
+        option: String,
+        command: String
+    ) throws
         -> (feed: any RevocationStore, watermarks: (any WatermarkStore)?)
     {
         switch self {
@@ -107,7 +111,8 @@ enum StoreLocator: Equatable, CustomStringConvertible {
                 let feed = try FileRevocationStore.open(path: path, mode: create ? .create : .readOnly)
                 let directory = ((path as NSString).deletingLastPathComponent as NSString)
                     .appendingPathComponent("watermarks")
-                let watermarks = FileManager.default.fileExists(atPath: directory)
+                let watermarks =
+                    FileManager.default.fileExists(atPath: directory)
                     ? try FileWatermarkStore(directory: directory) : nil
                 return (feed, watermarks)
             } catch {

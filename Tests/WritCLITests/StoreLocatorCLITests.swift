@@ -18,7 +18,8 @@ struct StoreLocatorCLITests {
     func verify(_ extra: [String]) throws -> CLITests.Run {
         let common = ["--audience", "api", "--action", "read"]
         let proof = try CLITests.run(
-            ["prove", "--token", dir + "/token.txt", "--holder-key", dir + "/agent.key", "--resource", "docs/a"] + common
+            ["prove", "--token", dir + "/token.txt", "--holder-key", dir + "/agent.key", "--resource", "docs/a"]
+                + common
         )
         return try CLITests.run(
             [
@@ -48,7 +49,9 @@ struct StoreLocatorCLITests {
         let live = try verify(feed + nonces)
         #expect(live.status == 0, "\(live.stderr)")
         #expect(
-            try CLITests.run(["revoke", "--store", database, "--key", dir + "/revocation.key", "--token-block", dir + "/token.txt"]).status == 0
+            try CLITests.run([
+                "revoke", "--store", database, "--key", dir + "/revocation.key", "--token-block", dir + "/token.txt",
+            ]).status == 0
         )
         let revoked = try verify(feed)
         #expect(revoked.status == 1 && revoked.stderr.contains("revoked"), "\(revoked.stderr)")
@@ -57,10 +60,11 @@ struct StoreLocatorCLITests {
             "prove", "--token", dir + "/token.txt", "--holder-key", dir + "/agent.key", "--resource", "docs/a",
             "--audience", "api", "--action", "read",
         ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let arguments = [
-            "verify", "--token", dir + "/token.txt", "--trust", dir + "/issuer.pub", "--resource", "docs/a",
-            "--audience", "api", "--action", "read", "--proof", proof,
-        ] + nonces
+        let arguments =
+            [
+                "verify", "--token", dir + "/token.txt", "--trust", dir + "/issuer.pub", "--resource", "docs/a",
+                "--audience", "api", "--action", "read", "--proof", proof,
+            ] + nonces
         #expect(try CLITests.run(arguments).status == 0)
         let replay = try CLITests.run(arguments)
         #expect(replay.status == 1 && replay.stderr.contains("already used"), "\(replay.stderr)")
@@ -72,7 +76,9 @@ struct StoreLocatorCLITests {
     }
     #endif
 
-    @Test("postgres:// is parsed and refused with 'not available in this command yet' (exit 2), the password never shown")
+    @Test(
+        "postgres:// is parsed and refused with 'not available in this command yet' (exit 2), the password never shown"
+    )
     func postgresRefused() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let url = "postgres://writ:hunter2@db.internal/writ"
@@ -93,7 +99,9 @@ struct StoreLocatorCLITests {
     @Test("file: and plain paths name the flat-file feed, as before")
     func fileStores() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let plain = try CLITests.run(["revoke", "--store", dir + "/feed.log", "--key", dir + "/revocation.key", "--task", "t"])
+        let plain = try CLITests.run([
+            "revoke", "--store", dir + "/feed.log", "--key", dir + "/revocation.key", "--task", "t",
+        ])
         #expect(plain.status == 0, "\(plain.stderr)")
         let viaScheme = try CLITests.run(["revoke", "--store", "file:" + dir + "/feed.log", "--list"])
         #expect(viaScheme.status == 0 && viaScheme.stdout.contains("1 entries"), "\(viaScheme.stderr)")

@@ -29,7 +29,14 @@ struct BadInputTests {
 
     func revoke(_ store: some RevocationStore, _ n: UInt64) async throws -> SignedRevocationEntry {
         try await store.append(
-            [RevocationRequest(.block(RevocationID(high: 7, low: n)), reason: .manual, at: clock.now(), coversUntil: clock.now().advanced(by: .seconds(60)))],
+            [
+                RevocationRequest(
+                    .block(RevocationID(high: 7, low: n)),
+                    reason: .manual,
+                    at: clock.now(),
+                    coversUntil: clock.now().advanced(by: .seconds(60))
+                )
+            ],
             signer: key,
             minimum: nil
         )[0]
@@ -54,7 +61,9 @@ struct BadInputTests {
     func foreignDatabase() throws {
         let path = freshPath("foreign")
         try rawSQL(path) { db in
-            try db.execute(sql: "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users VALUES (1, 'a')")
+            try db.execute(
+                sql: "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users VALUES (1, 'a')"
+            )
         }
         expectOpenFails(path, .foreignDatabase)
         try rawSQL(path) { db in
@@ -182,11 +191,16 @@ struct BadInputTests {
             Issue.record("a revocation was acknowledged while the file was locked")
         } catch { expectBusy(error, "revocation") }
         do {
-            _ = try await SQLiteAuthorityStore(database: database).insert(.anomaly(AnomalyRecord(tokenID: "t", firstSeen: clock.now())))
+            _ = try await SQLiteAuthorityStore(database: database).insert(
+                .anomaly(AnomalyRecord(tokenID: "t", firstSeen: clock.now()))
+            )
             Issue.record("an authority write was acknowledged while the file was locked")
         } catch { expectBusy(error, "authority") }
         do {
-            _ = try await SQLiteNonceStore(database: database, clock: clock).insertIfAbsent(.random(), expiresAt: clock.now().advanced(by: .seconds(9)))
+            _ = try await SQLiteNonceStore(database: database, clock: clock).insertIfAbsent(
+                .random(),
+                expiresAt: clock.now().advanced(by: .seconds(9))
+            )
             Issue.record("a nonce was acknowledged while the file was locked")
         } catch { expectBusy(error, "nonce") }
         expectOpenFails(path, .busy)

@@ -21,7 +21,8 @@ struct ConformanceTests {
             database.close()
             return try SQLiteAuthorityStore(path: database.path)
         },
-        openPeer: { store in try SQLiteAuthorityStore(path: try #require(store as? SQLiteAuthorityStore).database.path) }
+        openPeer: { store in try SQLiteAuthorityStore(path: try #require(store as? SQLiteAuthorityStore).database.path)
+        }
     )
 
     static let revocations = RevocationStoreConformance(

@@ -36,7 +36,12 @@ struct DiskFullTests {
         let database = try SQLiteDatabase.open(path: path)
         let feed = SQLiteRevocationStore(database: database)
         let nonces = SQLiteNonceStore(database: database, clock: clock)
-        let log = try await AuditLog.open(store: SQLiteAuditStore(database: database), service: "svc", signingKey: key, salt: AuditSalt())
+        let log = try await AuditLog.open(
+            store: SQLiteAuditStore(database: database),
+            service: "svc",
+            signingKey: key,
+            salt: AuditSalt()
+        )
         var acknowledged: [SignedRevocationEntry] = []
         var acknowledgedNonces: [ReplayNonce] = []
         var acknowledgedAudit: UInt64?
@@ -47,7 +52,14 @@ struct DiskFullTests {
                 do {
                     let name = "task-\(n)-" + String(repeating: "x", count: 900)
                     acknowledged += try await feed.append(
-                        [RevocationRequest(.task(name), reason: .manual, at: clock.now(), coversUntil: clock.now().advanced(by: .seconds(60)))],
+                        [
+                            RevocationRequest(
+                                .task(name),
+                                reason: .manual,
+                                at: clock.now(),
+                                coversUntil: clock.now().advanced(by: .seconds(60))
+                            )
+                        ],
                         signer: key,
                         minimum: acknowledged.last.map { RevocationFeedTip(sequence: $0.sequence, hash: $0.hash) }
                     )
@@ -63,7 +75,9 @@ struct DiskFullTests {
             }
             if failures["audit"] == nil {
                 do {
-                    acknowledgedAudit = try await log.record(AuditEvent(.used, tokenID: "tok-\(n)", reason: String(repeating: "r", count: 400)))
+                    acknowledgedAudit = try await log.record(
+                        AuditEvent(.used, tokenID: "tok-\(n)", reason: String(repeating: "r", count: 400))
+                    )
                 } catch { failures["audit"] = error }
             }
         }
@@ -95,7 +109,10 @@ struct DiskFullTests {
             signer: key,
             minimum: nil
         )
-        #expect(next.first?.sequence == UInt64(acknowledged.count + 1) && next.first?.previousHash == acknowledged.last?.hash)
+        #expect(
+            next.first?.sequence == UInt64(acknowledged.count + 1)
+                && next.first?.previousHash == acknowledged.last?.hash
+        )
         database.close()
         try SQLiteDatabase.open(path: path, mode: .readWrite, checkIntegrity: true).close()
     }

@@ -25,10 +25,17 @@ enum SharedAuthority {
     static var revocationKey: Ed25519.PrivateKey { try! key(0x52) }
 
     static func publisher(_ database: SQLiteDatabase) throws -> RevocationPublisher {
-        RevocationPublisher(store: SQLiteRevocationStore(database: database), signer: try key(0x52), clock: SystemClock())
+        RevocationPublisher(
+            store: SQLiteRevocationStore(database: database),
+            signer: try key(0x52),
+            clock: SystemClock()
+        )
     }
 
-    static func authority(_ database: SQLiteDatabase, log name: String = "authority-test") async throws
+    static func authority(
+        _ database: SQLiteDatabase,
+        log name: String = "authority-test"
+    ) async throws
         -> CredentialAuthority
     {
         let log = try await AuditLog.open(
@@ -55,7 +62,12 @@ enum SharedAuthority {
     /// Registers the worker and opens a task on `database`; returns the task id.
     static func openTask(_ authority: CredentialAuthority) async throws -> String {
         try await authority.register(worker, publicKey: workerKey.publicKey, agentClass: "worker")
-        return try await authority.openTask(for: worker, objective: "multi-process", intent: "test", deadline: .seconds(3600))
+        return try await authority.openTask(
+            for: worker,
+            objective: "multi-process",
+            intent: "test",
+            deadline: .seconds(3600)
+        )
     }
 
     static func grant(_ name: String) -> StepGrant {

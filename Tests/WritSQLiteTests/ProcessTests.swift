@@ -17,7 +17,10 @@ struct ProcessTests {
 
     /// Every entry signed by the revocation key, contiguous from 1, each linked to the previous one.
     func expectOneChain(_ entries: [SignedRevocationEntry], _ what: String) {
-        #expect(entries.map(\.sequence) == Array(1...UInt64(max(entries.count, 1))).prefix(entries.count).map { $0 }, "\(what): gaps")
+        #expect(
+            entries.map(\.sequence) == Array(1...UInt64(max(entries.count, 1))).prefix(entries.count).map { $0 },
+            "\(what): gaps"
+        )
         var previous = RevocationFeedHash.zero
         for entry in entries {
             #expect(entry.previousHash == previous, "\(what): #\(entry.sequence) is not linked")
@@ -26,7 +29,10 @@ struct ProcessTests {
         }
     }
 
-    @Test("three processes revoke and issue on one file: sequences unique and gap-free, no lost update", .timeLimit(.minutes(3)))
+    @Test(
+        "three processes revoke and issue on one file: sequences unique and gap-free, no lost update",
+        .timeLimit(.minutes(3))
+    )
     func racingProcesses() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("shared.sqlite")
@@ -44,7 +50,15 @@ struct ProcessTests {
         var mine: [(UInt64, UInt64)] = []
         var myNumbers: [UInt64] = []
         for n in 1...UInt64(perProcess) {
-            mine.append((try await publisher.revoke(block(2, n), reason: .manual, coversUntil: SystemClock().now().advanced(by: .seconds(600))).sequence, n))
+            mine.append(
+                (
+                    try await publisher.revoke(
+                        block(2, n),
+                        reason: .manual,
+                        coversUntil: SystemClock().now().advanced(by: .seconds(600))
+                    ).sequence, n
+                )
+            )
             if n <= UInt64(steps) {
                 let issued = try await authority.issue(task: task, step: SharedAuthority.grant("test-\(n)"))
                 myNumbers.append(try #require(issued.token.root.claims.step))
@@ -90,20 +104,24 @@ struct ProcessTests {
         try await database.checkIntegrity()
     }
 
-    /// Runs `rounds` rounds of: start the helper, let it write for a random while, SIGKILL it, then `check` the
-    /// file with the round's acknowledgements.
+    /// Runs one round per element of `arguments` (20 by default) of: start the helper, let it write for a random
+    /// while, SIGKILL it, then `check` the file with the round's acknowledgements.
     func killRepeatedly(
         _ mode: String,
-        rounds: Int = 20,
         path: String,
         directory: TemporaryDirectory,
-        arguments: @escaping (Int) -> [String] = { _ in [] },
+        arguments: [[String]] = Array(repeating: [], count: 20),
         check: (Int, [[Substring]]) async throws -> Void
     ) async throws -> Int {
         var generator = SystemRandomNumberGenerator()
         var total = 0
-        for round in 0..<rounds {
-            let helper = try await Helper(mode, database: path, arguments(round), marker: directory.path("\(mode)-\(round)"))
+        for (round, extra) in arguments.enumerated() {
+            let helper = try await Helper(
+                mode,
+                database: path,
+                extra,
+                marker: directory.path("\(mode)-\(round)")
+            )
             try await helper.waitUntilReady()
             #expect(FileManager.default.fileExists(atPath: helper.marker), "round \(round): helper never became ready")
             try await Task.sleep(for: .milliseconds(Int.random(in: 20...200, using: &generator)))
@@ -115,12 +133,20 @@ struct ProcessTests {
         return total
     }
 
-    @Test("SIGKILL during revocation appends: every acknowledged entry survives, the chain verifies (20 rounds)", .timeLimit(.minutes(5)))
+    @Test(
+        "SIGKILL during revocation appends: every acknowledged entry survives, the chain verifies (20 rounds)",
+        .timeLimit(.minutes(5))
+    )
     func killDuringRevocations() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("feed.sqlite")
         var acknowledged: [UInt64: RevocationTarget] = [:]
-        let total = try await killRepeatedly("revoke", path: path, directory: directory, arguments: { ["0", "\($0 + 1)"] }) { round, acks in
+        let total = try await killRepeatedly(
+            "revoke",
+            path: path,
+            directory: directory,
+            arguments: (0..<20).map { ["0", "\($0 + 1)"] }
+        ) { round, acks in
             for words in acks {
                 guard words.count == 2, let sequence = UInt64(words[0]), let n = UInt64(words[1]) else { continue }
                 acknowledged[sequence] = block(UInt64(round + 1), n)
@@ -131,7 +157,10 @@ struct ProcessTests {
             let entries = try await store.contents().entries
             expectOneChain(entries, "round \(round)")
             for (sequence, target) in acknowledged {
-                #expect(sequence <= UInt64(entries.count) && entries[Int(sequence) - 1].entry.target == target, "round \(round): #\(sequence) lost")
+                #expect(
+                    sequence <= UInt64(entries.count) && entries[Int(sequence) - 1].entry.target == target,
+                    "round \(round): #\(sequence) lost"
+                )
             }
             let follower = try RevocationFeedFollower(
                 verifier: "svc",
@@ -147,7 +176,10 @@ struct ProcessTests {
         #expect(total > 0)
     }
 
-    @Test("SIGKILL during issuance: every acknowledged step is stored with its token and number (20 rounds)", .timeLimit(.minutes(5)))
+    @Test(
+        "SIGKILL during issuance: every acknowledged step is stored with its token and number (20 rounds)",
+        .timeLimit(.minutes(5))
+    )
     func killDuringIssuance() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("authority.sqlite")
@@ -158,7 +190,12 @@ struct ProcessTests {
             database.close()
         }
         var acknowledged: [String: UInt64] = [:]
-        let total = try await killRepeatedly("issue", path: path, directory: directory, arguments: { _ in ["0", task] }) { round, acks in
+        let total = try await killRepeatedly(
+            "issue",
+            path: path,
+            directory: directory,
+            arguments: Array(repeating: ["0", task], count: 20)
+        ) { round, acks in
             for words in acks where words.count == 2 { acknowledged[String(words[0])] = UInt64(words[1]) }
             let database = try SQLiteDatabase.open(path: path, mode: .readWrite, checkIntegrity: true)
             defer { database.close() }
@@ -167,7 +204,10 @@ struct ProcessTests {
             let byName = Dictionary(uniqueKeysWithValues: steps.map { ($0.name, $0) })
             for (name, number) in acknowledged {
                 let step = byName[name]
-                #expect(step?.number == number && step?.live?.token.root.claims.step == number, "round \(round): step \(name) lost")
+                #expect(
+                    step?.number == number && step?.live?.token.root.claims.step == number,
+                    "round \(round): step \(name) lost"
+                )
             }
             #expect(Set(steps.map(\.number)).count == steps.count, "round \(round): step numbers collided")
             let record = try #require(try await store.task(task))
@@ -176,7 +216,10 @@ struct ProcessTests {
         #expect(total > 0)
     }
 
-    @Test("SIGKILL during audit appends: every acknowledged entry survives, signed and verified (20 rounds)", .timeLimit(.minutes(5)))
+    @Test(
+        "SIGKILL during audit appends: every acknowledged entry survives, signed and verified (20 rounds)",
+        .timeLimit(.minutes(5))
+    )
     func killDuringAudit() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("audit.sqlite")
@@ -188,7 +231,9 @@ struct ProcessTests {
             defer { database.close() }
             let store = SQLiteAuditStore(database: database)
             let count = try await store.count()
-            if let highest { #expect(highest < count, "round \(round): entry \(highest) acknowledged, \(count) stored") }
+            if let highest {
+                #expect(highest < count, "round \(round): entry \(highest) acknowledged, \(count) stored")
+            }
             let report = try await AuditVerifier.verify(store: store, keys: AuditKeyring(logKey: key.publicKey))
             #expect(report.isVerified, "round \(round): \(report)")
             if let highest { #expect(highest < report.coveredSize, "round \(round)") }

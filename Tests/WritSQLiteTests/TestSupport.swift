@@ -90,7 +90,9 @@ final class SmallFileSystem: Sendable {
 
     init?(size: String) throws {
         directory = try TemporaryDirectory()
-        guard system("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", directory.url.path]) else { return nil }
+        guard system("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", directory.url.path]) else {
+            return nil
+        }
     }
 
     func remount(_ options: String) -> Bool { system("/bin/mount", ["-o", "remount,\(options)", path]) }
