@@ -125,7 +125,7 @@ do {
         }
     case "bench":
         ready(marker)
-        try await bench(directory: path, rounds: max(count, 1))
+        try await bench(database: database, rounds: max(count, 1))
     default:
         say("unknown mode \(mode)", to: 2)
         exit(2)
@@ -136,7 +136,7 @@ do {
 }
 
 /// Medians and 90th percentiles, in microseconds, of `rounds` interleaved chunks of 50 operations of each kind.
-func bench(directory: String, rounds: Int) async throws {
+func bench(database: SQLiteDatabase, rounds: Int) async throws {
     let clock = SystemClock()
     let chunk = 50
     func measure(_ body: () async throws -> Void) async rethrows -> Double {
@@ -146,7 +146,7 @@ func bench(directory: String, rounds: Int) async throws {
         return Double(s) * 1e6 + Double(a) / 1e12
     }
     // The raw limit: one pwrite + fdatasync of 200 bytes, on the same disk.
-    let rawPath = directory + "/raw.bin"
+    let rawPath = database.path + ".raw"
     let fd = open(rawPath, O_RDWR | O_CREAT | O_TRUNC, 0o600)
     defer { close(fd) }
     let block = [UInt8](repeating: 7, count: 200)
@@ -157,7 +157,6 @@ func bench(directory: String, rounds: Int) async throws {
         _ = fdatasync(fd)
     }
     // Revocations: SQLite file vs memory (publisher.revoke = append + signed head, two transactions).
-    let database = try SQLiteDatabase.open(path: directory + "/bench.sqlite")
     let fileFeed = RevocationPublisher(
         store: SQLiteRevocationStore(database: database),
         signer: try key(0x52),
