@@ -19,11 +19,16 @@ final class TemporaryDirectory: Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// A fresh database file path (under one directory per test process).
-func freshPath(_ name: String = "writ") -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("writ-sqlite-\(UUID().uuidString)-\(name).sqlite")
-        .path
-}
+/// One directory for the test process's database files, removed when the process exits.
+let testFiles: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("writ-sqlite-tests-\(getpid())").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: testFiles) }
+    return path
+}()
+
+/// A fresh database file path (in ``testFiles``).
+func freshPath(_ name: String = "writ") -> String { testFiles + "/\(UUID().uuidString)-\(name).sqlite" }
 
 /// Raw SQL on a connection of the test's own, bypassing every store (what an attacker with write access can do).
 func rawSQL(_ path: String, _ body: @Sendable (Database) throws -> Void) throws {
