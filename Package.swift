@@ -21,7 +21,10 @@ let package = Package(
         .executable(name: "writ", targets: ["writ"]),
     ],
     traits: [
-        .trait(name: "CLI", description: "The `writ` command-line tool (swift-argument-parser)."),
+        .trait(
+            name: "CLI", description: "The `writ` command-line tool (swift-argument-parser); its demo runs on SQLite.",
+            enabledTraits: ["SQLite"]
+        ),
         .trait(name: "SQLite", description: "WritSQLite: the embedded durable stores (GRDB)."),
         .trait(name: "Postgres", description: "WritPostgres: shared stores for many machines (postgres-nio)."),
         .trait(name: "HTTP", description: "WritHTTP and WritHummingbird: the HTTP binding, client and servers."),

@@ -1,3 +1,4 @@
+#if CLI
 import Foundation
 
 #if canImport(Glibc)
@@ -285,3 +286,4 @@ func jsonText(_ value: some Encodable) throws -> String {
         throw CLIError.input("cannot print JSON: \(describe(error))")
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Foundation
 import WritRevocation
 import WritSQLite
@@ -152,3 +153,4 @@ enum StoreLocator: Equatable, CustomStringConvertible {
         }
     }
 }
+#endif

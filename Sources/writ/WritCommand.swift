@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 
@@ -86,3 +87,4 @@ enum Main {
         return 2
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritAudit
@@ -307,3 +308,4 @@ func loadPrivateKey(_ path: String) throws -> Ed25519.PrivateKey {
     }
     return try Ed25519.PrivateKey(seed: SecureBytes(seed))
 }
+#endif

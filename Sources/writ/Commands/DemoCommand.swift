@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import Writ
@@ -101,3 +102,4 @@ struct DemoCommand: AsyncParsableCommand {
         if !report.passed { throw ExitCode(1) }
     }
 }
+#endif

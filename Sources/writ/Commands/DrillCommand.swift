@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import Writ
@@ -75,3 +76,4 @@ struct DrillCommand: AsyncParsableCommand {
         if !report.passed { throw ExitCode(1) }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 @_spi(Conformance) import WritPolicy
@@ -187,3 +188,4 @@ struct DecisionOutput: Encodable {
         try container.encodeIfPresent(annotations, forKey: .annotations)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritCrypto
@@ -357,3 +358,4 @@ private struct HeadJSON: Encodable {
     let sequence: UInt64
     let issuedAt: String
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import Writ
@@ -132,3 +133,4 @@ struct TTLAdviseCommand: AsyncParsableCommand {
 
     private func seconds(_ value: Double) -> String { String(format: "%.1fs", value) }
 }
+#endif

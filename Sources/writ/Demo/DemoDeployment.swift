@@ -1,3 +1,4 @@
+#if CLI
 import Foundation
 import Synchronization
 import Writ
@@ -304,3 +305,4 @@ final class ForwardedAnomalies: Sendable {
     var reports: [AnomalyReport] { state.withLock { $0.reports } }
     var errors: [String] { state.withLock { $0.errors } }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 
 /// What the demo checked and saw, printed as it goes and as JSON with `--json`.
@@ -73,3 +74,4 @@ final class DemoReport {
         )
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -57,3 +58,4 @@ extension DemoScenario {
         for _ in 0..<200 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -48,3 +49,4 @@ struct DemoScenario {
         try await completion(cast, task: next)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritCrypto
@@ -161,3 +162,4 @@ private struct ClassEntry: Decodable {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritCrypto
@@ -82,3 +83,4 @@ struct DelegateCommand: AsyncParsableCommand {
         }
     }
 }
+#endif

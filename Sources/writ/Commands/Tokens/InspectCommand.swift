@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritCrypto
@@ -138,3 +139,4 @@ struct InspectCommand: AsyncParsableCommand {
         print(lines.joined(separator: "\n"))
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritCrypto
@@ -53,3 +54,4 @@ enum KeyFiles {
         return try readText(path)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritCrypto
@@ -63,3 +64,4 @@ struct KeygenCommand: AsyncParsableCommand {
         print("key id \(key.publicKey.keyID)")
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritCrypto
@@ -65,3 +66,4 @@ struct ProveCommand: AsyncParsableCommand {
         try emit(proof.text, to: out)
     }
 }
+#endif

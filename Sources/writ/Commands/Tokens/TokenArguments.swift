@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import WritCrypto
@@ -120,3 +121,4 @@ func emit(_ text: String, to path: String?, option: String = "--out", mode: mode
         print(text)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import ArgumentParser
 import Foundation
 import Writ
@@ -220,3 +221,4 @@ struct VerifiedSummary: Encodable {
         digest = v.digest.description
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -64,3 +65,4 @@ extension DemoScenario {
         try await expectAllowed("the planner's own token still works", provider, tickets, "read", "tickets/BUG-42")
     }
 }
+#endif

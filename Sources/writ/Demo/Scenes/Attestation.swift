@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -33,3 +34,4 @@ extension DemoScenario {
         return Cast(planner: planner, reader: reader, ticketer: ticketer, provider: provider)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Foundation
 import Writ
 import WritAudit
@@ -69,3 +70,4 @@ extension DemoScenario {
         report.expect("timeline merges the verified logs of \(services.count) systems", services.count >= 4)
     }
 }
+#endif

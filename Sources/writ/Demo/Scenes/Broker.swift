@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -42,3 +43,4 @@ extension DemoScenario {
         report.expect("the static key never reached the agent", !leaked)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -28,3 +29,4 @@ extension DemoScenario {
         report.expect("merge with approval is allowed", approved.isAllowed, "\(approved)")
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -36,3 +37,4 @@ extension DemoScenario {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -57,3 +58,4 @@ extension DemoScenario {
         )
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -29,3 +30,4 @@ extension DemoScenario {
         for line in result.table().split(separator: "\n") { report.say("  " + line) }
     }
 }
+#endif

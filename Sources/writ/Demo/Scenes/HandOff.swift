@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -49,3 +50,4 @@ extension DemoScenario {
         return next
     }
 }
+#endif

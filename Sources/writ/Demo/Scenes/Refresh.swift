@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -43,3 +44,4 @@ extension DemoScenario {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -39,3 +40,4 @@ extension DemoScenario {
         report.expect("a stolen token without the holder's key is denied", !theft.isAllowed, "\(theft)")
     }
 }
+#endif

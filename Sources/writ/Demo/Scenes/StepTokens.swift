@@ -1,3 +1,4 @@
+#if CLI
 import Writ
 import WritTesting
 
@@ -53,3 +54,4 @@ extension DemoScenario {
         return task
     }
 }
+#endif
