@@ -11,7 +11,7 @@ import Darwin
 @main
 enum WritWithoutCLI {
     static func main() {
-        fputs("writ: built without the CLI trait (swift build --traits CLI)\n", stderr)
+        print("writ: built without the CLI trait (swift build --traits CLI)")
         exit(2)
     }
 }
