@@ -48,11 +48,13 @@ let package = Package(
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
         .target(name: "WritCrypto", dependencies: ["CSodium"]),
+        // Internal (no product): the POSIX file helpers and CRC-32 the file stores share; no libsodium.
+        .target(name: "WritFileSupport"),
         .target(name: "WritIdentity", dependencies: ["WritCrypto"]),
-        .target(name: "WritTokens", dependencies: ["WritCrypto", "WritIdentity"]),
+        .target(name: "WritTokens", dependencies: ["WritCrypto", "WritIdentity", "WritFileSupport"]),
         .target(name: "WritPolicy"),
-        .target(name: "WritAudit", dependencies: ["WritCrypto"]),
-        .target(name: "WritRevocation", dependencies: ["WritCrypto"]),
+        .target(name: "WritAudit", dependencies: ["WritCrypto", "WritFileSupport"]),
+        .target(name: "WritRevocation", dependencies: ["WritCrypto", "WritFileSupport"]),
         .target(
             name: "Writ",
             dependencies: ["WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "WritAudit", "WritRevocation"]

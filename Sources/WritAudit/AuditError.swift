@@ -1,8 +1,10 @@
+public import WritCrypto
+
 /// An error raised by ``WritAudit``.
 ///
 /// Errors compare by ``code``; ``context`` names what failed (an entry index, a field, a file offset) and never
 /// contains a token, key or sensitive value.
-public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AuditError: WritError {
     /// What went wrong.
     ///
     /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
@@ -71,8 +73,4 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    public var description: String { "\(code): \(context)" + (underlying.map { " (\($0))" } ?? "") }
-
-    public static func == (lhs: AuditError, rhs: AuditError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

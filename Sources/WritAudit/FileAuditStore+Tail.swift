@@ -1,4 +1,5 @@
 import Synchronization
+import WritFileSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,9 @@ extension FileAuditStore {
     /// - Throws: ``AuditError/Code/tampered`` when `<path>.checkpoint` is damaged or covers more entries.
     static func openTail(fd: Int32, path: String) throws -> FileAuditStore? {
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw AuditError(.storeFailure, "cannot stat '\(path)': \(errnoText())") }
+        guard fstat(fd, &info) == 0 else {
+            throw AuditError(.storeFailure, "cannot stat '\(path)': \(POSIXFile.errnoText())")
+        }
         let size = UInt64(info.st_size)
         guard size > UInt64(magic.count) else { return nil }
         guard try readRange(fd: fd, path: path, 0..<UInt64(magic.count)) == magic else { return nil }
@@ -96,17 +99,17 @@ extension FileAuditStore {
 
     /// Opens a reader beside the writer: no lock, no repair, no checkpoint file written.
     static func openReadOnly(path: String) throws -> FileAuditStore {
-        let fd = systemOpen(path, O_RDONLY | O_CLOEXEC, 0)
-        guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(errnoText())") }
+        let fd = POSIXFile.open(path, O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(POSIXFile.errnoText())") }
         let head: [UInt8]
         do {
             head = try readRange(fd: fd, path: path, 0..<UInt64(magic.count))
         } catch {
-            systemClose(fd)
+            POSIXFile.close(fd)
             throw error
         }
         guard head == magic else {
-            systemClose(fd)
+            POSIXFile.close(fd)
             throw AuditError(.invalidEncoding, "'\(path)' is not a Writ audit log of format 2")
         }
         let store = FileAuditStore(
@@ -129,7 +132,9 @@ extension FileAuditStore {
     func refresh() throws {
         guard access == .readOnly, !state.withLock({ $0.closed }) else { return }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw AuditError(.storeFailure, "cannot stat '\(path)': \(errnoText())") }
+        guard fstat(fd, &info) == 0 else {
+            throw AuditError(.storeFailure, "cannot stat '\(path)': \(POSIXFile.errnoText())")
+        }
         let size = UInt64(info.st_size)
         let (seen, count) = state.withLock { ($0.end, $0.count) }
         guard size >= seen else {
@@ -205,15 +210,8 @@ extension FileAuditStore {
 
     /// `pread` of exactly `range`.
     static func readRange(fd: Int32, path: String, _ range: Range<UInt64>) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Int(range.count))
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes {
-                pread(fd, $0.baseAddress! + done, $0.count - done, off_t(range.lowerBound) + off_t(done))
-            }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw AuditError(.storeFailure, "cannot read '\(path)': \(errnoText())") }
-            done += n
+        guard let bytes = POSIXFile.read(fd, count: Int(range.count), at: range.lowerBound) else {
+            throw AuditError(.storeFailure, "cannot read '\(path)': \(POSIXFile.errnoText())")
         }
         return bytes
     }

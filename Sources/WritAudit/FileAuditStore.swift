@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import WritFileSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -197,7 +198,7 @@ public final class FileAuditStore: AuditStore {
         }
         guard open else { return }
         sidecar.drain()
-        systemClose(fd)
+        POSIXFile.close(fd)
     }
 
     /// The path of the checkpoint file kept beside the log at `path`: `<path>.checkpoint`.
@@ -223,8 +224,8 @@ public final class FileAuditStore: AuditStore {
         access: Access = .readWrite
     ) throws -> FileAuditStore {
         if access == .readOnly { return try openReadOnly(path: path) }
-        let fd = systemOpen(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(errnoText())") }
+        let fd = POSIXFile.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(POSIXFile.errnoText())") }
         do {
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
                 throw AuditError(.conflict, "'\(path)' is locked by another writer")
@@ -233,8 +234,10 @@ public final class FileAuditStore: AuditStore {
             var bytes = try readAll(fd: fd, path: path)
             if bytes.isEmpty {
                 try writeFully(fd: fd, magic, at: 0, path: path)
-                guard fsync(fd) == 0 else { throw AuditError(.storeFailure, "cannot sync '\(path)': \(errnoText())") }
-                syncDirectory(of: path)
+                guard fsync(fd) == 0 else {
+                    throw AuditError(.storeFailure, "cannot sync '\(path)': \(POSIXFile.errnoText())")
+                }
+                POSIXFile.syncDirectory(of: path)
                 bytes = magic
             }
             let frames = try parse(bytes, path: path)
@@ -293,14 +296,14 @@ public final class FileAuditStore: AuditStore {
             var recovery = Recovery(repairedBytes: 0, discardedEntries: 0, quarantinePath: nil)
             if UInt64(bytes.count) > coveredEnd {
                 let quarantine = "\(path).torn-\(coveredEnd)"
-                let q = systemOpen(quarantine, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+                let q = POSIXFile.open(quarantine, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
                 if q >= 0 {
                     try? writeFully(fd: q, Array(bytes[Int(coveredEnd)...]), at: 0, path: quarantine)
                     _ = fsync(q)
-                    systemClose(q)
+                    POSIXFile.close(q)
                 }
                 guard ftruncate(fd, off_t(coveredEnd)) == 0, fsync(fd) == 0 else {
-                    throw AuditError(.storeFailure, "cannot cut the torn tail of '\(path)': \(errnoText())")
+                    throw AuditError(.storeFailure, "cannot cut the torn tail of '\(path)': \(POSIXFile.errnoText())")
                 }
                 recovery = Recovery(
                     repairedBytes: bytes.count - Int(coveredEnd),
@@ -333,7 +336,7 @@ public final class FileAuditStore: AuditStore {
                 sidecar: writer
             )
         } catch {
-            systemClose(fd)
+            POSIXFile.close(fd)
             throw error
         }
     }
@@ -343,9 +346,9 @@ public final class FileAuditStore: AuditStore {
     /// - Throws: ``AuditError/Code/storeFailure`` when it cannot be read, ``AuditError/Code/invalidEncoding`` when
     ///   it is not an audit log.
     public static func scan(path: String) throws -> Scan {
-        let fd = systemOpen(path, O_RDONLY | O_CLOEXEC, 0)
-        guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(errnoText())") }
-        defer { systemClose(fd) }
+        let fd = POSIXFile.open(path, O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(POSIXFile.errnoText())") }
+        defer { POSIXFile.close(fd) }
         let bytes = try readAll(fd: fd, path: path)
         let frames = try parse(bytes, path: path)
         let entries = zip(frames.offsets, frames.lengths).map { offset, length in
@@ -437,8 +440,8 @@ public final class FileAuditStore: AuditStore {
                 do {
                     try Self.writeFully(fd: fd, frozen, at: offset, path: path)
                     written = true
-                    guard Self.dataSync(fd) == 0 else {
-                        throw AuditError(.storeFailure, "cannot sync '\(path)': \(errnoText())")
+                    guard POSIXFile.dataSync(fd) else {
+                        throw AuditError(.storeFailure, "cannot sync '\(path)': \(POSIXFile.errnoText())")
                     }
                     // The checkpoint file exists before the first batch is acknowledged; later ones trail.
                     if sidecar.exists {
@@ -494,15 +497,7 @@ public final class FileAuditStore: AuditStore {
             return (s.offsets[lower], end, Array(s.offsets[lower..<upper]))
         }
         guard !offsets.isEmpty else { return [] }
-        var bytes = [UInt8](repeating: 0, count: Int(end - start))
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes {
-                pread(fd, $0.baseAddress! + done, $0.count - done, off_t(start) + off_t(done))
-            }
-            guard n > 0 else { throw AuditError(.storeFailure, "cannot read '\(path)': \(errnoText())") }
-            done += n
-        }
+        let bytes = try Self.readRange(fd: fd, path: path, start..<end)
         return offsets.map { offset in
             let at = Int(offset - start)
             let length = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
@@ -643,9 +638,9 @@ public final class FileAuditStore: AuditStore {
     }
 
     static func readCheckpointFile(at path: String) -> CheckpointFile {
-        let fd = systemOpen(path, O_RDONLY | O_CLOEXEC, 0)
-        guard fd >= 0 else { return errno == ENOENT ? .missing : .damaged("cannot open: \(errnoText())") }
-        defer { systemClose(fd) }
+        let fd = POSIXFile.open(path, O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { return errno == ENOENT ? .missing : .damaged("cannot open: \(POSIXFile.errnoText())") }
+        defer { POSIXFile.close(fd) }
         guard let bytes = try? readAll(fd: fd, path: path, limit: 1 << 20) else { return .damaged("cannot read") }
         guard let text = String(validating: bytes, as: UTF8.self) else { return .damaged("not UTF-8") }
         do {
@@ -656,45 +651,16 @@ public final class FileAuditStore: AuditStore {
     }
 
     static func readAll(fd: Int32, path: String, limit: Int = .max) throws -> [UInt8] {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw AuditError(.storeFailure, "cannot stat '\(path)': \(errnoText())") }
-        guard info.st_size <= limit else { throw AuditError(.oversized, "'\(path)' is larger than \(limit) bytes") }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
-            guard n > 0 else { throw AuditError(.storeFailure, "cannot read '\(path)': \(errnoText())") }
-            done += n
+        guard let size = POSIXFile.size(fd) else {
+            throw AuditError(.storeFailure, "cannot stat '\(path)': \(POSIXFile.errnoText())")
         }
-        return bytes
+        guard size <= UInt64(limit) else { throw AuditError(.oversized, "'\(path)' is larger than \(limit) bytes") }
+        return try readRange(fd: fd, path: path, 0..<size)
     }
 
     static func writeFully(fd: Int32, _ bytes: [UInt8], at offset: UInt64, path: String) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes {
-                pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
-            }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw AuditError(.storeFailure, "cannot write '\(path)': \(errnoText())") }
-            done += n
-        }
-    }
-
-    static func dataSync(_ fd: Int32) -> Int32 {
-        #if canImport(Darwin)
-        return fsync(fd)
-        #else
-        return fdatasync(fd)
-        #endif
-    }
-
-    static func syncDirectory(of path: String) {
-        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let dfd = systemOpen(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC, 0)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            systemClose(dfd)
+        if let message = POSIXFile.write(fd, bytes, at: offset) {
+            throw AuditError(.storeFailure, "cannot write '\(path)': \(message)")
         }
     }
 }
@@ -780,48 +746,14 @@ final class CheckpointFileWriter: Sendable {
         return true
     }
 
-    /// Write a temporary file, sync it, rename it over `path`, sync the directory.
+    /// Replaces `path` durably: a temporary file, synced, renamed over it, the directory synced.
     static func replace(_ path: String, with checkpoint: SignedCheckpoint) throws {
-        let temporary = path + ".tmp"
-        let fd = systemOpen(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AuditError(.storeFailure, "cannot create '\(temporary)': \(errnoText())") }
         do {
-            try FileAuditStore.writeFully(fd: fd, Array(checkpoint.text.utf8), at: 0, path: temporary)
-            guard fsync(fd) == 0 else { throw AuditError(.storeFailure, "cannot sync '\(temporary)': \(errnoText())") }
-            systemClose(fd)
+            try POSIXFile.replaceFile(path, with: Array(checkpoint.text.utf8))
         } catch {
-            systemClose(fd)
-            throw error
+            throw AuditError(.storeFailure, error.description)
         }
-        guard rename(temporary, path) == 0 else {
-            throw AuditError(.storeFailure, "cannot rename '\(temporary)': \(errnoText())")
-        }
-        FileAuditStore.syncDirectory(of: path)
     }
-}
-
-func errnoText() -> String { String(cString: strerror(errno)) }
-
-/// `open(2)`, named apart from ``FileAuditStore/open(path:)``.
-func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
-    #if canImport(Darwin)
-    return Darwin.open(path, flags, mode)
-    #elseif canImport(Musl)
-    return Musl.open(path, flags, mode)
-    #else
-    return Glibc.open(path, flags, mode)
-    #endif
-}
-
-/// `close(2)`, named apart from ``FileAuditStore/close()``.
-func systemClose(_ fd: Int32) {
-    #if canImport(Darwin)
-    _ = Darwin.close(fd)
-    #elseif canImport(Musl)
-    _ = Musl.close(fd)
-    #else
-    _ = Glibc.close(fd)
-    #endif
 }
 
 /// Names in a directory (`opendir`/`readdir`), without Foundation.

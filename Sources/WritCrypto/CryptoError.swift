@@ -1,7 +1,7 @@
 /// An error raised by ``WritCrypto``.
 ///
 /// Errors compare by ``code``; ``context`` says what failed in words and never contains secret bytes.
-public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct CryptoError: WritError {
     /// What went wrong.
     ///
     /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
@@ -41,8 +41,4 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
         self.context = context
     }
 
-    public var description: String { "\(code): \(context)" }
-
-    public static func == (lhs: CryptoError, rhs: CryptoError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -5,51 +5,43 @@
 /// share the type without depending on each other. Two 64-bit halves keep hashing and storage cheap.
 public struct RevocationID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Bytes in a revocation id.
-    public static let byteCount = 16
+    public static let byteCount = ID128.byteCount
+
+    /// The 128 bits (parsing, hex, ordering and equality are the shared core's).
+    @usableFromInline package let value: ID128
 
     /// The first 8 bytes, big-endian.
-    public let high: UInt64
+    @inlinable public var high: UInt64 { value.high }
     /// The last 8 bytes, big-endian.
-    public let low: UInt64
+    @inlinable public var low: UInt64 { value.low }
 
     /// Creates an id from its two halves.
-    public init(high: UInt64, low: UInt64) {
-        self.high = high
-        self.low = low
-    }
+    @inlinable public init(high: UInt64, low: UInt64) { value = ID128(high: high, low: low) }
+
+    /// Wraps the shared 128-bit value.
+    package init(_ value: ID128) { self.value = value }
 
     /// Creates an id from exactly 16 bytes.
     ///
     /// - Throws: ``CryptoError/Code/invalidLength`` for any other length.
     public init(bytes: some Collection<UInt8>) throws {
-        guard bytes.count == RevocationID.byteCount else {
+        guard let value = ID128(bytes: bytes) else {
             throw CryptoError(.invalidLength, "revocation id must be 16 bytes, got \(bytes.count)")
         }
-        var h: UInt64 = 0
-        var l: UInt64 = 0
-        for (i, b) in bytes.enumerated() {
-            if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
-        }
-        high = h
-        low = l
+        self.value = value
     }
 
     /// Parses the 32-character hex form.
     public init?(hex: String) {
-        guard let raw = Hex.decode(hex), let id = try? RevocationID(bytes: raw) else { return nil }
-        self = id
+        guard let value = ID128(hex: hex) else { return nil }
+        self.value = value
     }
 
     /// The 16 bytes, big-endian.
-    public var bytes: [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
-    }
+    public var bytes: [UInt8] { value.bytes }
 
     /// Lowercase hex.
-    public var description: String { Hex.encode(bytes) }
+    public var description: String { value.hex }
 
-    public static func < (lhs: RevocationID, rhs: RevocationID) -> Bool {
-        (lhs.high, lhs.low) < (rhs.high, rhs.low)
-    }
+    public static func < (lhs: RevocationID, rhs: RevocationID) -> Bool { lhs.value < rhs.value }
 }

@@ -1,8 +1,10 @@
+public import WritCrypto
+
 /// An error raised by ``WritIdentity``: a malformed SPIFFE ID, an invalid agent class, an identity document
 /// that does not verify, or attestation evidence that is not accepted.
 ///
 /// Errors compare by ``code``; ``context`` says what failed in words and never contains secret bytes.
-public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct IdentityError: WritError {
     /// What went wrong.
     ///
     /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
@@ -84,8 +86,4 @@ public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible 
         self.context = context
     }
 
-    public var description: String { "\(code): \(context)" }
-
-    public static func == (lhs: IdentityError, rhs: IdentityError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -1,4 +1,5 @@
 import WritCrypto
+import WritFileSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -131,7 +132,7 @@ struct FeedFile {
         if size > end + tail || end == 0 {
             try readFrames(upTo: max(size, end))
         }
-        if let headBytes = try POSIXFile.readFile(path + ".head", limit: FeedFormat.maximumRecordBytes + 4) {
+        if let headBytes = try RevocationFiles.read(path + ".head", limit: FeedFormat.maximumRecordBytes + 4) {
             let record = try Self.unframe(headBytes, what: "'\(path).head'")
             try ledger.adopt(head: try SignedFeedMark(bytes: record, kind: .head), store: "'\(path)'")
         }
@@ -207,7 +208,7 @@ struct FeedFile {
         try ledger.check(minimum: minimum, store: "'\(path)'")
         let head = try ledger.publishHead(at: time, signer: signer)
         do {
-            try POSIXFile.replaceFile(path + ".head", with: Self.frame(head.bytes), mode: 0o644)
+            try RevocationFiles.replace(path + ".head", with: Self.frame(head.bytes), mode: 0o644)
         } catch {
             forget()
             throw error
@@ -225,7 +226,7 @@ struct FeedFile {
         let removed = try ledger.prune(expiredBefore: time, at: now, signer: signer)
         guard removed > 0 else { return 0 }
         do {
-            try POSIXFile.replaceFile(
+            try RevocationFiles.replace(
                 path,
                 with: Self.fileBytes(floor: ledger.floor, entries: ledger.entries),
                 mode: 0o644

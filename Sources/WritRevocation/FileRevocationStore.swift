@@ -136,9 +136,9 @@ public final class FileRevocationStore: RevocationStore {
     /// access could (test support).
     @_spi(Testing)
     public static func overwrite(path: String, with contents: RevocationFeedPage) throws(RevocationError) {
-        try POSIXFile.replaceFile(path, with: FeedFile.fileBytes(floor: contents.floor, entries: contents.entries))
+        try RevocationFiles.replace(path, with: FeedFile.fileBytes(floor: contents.floor, entries: contents.entries))
         if let head = contents.head {
-            try POSIXFile.replaceFile(path + ".head", with: FeedFile.frame(head.bytes))
+            try RevocationFiles.replace(path + ".head", with: FeedFile.frame(head.bytes))
         } else {
             _ = unlink(path + ".head")
         }

@@ -1,4 +1,5 @@
 import WritCrypto
+import WritFileSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -38,13 +39,13 @@ public final class FileWatermarkStore: WatermarkStore {
 
     public func record(_ report: WatermarkReport) async throws {
         let path = file(for: report.verifier)
-        if let bytes = try POSIXFile.readFile(path, limit: FeedFormat.maximumRecordBytes),
+        if let bytes = try RevocationFiles.read(path, limit: FeedFormat.maximumRecordBytes),
             let current = try? WatermarkReport(bytes: bytes), current.verifier == report.verifier,
             current.recordedAt > report.recordedAt
         {
             return
         }
-        try POSIXFile.replaceFile(path, with: report.bytes, mode: 0o644)
+        try RevocationFiles.replace(path, with: report.bytes, mode: 0o644)
     }
 
     public func reports() async throws -> [WatermarkReport] {
@@ -59,7 +60,7 @@ public final class FileWatermarkStore: WatermarkStore {
             }
             guard name.hasSuffix(".report") else { continue }
             let path = "\(directory)/\(name)"
-            guard let bytes = try POSIXFile.readFile(path, limit: FeedFormat.maximumRecordBytes) else { continue }
+            guard let bytes = try RevocationFiles.read(path, limit: FeedFormat.maximumRecordBytes) else { continue }
             do {
                 reports.append(try WatermarkReport(bytes: bytes))
             } catch {

@@ -1,7 +1,9 @@
+public import WritCrypto
+
 /// An error raised by ``WritRevocation``.
 ///
 /// Errors compare by ``code``; ``context`` names what failed.
-public struct RevocationError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct RevocationError: WritError {
     /// What went wrong.
     ///
     /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
@@ -63,11 +65,4 @@ public struct RevocationError: Error, Hashable, Sendable, CustomStringConvertibl
         self.underlying = underlying
     }
 
-    /// `code: context`.
-    public var description: String { "\(code): \(context)" + (underlying.map { " (\($0))" } ?? "") }
-
-    /// Errors are equal when their codes are.
-    public static func == (lhs: RevocationError, rhs: RevocationError) -> Bool { lhs.code == rhs.code }
-    /// Hashes the code only.
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

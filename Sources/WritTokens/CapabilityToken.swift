@@ -191,7 +191,7 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         else {
             throw TokenError(.invalidClaims, "subject is too long")
         }
-        try TokenCodec.validateCaveats(c.caveats)
+        try Caveat.validate(c.caveats)
     }
 
     // MARK: Delegation
@@ -241,7 +241,7 @@ public struct CapabilityToken: Hashable, Sendable, CustomStringConvertible {
         if let name = a.delegateClass, !AgentClass.isValidName(name) {
             throw TokenError(.invalidClaims, "delegate class '\(name)' is not a valid class name", block: block)
         }
-        try TokenCodec.validateCaveats(a.caveats)
+        try Caveat.validate(a.caveats)
 
         var scope = effectiveScope()
         try scope.apply(a, block: block)

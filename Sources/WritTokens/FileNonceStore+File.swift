@@ -1,4 +1,5 @@
 import WritCrypto
+import WritFileSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -40,7 +41,7 @@ struct NonceFile: Sendable {
     }
 
     mutating func close() {
-        if fd >= 0 { _ = systemClose(fd) }
+        if fd >= 0 { POSIXFile.close(fd) }
         fd = -1
         offset = 0
         lines = 0
@@ -54,10 +55,7 @@ struct NonceFile: Sendable {
     private mutating func lockCurrentFile() throws(NonceStoreError) {
         for _ in 0..<64 {
             if fd < 0 { try open() }
-            while flock(fd, LOCK_EX) != 0 {
-                if errno == EINTR { continue }
-                throw failure(.unavailable, "cannot lock")
-            }
+            guard POSIXFile.lock(fd, LOCK_EX) else { throw failure(.unavailable, "cannot lock") }
             var current = stat()
             if lstat(path, &current) == 0, UInt64(current.st_dev) == device, UInt64(current.st_ino) == inode {
                 return
@@ -68,7 +66,7 @@ struct NonceFile: Sendable {
     }
 
     private mutating func open() throws(NonceStoreError) {
-        let opened = systemOpen(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let opened = POSIXFile.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard opened >= 0 else {
             if errno == ELOOP { throw NonceStoreError(.unsafePath, "is a symbolic link; refusing it", path: path) }
             throw failure(.unavailable, "cannot open or create")
@@ -76,15 +74,15 @@ struct NonceFile: Sendable {
         var info = stat()
         guard fstat(opened, &info) == 0 else {
             let error = failure(.unavailable, "cannot stat")
-            _ = systemClose(opened)
+            POSIXFile.close(opened)
             throw error
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
-            _ = systemClose(opened)
+            POSIXFile.close(opened)
             throw NonceStoreError(.unsafePath, "is not a regular file", path: path)
         }
         guard info.st_mode & 0o002 == 0 else {
-            _ = systemClose(opened)
+            POSIXFile.close(opened)
             throw NonceStoreError(
                 .unsafePath,
                 "is writable by every user (mode \(String(info.st_mode & 0o777, radix: 8))); make it 0600",
@@ -176,15 +174,8 @@ struct NonceFile: Sendable {
     }
 
     private func readBytes(from start: Int, count: Int) throws(NonceStoreError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { buffer in
-                pread(fd, buffer.baseAddress! + done, count - done, off_t(start + done))
-            }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw failure(.unavailable, "cannot read") }
-            done += n
+        guard let bytes = POSIXFile.read(fd, count: count, at: UInt64(start)) else {
+            throw failure(.unavailable, "cannot read")
         }
         return bytes
     }
@@ -231,7 +222,7 @@ struct NonceFile: Sendable {
         for (nonce, expiry) in live { bytes.append(contentsOf: NonceRecord.encode(nonce, expiresAt: expiry)) }
         let temporary =
             "\(directory)/.\(baseName).compact-\(Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) }))"
-        let tfd = systemOpen(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let tfd = POSIXFile.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard tfd >= 0 else { throw failure(.unavailable, "cannot create '\(temporary)' to compact into") }
         var written = NonceFile(path: temporary)
         written.fd = tfd
@@ -239,11 +230,11 @@ struct NonceFile: Sendable {
             try written.writeAll(bytes, at: 0)
             try written.sync("cannot sync the compacted file")
         } catch {
-            _ = systemClose(tfd)
+            POSIXFile.close(tfd)
             _ = unlink(temporary)
             throw error
         }
-        _ = systemClose(tfd)
+        POSIXFile.close(tfd)
         guard rename(temporary, path) == 0 else {
             let error = failure(.unavailable, "cannot rename the compacted file over")
             _ = unlink(temporary)
@@ -254,15 +245,7 @@ struct NonceFile: Sendable {
     }
 
     private func writeAll(_ bytes: [UInt8], at start: Int) throws(NonceStoreError) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer in
-                pwrite(fd, buffer.baseAddress! + done, bytes.count - done, off_t(start + done))
-            }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw failure(.unavailable, "cannot write") }
-            done += n
-        }
+        guard POSIXFile.write(fd, bytes, at: UInt64(start)) == nil else { throw failure(.unavailable, "cannot write") }
     }
 
     private func sync(_ what: String) throws(NonceStoreError) {
@@ -275,9 +258,9 @@ struct NonceFile: Sendable {
     }
 
     private func syncDirectory() throws(NonceStoreError) {
-        let dfd = systemOpen(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+        let dfd = POSIXFile.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
         guard dfd >= 0 else { throw failure(.unavailable, "cannot open its directory '\(directory)' to sync it") }
-        defer { _ = systemClose(dfd) }
+        defer { POSIXFile.close(dfd) }
         // Some file systems cannot sync a directory (EINVAL); the rename or creation is then as durable as it gets.
         guard fsync(dfd) == 0 || errno == EINVAL else { throw failure(.unavailable, "cannot sync its directory") }
     }
@@ -304,7 +287,3 @@ struct SystemCallError: Error, CustomStringConvertible {
     let errno: Int32
     var description: String { String(cString: strerror(errno)) }
 }
-
-// `open` and `close` are shadowed by `NonceFile`'s own methods.
-private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 { open(path, flags, mode) }
-private func systemClose(_ fd: Int32) -> Int32 { close(fd) }

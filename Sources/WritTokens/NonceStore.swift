@@ -73,7 +73,7 @@ extension ProofOfPossession {
 ///
 /// Errors compare by ``code``. ``context`` says what failed; ``path`` and ``line`` name the file and the line
 /// (1 is the header) when the failure belongs to one. ``underlying`` keeps the system error, when there is one.
-public struct NonceStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct NonceStoreError: WritError {
     /// What went wrong. New codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
@@ -135,6 +135,4 @@ public struct NonceStoreError: Error, Hashable, Sendable, CustomStringConvertibl
         return location.isEmpty ? "\(code): \(context)" : "\(code): \(location): \(context)"
     }
 
-    public static func == (lhs: NonceStoreError, rhs: NonceStoreError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -82,7 +82,7 @@ enum TokenCodec {
             intent = String(decoding: b, as: UTF8.self)
         }
         let caveatCount = Int(try r.byte("caveat count"))
-        let caveats = try readCaveats(&r, count: caveatCount)
+        let caveats = try Caveat.read(&r, count: caveatCount)
         let signatureStart = r.position
         let signature = Array(try r.fixed(Ed25519.signatureByteCount, "signature"))
 
@@ -156,7 +156,7 @@ enum TokenCodec {
         if flags & 0x80 != 0 {
             let count = Int(try r.byte("caveat count"))
             guard count > 0 else { throw r.fail("caveat flag set with zero caveats") }
-            attenuation.caveats = try readCaveats(&r, count: count)
+            attenuation.caveats = try Caveat.read(&r, count: count)
         }
         let signatureStart = r.position
         let signature = Array(try r.fixed(Ed25519.signatureByteCount, "signature"))
@@ -261,43 +261,6 @@ enum TokenCodec {
         return values
     }
 
-    private static func readCaveats(_ r: inout WireReader, count: Int) throws(TokenError) -> [Caveat] {
-        guard count <= TokenLimits.maximumCaveatsPerBlock else {
-            throw TokenError(
-                .tooManyCaveats,
-                "a block has at most \(TokenLimits.maximumCaveatsPerBlock) caveats, has \(count)",
-                block: r.block
-            )
-        }
-        var caveats: [Caveat] = []
-        caveats.reserveCapacity(count)
-        for index in 0..<count {
-            let kind = try r.byte("caveat kind")
-            switch kind {
-            case 0x01:
-                caveats.append(.maximumDelegationDepth(try r.byte("delegation depth")))
-            case 0x02:
-                caveats.append(
-                    .maximumProofAge(seconds: UInt32(try r.varint("proof age", maximum: UInt64(UInt32.max))))
-                )
-            case 0x03:
-                let name = try r.string("attribute name", maximumLength: TokenLimits.maximumAttributeLength)
-                guard FieldRules.isAttribute(name) else { throw r.fail("attribute name outside visible ASCII") }
-                let value = try r.string("attribute value", maximumLength: TokenLimits.maximumAttributeLength)
-                guard FieldRules.isAttribute(value) else { throw r.fail("attribute value outside visible ASCII") }
-                caveats.append(
-                    .requestAttribute(
-                        name: String(decoding: name, as: UTF8.self),
-                        value: String(decoding: value, as: UTF8.self)
-                    )
-                )
-            default:
-                throw TokenError(.unknownCaveatKind, "caveat \(index) has unknown kind 0x\(hex(kind))", block: r.block)
-            }
-        }
-        return caveats
-    }
-
     // MARK: Encoding (inputs already validated)
 
     static func encodeRoot(_ c: TokenClaims, issuerKeyID: KeyID, into w: inout WireWriter) {
@@ -325,7 +288,7 @@ enum TokenCodec {
         if let step = c.step { w.varint(step) }
         if let intent = c.intent { w.string(intent) }
         w.byte(UInt8(c.caveats.count))
-        writeCaveats(c.caveats, into: &w)
+        Caveat.write(c.caveats, into: &w)
     }
 
     static func encodeDelegation(_ a: Attenuation, issuedSeconds: Int64, into w: inout WireWriter) {
@@ -350,7 +313,7 @@ enum TokenCodec {
         if let delegateClass = a.delegateClass { writeClassName(delegateClass, impliedBy: a.delegate, into: &w) }
         if !a.caveats.isEmpty {
             w.byte(UInt8(a.caveats.count))
-            writeCaveats(a.caveats, into: &w)
+            Caveat.write(a.caveats, into: &w)
         }
     }
 
@@ -362,19 +325,6 @@ enum TokenCodec {
     private static func writeResources(_ list: [ResourcePattern], into w: inout WireWriter) {
         w.byte(UInt8(list.count))
         for value in list { w.string(value.text) }
-    }
-
-    private static func writeCaveats(_ caveats: [Caveat], into w: inout WireWriter) {
-        for caveat in caveats {
-            w.byte(caveat.kind)
-            switch caveat {
-            case .maximumDelegationDepth(let depth): w.byte(depth)
-            case .maximumProofAge(let seconds): w.varint(UInt64(seconds))
-            case .requestAttribute(let name, let value):
-                w.string(name)
-                w.string(value)
-            }
-        }
     }
 
     // MARK: Validation of inputs to mint and delegate
@@ -401,23 +351,6 @@ enum TokenCodec {
         }
         for (i, value) in list.enumerated() where list[..<i].contains(value) {
             throw TokenError(.invalidClaims, "duplicate resource '\(value)'")
-        }
-    }
-
-    static func validateCaveats(_ caveats: [Caveat]) throws(TokenError) {
-        guard caveats.count <= TokenLimits.maximumCaveatsPerBlock else {
-            throw TokenError(.tooManyCaveats, "a block has at most \(TokenLimits.maximumCaveatsPerBlock) caveats")
-        }
-        for caveat in caveats {
-            if case .requestAttribute(let name, let value) = caveat {
-                guard FieldRules.check(name, FieldRules.isAttribute), FieldRules.check(value, FieldRules.isAttribute)
-                else {
-                    throw TokenError(
-                        .invalidClaims,
-                        "request-attribute caveat names and values are 1…255 visible ASCII bytes"
-                    )
-                }
-            }
         }
     }
 

@@ -1,9 +1,11 @@
+public import WritCrypto
+
 /// An error raised when a token, proof or request is rejected, or when a token cannot be minted or delegated.
 ///
 /// Errors compare by ``code``. ``context`` says what failed in words — which block, which caveat, which key id —
 /// and never contains secret bytes or a whole token. ``blockIndex`` names the block (0 is the issuer's) when the
 /// failure belongs to one.
-public struct TokenError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct TokenError: WritError {
     /// What went wrong.
     ///
     /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
@@ -157,6 +159,4 @@ public struct TokenError: Error, Hashable, Sendable, CustomStringConvertible {
         return "\(code): \(context)"
     }
 
-    public static func == (lhs: TokenError, rhs: TokenError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

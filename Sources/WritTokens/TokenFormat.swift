@@ -35,8 +35,8 @@ public enum TokenFormat {
             }
             return BLAKE2b.hash(buffer: UnsafeRawBufferPointer(buffer), outputByteCount: 32)
         }
-        let (high, low) = splitBigEndian128(digest.prefix(16))
-        return RevocationID(high: high, low: low)
+        // 32 digest bytes in, so the first 16 are always there.
+        return RevocationID(ID128(bytes: digest.prefix(ID128.byteCount))!)
     }
 
     /// The largest text form accepted (prefix plus base64url of ``TokenLimits/maximumTokenBytes``).

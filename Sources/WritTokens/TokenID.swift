@@ -1,50 +1,49 @@
-import WritCrypto
+package import WritCrypto
 
 /// A token's unique identifier: 16 random bytes chosen by the issuer, carried in block 0.
 public struct TokenID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     /// Bytes in a token id.
-    public static let byteCount = 16
+    public static let byteCount = ID128.byteCount
+
+    /// The 128 bits (parsing, hex, ordering and equality are WritCrypto's shared core).
+    package let value: ID128
 
     /// The first 8 bytes, big-endian.
-    public let high: UInt64
+    public var high: UInt64 { value.high }
     /// The last 8 bytes, big-endian.
-    public let low: UInt64
+    public var low: UInt64 { value.low }
 
     /// Creates an id from its two halves.
-    public init(high: UInt64, low: UInt64) {
-        self.high = high
-        self.low = low
-    }
+    public init(high: UInt64, low: UInt64) { value = ID128(high: high, low: low) }
 
     /// Creates an id from exactly 16 bytes.
     ///
     /// - Throws: ``TokenError/Code/malformed`` for any other length.
     public init(bytes: some Collection<UInt8>) throws(TokenError) {
-        guard bytes.count == TokenID.byteCount else {
+        guard let value = ID128(bytes: bytes) else {
             throw TokenError(.malformed, "a token id is 16 bytes, got \(bytes.count)")
         }
-        (high, low) = splitBigEndian128(bytes)
+        self.value = value
     }
 
     /// A fresh random id.
-    public static func random() -> TokenID {
-        var generator = SecureRandomNumberGenerator()
-        return TokenID(high: generator.next(), low: generator.next())
-    }
+    public static func random() -> TokenID { TokenID(value: .random()) }
 
     /// Parses the 32-character hex form.
     public init?(hex: String) {
-        guard let raw = Hex.decode(hex), raw.count == TokenID.byteCount else { return nil }
-        (high, low) = splitBigEndian128(raw)
+        guard let value = ID128(hex: hex) else { return nil }
+        self.value = value
     }
 
+    private init(value: ID128) { self.value = value }
+
     /// The 16 bytes, big-endian.
-    public var bytes: [UInt8] { joinBigEndian128(high, low) }
+    public var bytes: [UInt8] { value.bytes }
 
     /// Lowercase hex.
-    public var description: String { Hex.encode(bytes) }
+    public var description: String { value.hex }
 
-    public static func < (lhs: TokenID, rhs: TokenID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
+    public static func < (lhs: TokenID, rhs: TokenID) -> Bool { lhs.value < rhs.value }
 
     /// Decodes from the hex string form.
     public init(from decoder: any Decoder) throws {
@@ -94,61 +93,37 @@ public struct TokenDigest: Hashable, Sendable, CustomStringConvertible {
 /// A proof's 16-byte random nonce, the key under which replay caches remember it.
 public struct ReplayNonce: Hashable, Sendable, CustomStringConvertible {
     /// Bytes in a nonce.
-    public static let byteCount = 16
+    public static let byteCount = ID128.byteCount
+
+    /// The 128 bits (parsing, hex and equality are WritCrypto's shared core).
+    package let value: ID128
 
     /// The first 8 bytes, big-endian.
-    public let high: UInt64
+    public var high: UInt64 { value.high }
     /// The last 8 bytes, big-endian.
-    public let low: UInt64
+    public var low: UInt64 { value.low }
 
     /// Creates a nonce from its two halves.
-    public init(high: UInt64, low: UInt64) {
-        self.high = high
-        self.low = low
-    }
+    public init(high: UInt64, low: UInt64) { value = ID128(high: high, low: low) }
 
     /// Creates a nonce from exactly 16 bytes.
     ///
     /// - Throws: ``TokenError/Code/malformed`` for any other length.
     public init(bytes: some Collection<UInt8>) throws(TokenError) {
-        guard bytes.count == ReplayNonce.byteCount else {
+        guard let value = ID128(bytes: bytes) else {
             throw TokenError(.malformed, "a nonce is 16 bytes, got \(bytes.count)")
         }
-        (high, low) = splitBigEndian128(bytes)
+        self.value = value
     }
 
     /// A fresh random nonce.
-    public static func random() -> ReplayNonce {
-        var generator = SecureRandomNumberGenerator()
-        return ReplayNonce(high: generator.next(), low: generator.next())
-    }
+    public static func random() -> ReplayNonce { ReplayNonce(value: .random()) }
+
+    private init(value: ID128) { self.value = value }
 
     /// The 16 bytes, big-endian.
-    public var bytes: [UInt8] { joinBigEndian128(high, low) }
+    public var bytes: [UInt8] { value.bytes }
 
     /// Lowercase hex.
-    public var description: String { Hex.encode(bytes) }
-}
-
-@inline(__always)
-func splitBigEndian128(_ bytes: some Collection<UInt8>) -> (UInt64, UInt64) {
-    var h: UInt64 = 0
-    var l: UInt64 = 0
-    var i = 0
-    for b in bytes {
-        if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
-        i += 1
-    }
-    return (h, l)
-}
-
-@inline(__always)
-func joinBigEndian128(_ high: UInt64, _ low: UInt64) -> [UInt8] {
-    [UInt8](unsafeUninitializedCapacity: 16) { out, initialized in
-        for i in 0..<8 {
-            out[i] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i)))
-            out[8 + i] = UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i)))
-        }
-        initialized = 16
-    }
+    public var description: String { value.hex }
 }

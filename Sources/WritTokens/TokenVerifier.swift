@@ -87,11 +87,9 @@ public struct TokenVerifier: Sendable {
         if depth > 0, !agentClass.mayDelegate {
             throw TokenError(.delegationNotAllowed, "class '\(agentClass.name)' may not delegate", block: 1)
         }
-        for caveat in root.claims.caveats {
-            if case .maximumDelegationDepth(let n) = caveat, Int(n) < depthLimit {
-                depthLimit = Int(n)
-                depthLimitSource = .caveat(block: 0)
-            }
+        if let limit = Caveat.delegationDepthLimit(root.claims.caveats), limit < depthLimit {
+            depthLimit = limit
+            depthLimitSource = .caveat(block: 0)
         }
         for (offset, block) in token.delegations.enumerated() {
             let index = offset + 1
@@ -130,11 +128,9 @@ public struct TokenVerifier: Sendable {
                     depthLimitSource = .delegateClass(name, block: index)
                 }
             }
-            for caveat in block.attenuation.caveats {
-                if case .maximumDelegationDepth(let n) = caveat, Int(n) < depthLimit {
-                    depthLimit = Int(n)
-                    depthLimitSource = .caveat(block: index)
-                }
+            if let limit = Caveat.delegationDepthLimit(block.attenuation.caveats), limit < depthLimit {
+                depthLimit = limit
+                depthLimitSource = .caveat(block: index)
             }
         }
         if depth > depthLimit {

@@ -139,10 +139,8 @@ public struct VerifiedToken: Sendable, Hashable {
         guard resources.contains(where: { $0.matches(request.resource) }) else {
             throw TokenError(.resourceNotAllowed, "resource '\(request.resource)' matches no allowed pattern")
         }
-        for (index, caveat) in caveats.enumerated() {
-            if case .requestAttribute(let name, let value) = caveat, request.attributes[name] != value {
-                throw TokenError(.caveatFailed, "caveat \(caveat) is not satisfied", block: caveatBlocks[index])
-            }
+        for (index, caveat) in caveats.enumerated() where !caveat.admits(request) {
+            throw TokenError(.caveatFailed, "caveat \(caveat) is not satisfied", block: caveatBlocks[index])
         }
     }
 
@@ -206,10 +204,7 @@ public struct VerifiedToken: Sendable, Hashable {
         guard proof.timestamp <= now.advanced(by: skew) else {
             throw TokenError(.proofStale, "proof is dated \(proof.timestamp), in the future beyond the clock skew")
         }
-        var freshness = options.proofFreshness
-        for caveat in caveats {
-            if case .maximumProofAge(let seconds) = caveat { freshness = min(freshness, .seconds(Int64(seconds))) }
-        }
+        let freshness = Caveat.proofFreshness(caveats, within: options.proofFreshness)
         guard proof.timestamp.advanced(by: freshness).advanced(by: skew) >= now else {
             throw TokenError(.proofStale, "proof dated \(proof.timestamp) is older than \(freshness) + skew")
         }

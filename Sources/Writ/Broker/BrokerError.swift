@@ -1,5 +1,7 @@
+public import WritCrypto
+
 /// Why a ``CredentialBroker`` refused a call. Compares by ``code``.
-public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct BrokerError: WritError {
     /// What was refused.
     ///
     /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
@@ -45,8 +47,4 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
         self.decision = decision
     }
 
-    public var description: String { "\(code): \(context)" }
-
-    public static func == (lhs: BrokerError, rhs: BrokerError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

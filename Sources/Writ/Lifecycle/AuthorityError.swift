@@ -1,7 +1,9 @@
+public import WritCrypto
+
 /// An error raised by ``CredentialAuthority`` or ``CredentialProvider``.
 ///
 /// Errors compare by ``code``; ``context`` names what was refused and why.
-public struct AuthorityError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AuthorityError: WritError {
     /// What was refused.
     ///
     /// New codes may be added: compare codes with `==` (a `switch` needs a `default`). ``description`` is
@@ -92,8 +94,4 @@ public struct AuthorityError: Error, Hashable, Sendable, CustomStringConvertible
         self.underlying = underlying
     }
 
-    public var description: String { "\(code): \(context)" + (underlying.map { " (\($0))" } ?? "") }
-
-    public static func == (lhs: AuthorityError, rhs: AuthorityError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -166,7 +166,7 @@ public enum AuthorityQuery: Hashable, Sendable {
 /// An error raised by an ``AuthorityStore``.
 ///
 /// Errors compare by ``code``; ``context`` names the record; ``underlying`` keeps the backend's own error.
-public struct AuthorityStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AuthorityStoreError: WritError {
     /// What went wrong. New codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String {
@@ -204,13 +204,6 @@ public struct AuthorityStoreError: Error, Hashable, Sendable, CustomStringConver
         self.context = context
         self.underlying = underlying
     }
-
-    public var description: String {
-        "\(code): \(context)" + (underlying.map { " (\($0))" } ?? "")
-    }
-
-    public static func == (lhs: AuthorityStoreError, rhs: AuthorityStoreError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// A version conflict on `key`.
     public static func conflict(_ key: AuthorityRecordKey, expected: UInt64?, found: UInt64?) -> AuthorityStoreError {

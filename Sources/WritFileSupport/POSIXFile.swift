@@ -1,18 +1,28 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #elseif canImport(Musl)
-import Musl
+package import Musl
 #elseif canImport(Darwin)
-import Darwin
+package import Darwin
 #endif
 
-/// The POSIX file operations the file stores need, each failing with a message instead of an errno.
-enum POSIXFile {
+/// The POSIX file operations Writ's file stores need (the revocation feed, the audit log, the nonce file), each
+/// failing with a message instead of an errno, written once for all of them. Each store turns a failure into its
+/// own module's error.
+package enum POSIXFile {
+    /// A failed operation: what was attempted on which path, and the system's reason.
+    package struct Failure: Error, CustomStringConvertible {
+        /// `cannot <operation> '<path>': <reason>`.
+        package let description: String
+        /// The `errno` of the failed call.
+        package let errno: Int32
+    }
+
     /// The text of the current `errno`.
-    static func errnoText() -> String { String(cString: strerror(errno)) }
+    package static func errnoText() -> String { String(cString: strerror(errno)) }
 
     /// `open(2)`.
-    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+    package static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
         #if canImport(Darwin)
         return Darwin.open(path, flags, mode)
         #elseif canImport(Musl)
@@ -23,7 +33,7 @@ enum POSIXFile {
     }
 
     /// `close(2)`.
-    static func close(_ fd: Int32) {
+    package static func close(_ fd: Int32) {
         #if canImport(Darwin)
         _ = Darwin.close(fd)
         #elseif canImport(Musl)
@@ -34,14 +44,14 @@ enum POSIXFile {
     }
 
     /// `flock(2)`, retried on `EINTR`.
-    static func lock(_ fd: Int32, _ operation: Int32) -> Bool {
+    package static func lock(_ fd: Int32, _ operation: Int32) -> Bool {
         var result: Int32
         repeat { result = flock(fd, operation) } while result != 0 && errno == EINTR
         return result == 0
     }
 
     /// Writes all of `bytes` at `offset`; returns an error message on failure.
-    static func write(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) -> String? {
+    package static func write(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) -> String? {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes {
@@ -55,7 +65,7 @@ enum POSIXFile {
     }
 
     /// Reads `count` bytes at `offset`; `nil` when the file is shorter or unreadable.
-    static func read(_ fd: Int32, count: Int, at offset: UInt64) -> [UInt8]? {
+    package static func read(_ fd: Int32, count: Int, at offset: UInt64) -> [UInt8]? {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
@@ -70,7 +80,7 @@ enum POSIXFile {
     }
 
     /// `fdatasync` where available (an append changes the size, which it syncs too).
-    static func dataSync(_ fd: Int32) -> Bool {
+    package static func dataSync(_ fd: Int32) -> Bool {
         #if canImport(Darwin)
         return fsync(fd) == 0
         #else
@@ -79,7 +89,7 @@ enum POSIXFile {
     }
 
     /// Syncs the directory holding `path`, so a created or renamed file survives a crash.
-    static func syncDirectory(of path: String) {
+    package static func syncDirectory(of path: String) {
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
         if fd >= 0 {
@@ -89,72 +99,81 @@ enum POSIXFile {
     }
 
     /// The size of the open file.
-    static func size(_ fd: Int32) -> UInt64? {
+    package static func size(_ fd: Int32) -> UInt64? {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return nil }
         return UInt64(info.st_size)
     }
 
-    /// Reads the whole file at `path` (not following a symlink); `nil` when it does not exist.
-    static func readFile(_ path: String, limit: Int) throws(RevocationError) -> [UInt8]? {
+    /// Reads the whole file at `path` (not following a symlink); `nil` when it does not exist, and
+    /// ``ReadFailure/tooLarge(_:)`` when it is larger than `limit`.
+    package static func readFile(_ path: String, limit: Int) throws(ReadFailure) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 {
             if errno == ENOENT { return nil }
-            throw RevocationError(.storeUnavailable, "cannot open '\(path)': \(errnoText())")
+            throw .system(failure("open", path))
         }
         defer { close(fd) }
-        guard let size = size(fd) else {
-            throw RevocationError(.storeUnavailable, "cannot examine '\(path)': \(errnoText())")
-        }
-        guard size <= UInt64(limit) else {
-            throw RevocationError(.malformed, "'\(path)' is \(size) bytes, limit \(limit)")
-        }
-        guard let bytes = read(fd, count: Int(size), at: 0) else {
-            throw RevocationError(.storeUnavailable, "cannot read '\(path)': \(errnoText())")
-        }
+        guard let size = size(fd) else { throw .system(failure("examine", path)) }
+        guard size <= UInt64(limit) else { throw .tooLarge("'\(path)' is \(size) bytes, limit \(limit)") }
+        guard let bytes = read(fd, count: Int(size), at: 0) else { throw .system(failure("read", path)) }
         return bytes
+    }
+
+    /// Why ``readFile(_:limit:)`` failed.
+    package enum ReadFailure: Error {
+        /// A system call failed.
+        case system(Failure)
+        /// The file is larger than the limit (the message names it).
+        case tooLarge(String)
+    }
+
+    /// The failure of `operation` on `path`, from the current `errno`.
+    package static func failure(_ operation: String, _ path: String) -> Failure {
+        Failure(description: "cannot \(operation) '\(path)': \(errnoText())", errno: errno)
     }
 
     /// Replaces the file at `path` with `bytes` durably: a temporary file, synced, renamed over it, and the
     /// directory synced. A reader sees the old content or the new, never a mix.
-    static func replaceFile(_ path: String, with bytes: [UInt8], mode: mode_t = 0o600) throws(RevocationError) {
+    package static func replaceFile(_ path: String, with bytes: [UInt8], mode: mode_t = 0o600) throws(Failure) {
         let temporary = "\(path).tmp-\(getpid())"
         _ = unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
-        guard fd >= 0 else { throw RevocationError(.storeUnavailable, "cannot create '\(temporary)': \(errnoText())") }
+        guard fd >= 0 else { throw failure("create", temporary) }
         if let message = write(fd, bytes, at: 0) {
+            let code = errno
             close(fd)
             _ = unlink(temporary)
-            throw RevocationError(.storeUnavailable, "cannot write '\(temporary)': \(message)")
+            throw Failure(description: "cannot write '\(temporary)': \(message)", errno: code)
         }
         guard fsync(fd) == 0 else {
-            let message = errnoText()
+            let failed = failure("sync", temporary)
             close(fd)
             _ = unlink(temporary)
-            throw RevocationError(.storeUnavailable, "cannot sync '\(temporary)': \(message)")
+            throw failed
         }
         close(fd)
         guard rename(temporary, path) == 0 else {
-            let message = errnoText()
+            let failed = failure("replace", path)
             _ = unlink(temporary)
-            throw RevocationError(.storeUnavailable, "cannot replace '\(path)': \(message)")
+            throw failed
         }
         syncDirectory(of: path)
     }
 
     /// A file's device and inode: tells whether the file at a path is still the one that is open.
-    struct Identity: Hashable {
-        var device: UInt64
-        var inode: UInt64
+    package struct Identity: Hashable {
+        package var device: UInt64
+        package var inode: UInt64
 
-        init?(fd: Int32) {
+        package init?(fd: Int32) {
             var info = stat()
             guard fstat(fd, &info) == 0 else { return nil }
             device = UInt64(info.st_dev)
             inode = UInt64(info.st_ino)
         }
 
-        init?(path: String) {
+        package init?(path: String) {
             var info = stat()
             guard lstat(path, &info) == 0 else { return nil }
             device = UInt64(info.st_dev)
