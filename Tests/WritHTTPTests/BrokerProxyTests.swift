@@ -64,52 +64,57 @@ struct BrokerProxyTests {
         try await world.publisher.publishHead()
         _ = try await service.follower.syncOnce()
 
-        try await withLiveServers([upstreamApp, proxyApp], ports: [upstreamPort, proxyPort]) {
-            func call(_ target: String) async throws -> HTTPClientResponse {
-                let mapped = try WritRouteMap().map(method: "GET", target: target)
-                var request = HTTPClientRequest(url: proxyOrigin.description + target)
-                for field in try WritHTTPSigner.headerFields(
-                    credential: .token(issued.token),
-                    key: world.agentKey,
-                    request: TokenRequest(audience: "repo", action: mapped.action, resource: mapped.resource),
-                    method: "GET",
-                    origin: proxyOrigin,
-                    target: target,
-                    body: [],
-                    at: world.clock.now()
-                ) {
-                    request.headers.add(name: field.name, value: field.value)
+        do {
+            try await withLiveServers([upstreamApp, proxyApp], ports: [upstreamPort, proxyPort]) {
+                func call(_ target: String) async throws -> HTTPClientResponse {
+                    let mapped = try WritRouteMap().map(method: "GET", target: target)
+                    var request = HTTPClientRequest(url: proxyOrigin.description + target)
+                    for field in try WritHTTPSigner.headerFields(
+                        credential: .token(issued.token),
+                        key: world.agentKey,
+                        request: TokenRequest(audience: "repo", action: mapped.action, resource: mapped.resource),
+                        method: "GET",
+                        origin: proxyOrigin,
+                        target: target,
+                        body: [],
+                        at: world.clock.now()
+                    ) {
+                        request.headers.add(name: field.name, value: field.value)
+                    }
+                    return try await http.execute(request, timeout: .seconds(10))
                 }
-                return try await http.execute(request, timeout: .seconds(10))
+                // No session for the task yet: refused by the broker, never forwarded.
+                let outside = try await call("/repo/writ/a")
+                #expect(outside.status.code == 403)
+                _ = try await outside.body.collect(upTo: 1 << 16)
+
+                await broker.openSession(task: issued.taskID, scope: .init(operations: ["get"], rateLimit: 1))
+                let response = try await call("/repo/writ/a")
+                let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
+                #expect(response.status.code == 200, "\(body)")
+                #expect(body == "ok")
+                #expect(response.headers["X-Echo"].isEmpty, "a header echoing the key reached the agent")
+                #expect(response.headers["X-Saw-Writ-Proof"] == ["no"])
+                #expect(!response.headers.contains { $0.value.contains("sk-legacy") })
+
+                // The session's rate limit, then a revocation, stop it.
+                let limited = try await call("/repo/writ/b")
+                #expect(limited.status.code == 429)
+                _ = try await limited.body.collect(upTo: 1 << 16)
+                try await world.authority.revoke(block: issued.revocationID)
+                try await world.publisher.publishHead()
+                _ = try await service.follower.syncOnce()
+                let revoked = try await call("/repo/writ/c")
+                let refusal = try JSONDecoder().decode(
+                    WritRefusal.self,
+                    from: Data(try await revoked.body.collect(upTo: 1 << 16).readableBytesView)
+                )
+                #expect(revoked.status.code == 401)
+                #expect(refusal.code == "revoked")
             }
-            // No session for the task yet: refused by the broker, never forwarded.
-            let outside = try await call("/repo/writ/a")
-            #expect(outside.status.code == 403)
-            _ = try await outside.body.collect(upTo: 1 << 16)
-
-            await broker.openSession(task: issued.taskID, scope: .init(operations: ["get"], rateLimit: 1))
-            let response = try await call("/repo/writ/a")
-            let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
-            #expect(response.status.code == 200, "\(body)")
-            #expect(body == "ok")
-            #expect(response.headers["X-Echo"].isEmpty, "a header echoing the key reached the agent")
-            #expect(response.headers["X-Saw-Writ-Proof"] == ["no"])
-            #expect(!response.headers.contains { $0.value.contains("sk-legacy") })
-
-            // The session's rate limit, then a revocation, stop it.
-            let limited = try await call("/repo/writ/b")
-            #expect(limited.status.code == 429)
-            _ = try await limited.body.collect(upTo: 1 << 16)
-            try await world.authority.revoke(block: issued.revocationID)
-            try await world.publisher.publishHead()
-            _ = try await service.follower.syncOnce()
-            let revoked = try await call("/repo/writ/c")
-            let refusal = try JSONDecoder().decode(
-                WritRefusal.self,
-                from: Data(try await revoked.body.collect(upTo: 1 << 16).readableBytesView)
-            )
-            #expect(revoked.status.code == 401)
-            #expect(refusal.code == "revoked")
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
         try await http.shutdown()
     }

@@ -90,7 +90,7 @@ func rawExchange(port: Int, _ request: [UInt8]) async throws -> String {
 
 @Suite("End to end over real HTTP on loopback: authority, service, agent, follower")
 struct EndToEndTests {
-    @Test("attest → open task → issue → call → refresh → revoke → denied; audits on both sides; bad input answered")
+    @Test("attest → open task → issue → call → refresh → revoke → denied, with audit entries on both sides")
     func lifecycle() async throws {
         let world = try await HTTPWorld()
         let authorityPort = freeLoopbackPort()
@@ -144,100 +144,108 @@ struct EndToEndTests {
             configuration: .init(address: .hostname("127.0.0.1", port: servicePort))
         )
 
-        try await withLiveServers([authorityApp, serviceApp], ports: [authorityPort, servicePort]) {
-            let agentClient = WritAuthorityClient(origin: authorityOrigin, httpClient: http, clock: world.clock)
-            // The trust bundle, anonymously.
-            let bundle = try await agentClient.trustBundle()
-            #expect(bundle.issuers.key(for: world.issuerKey.publicKey.keyID) != nil)
-            #expect(bundle.revocation.key(for: world.revocationKey.publicKey.keyID) != nil)
+        do {
+            try await withLiveServers([authorityApp, serviceApp], ports: [authorityPort, servicePort]) {
+                let agentClient = WritAuthorityClient(origin: authorityOrigin, httpClient: http, clock: world.clock)
+                // The trust bundle, anonymously.
+                let bundle = try await agentClient.trustBundle()
+                #expect(bundle.issuers.key(for: world.issuerKey.publicKey.keyID) != nil)
+                #expect(bundle.revocation.key(for: world.revocationKey.publicKey.keyID) != nil)
 
-            // Attest over HTTP with a one-time join token.
-            let join = try await world.attestor.issueJoinToken(for: world.agent, agentClass: "coder")
-            let document = try await agentClient.attest(join.evidence(signingKey: world.agentKey), key: world.agentKey)
-            #expect(document.identity == world.agent)
-            #expect(document.publicKey == world.agentKey.publicKey)
+                // Attest over HTTP with a one-time join token.
+                let join = try await world.attestor.issueJoinToken(for: world.agent, agentClass: "coder")
+                let document = try await agentClient.attest(
+                    join.evidence(signingKey: world.agentKey),
+                    key: world.agentKey
+                )
+                #expect(document.identity == world.agent)
+                #expect(document.publicKey == world.agentKey.publicKey)
 
-            // Open a task and begin a step through the provider, over HTTP.
-            let task = try await agentClient.openTask(
-                .init(objective: "fix the bug", intent: "fix-bug", deadlineSeconds: 600),
-                as: document,
-                key: world.agentKey
-            )
-            let provider = CredentialProvider(
-                identity: world.agent,
-                key: world.agentKey,
-                source: HTTPTokenSource(client: agentClient, identity: document, key: world.agentKey),
-                clock: world.clock,
-                refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 1)
-            )
-            try await provider.begin(task: task, step: HTTPWorld.step)
-            let firstToken = try #require(await provider.tokenID)
+                // Open a task and begin a step through the provider, over HTTP.
+                let task = try await agentClient.openTask(
+                    .init(objective: "fix the bug", intent: "fix-bug", deadlineSeconds: 600),
+                    as: document,
+                    key: world.agentKey
+                )
+                let provider = CredentialProvider(
+                    identity: world.agent,
+                    key: world.agentKey,
+                    source: HTTPTokenSource(client: agentClient, identity: document, key: world.agentKey),
+                    clock: world.clock,
+                    refreshPolicy: .init(fraction: 0.75, jitter: 0, attempts: 1)
+                )
+                try await provider.begin(task: task, step: HTTPWorld.step)
+                let firstToken = try #require(await provider.tokenID)
 
-            // The service follows the feed over HTTP and calls succeed.
-            try await world.publisher.publishHead()
-            _ = try await follower.syncOnce()
-            let first = try await callService(
-                http,
-                provider,
-                origin: serviceOrigin,
-                method: "POST",
-                target: "/repo/writ/a?x=1",
-                body: "hi"
-            )
-            #expect(first.status == 200, "\(first.body)")
-            #expect(first.body == "\(world.agent) 2")
+                // The service follows the feed over HTTP and calls succeed.
+                try await world.publisher.publishHead()
+                _ = try await follower.syncOnce()
+                let first = try await callService(
+                    http,
+                    provider,
+                    origin: serviceOrigin,
+                    method: "POST",
+                    target: "/repo/writ/a?x=1",
+                    body: "hi"
+                )
+                #expect(first.status == 200, "\(first.body)")
+                #expect(first.body == "\(world.agent) 2")
 
-            // Refresh: 25 s into a 30 s token the provider refreshes over HTTP.
-            world.clock.advance(by: .seconds(25))
-            try await world.publisher.publishHead()
-            _ = try await follower.syncOnce()
-            let second = try await callService(
-                http,
-                provider,
-                origin: serviceOrigin,
-                method: "GET",
-                target: "/repo/writ/b"
-            )
-            #expect(second.status == 200, "\(second.body)")
-            #expect(await provider.tokenID != firstToken)
-            #expect(await provider.refreshes == 1)
+                // Refresh: 25 s into a 30 s token the provider refreshes over HTTP.
+                world.clock.advance(by: .seconds(25))
+                try await world.publisher.publishHead()
+                _ = try await follower.syncOnce()
+                let second = try await callService(
+                    http,
+                    provider,
+                    origin: serviceOrigin,
+                    method: "GET",
+                    target: "/repo/writ/b"
+                )
+                #expect(second.status == 200, "\(second.body)")
+                #expect(await provider.tokenID != firstToken)
+                #expect(await provider.refreshes == 1)
 
-            // The operator revokes the agent over HTTP; the follower syncs over HTTP; the next call is denied.
-            try await agentClient.revoke(.init(agent: world.agent.description), operatorKey: world.operatorKey)
-            try await world.publisher.publishHead()
-            let sync = try await follower.syncOnce()
-            #expect(sync.caughtUp)
-            let denied = try await callService(
-                http,
-                provider,
-                origin: serviceOrigin,
-                method: "GET",
-                target: "/repo/writ/b"
-            )
-            #expect(denied.status == 401, "\(denied.body)")
-            #expect(denied.refusal?.code == "revoked")
-            #expect(denied.refusal?.retry == .reauthorize)
+                // The operator revokes the agent over HTTP; the follower syncs over HTTP; the next call is denied.
+                try await agentClient.revoke(.init(agent: world.agent.description), operatorKey: world.operatorKey)
+                try await world.publisher.publishHead()
+                let sync = try await follower.syncOnce()
+                #expect(sync.caughtUp)
+                let denied = try await callService(
+                    http,
+                    provider,
+                    origin: serviceOrigin,
+                    method: "GET",
+                    target: "/repo/writ/b"
+                )
+                #expect(denied.status == 401, "\(denied.body)")
+                #expect(denied.refusal?.code == "revoked")
+                #expect(denied.refusal?.retry == .reauthorize)
 
-            // The revoked agent cannot get another token either.
-            do {
-                _ = try await HTTPTokenSource(client: agentClient, identity: document, key: world.agentKey)
-                    .issue(task: task, step: HTTPWorld.step)
-                Issue.record("a revoked agent got a token")
-            } catch let error as WritHTTPError {
-                #expect(error.status == 401)
-                #expect(error.refusal?.code == "revoked")
+                // The revoked agent cannot get another token either.
+                do {
+                    _ = try await HTTPTokenSource(client: agentClient, identity: document, key: world.agentKey)
+                        .issue(task: task, step: HTTPWorld.step)
+                    Issue.record("a revoked agent got a token")
+                } catch let error as WritHTTPError {
+                    #expect(error.status == 401)
+                    #expect(error.refusal?.code == "revoked")
+                }
+
+                // The watermark came back over HTTP, signed by the service's key, at the revocation's sequence.
+                let reports = try await world.watermarks.reports()
+                #expect(reports.first?.verifier == "repo")
+                #expect(reports.first?.sequence == world.publisher.tip?.sequence)
+                let proof = try await world.publisher.revocationProof(for: try #require(world.publisher.tip?.sequence))
+                #expect(proof.isComplete)
+
+                // An operator reads the authority's audit checkpoint.
+                let checkpoint = try await agentClient.auditCheckpoint(operatorKey: world.operatorKey)
+                #expect(checkpoint.contains("authority"))
             }
-
-            // The watermark came back over HTTP, signed by the service's key, at the revocation's sequence.
-            let reports = try await world.watermarks.reports()
-            #expect(reports.first?.verifier == "repo")
-            #expect(reports.first?.sequence == world.publisher.tip?.sequence)
-            let proof = try await world.publisher.revocationProof(for: try #require(world.publisher.tip?.sequence))
-            #expect(proof.isComplete)
-
-            // An operator reads the authority's audit checkpoint.
-            let checkpoint = try await agentClient.auditCheckpoint(operatorKey: world.operatorKey)
-            #expect(checkpoint.contains("authority"))
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
         try await http.shutdown()
 
