@@ -14,6 +14,8 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
     /// Bytes in the binary form.
     public static let byteCount = 1 + 8 + ReplayNonce.byteCount + Ed25519.signatureByteCount
     static let tag: [UInt8] = Array("writ.proof.v1\0".utf8)
+    /// The tag of a proof bound to a transport request (``TokenRequest/binding``).
+    static let boundTag: [UInt8] = Array("writ.bound-proof.v1\0".utf8)
 
     /// When the proof was made.
     public let timestamp: Timestamp
@@ -80,7 +82,8 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
     public func isValid(tokenDigest: TokenDigest, request: TokenRequest, holder: Ed25519.PublicKey) -> Bool {
         let limit = Int(UInt16.max)
         guard request.audience.utf8.count <= limit, request.action.utf8.count <= limit,
-            request.resource.utf8.count <= limit
+            request.resource.utf8.count <= limit,
+            request.binding.map({ $0.count == TokenRequest.bindingByteCount }) ?? true
         else {
             return false
         }
@@ -96,7 +99,8 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The signed message: `writ.proof.v1\0` ‖ digest (32) ‖ audience ‖ action ‖ resource (each a 2-byte
-    /// big-endian length and UTF-8 bytes) ‖ timestamp (8 bytes big-endian, ms) ‖ nonce (16).
+    /// big-endian length and UTF-8 bytes) ‖ timestamp (8 bytes big-endian, ms) ‖ nonce (16). A request with a
+    /// ``TokenRequest/binding`` starts with `writ.bound-proof.v1\0` instead and ends with the 32 binding bytes.
     static func writeMessage(
         into m: inout [UInt8],
         digest: TokenDigest,
@@ -109,7 +113,7 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
             tag.count + 32 + 6 + request.audience.utf8.count + request.action.utf8.count + request.resource.utf8.count
                 + 24
         )
-        m.append(contentsOf: tag)
+        m.append(contentsOf: request.binding == nil ? tag : boundTag)
         m.append(contentsOf: digest.bytes)
         for field in [request.audience, request.action, request.resource] {
             let count = min(field.utf8.count, Int(UInt16.max))
@@ -120,6 +124,7 @@ public struct ProofOfPossession: Hashable, Sendable, CustomStringConvertible {
         appendBigEndian(UInt64(bitPattern: timestamp.millisecondsSinceEpoch), to: &m)
         appendBigEndian(nonce.high, to: &m)
         appendBigEndian(nonce.low, to: &m)
+        if let binding = request.binding { m.append(contentsOf: binding) }
     }
 
     /// The 89-byte binary form.

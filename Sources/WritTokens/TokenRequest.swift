@@ -10,14 +10,32 @@ public struct TokenRequest: Hashable, Sendable, CustomStringConvertible {
     /// ``Caveat/requestAttribute(name:value:)`` caveats. Not covered by the proof of possession: the service
     /// fills them in from what it observes itself.
     public var attributes: [String: String]
+    /// A 32-byte digest of the transport request the proof is bound to (for HTTP, the binding's request digest
+    /// over method, URL and body: `Docs/HTTPBinding.md`), or `nil` for a proof bound to audience, action and
+    /// resource only.
+    ///
+    /// Covered by the proof of possession: the presenter signs it and the verifier recomputes it from what it
+    /// received, so a proof made for one method, URL or body does not verify for another. A value that is not
+    /// 32 bytes makes every proof invalid.
+    public var binding: [UInt8]?
 
     /// Creates a request.
-    public init(audience: String, action: String, resource: String, attributes: [String: String] = [:]) {
+    public init(
+        audience: String,
+        action: String,
+        resource: String,
+        attributes: [String: String] = [:],
+        binding: [UInt8]? = nil
+    ) {
         self.audience = audience
         self.action = action
         self.resource = resource
         self.attributes = attributes
+        self.binding = binding
     }
+
+    /// The number of bytes in a ``binding``.
+    public static let bindingByteCount = 32
 
     public var description: String { "\(action) \(resource) @ \(audience)" }
 }

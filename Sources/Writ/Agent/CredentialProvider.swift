@@ -133,15 +133,24 @@ public actor CredentialProvider {
 
     /// The token and a fresh proof for one call, refreshing first when due.
     ///
+    /// - Parameter binding: the digest of the transport request the proof is bound to (``TokenRequest/binding``;
+    ///   for HTTP, `WritHTTP`'s request digest over method, URL and body), or `nil` for an unbound proof.
     /// - Throws: ``AuthorityError/Code/credentialUnavailable`` when there is no valid token and none could be had.
     public func credential(
         audience: String,
         action: String,
         resource: String,
-        attributes: [String: String] = [:]
+        attributes: [String: String] = [:],
+        binding: [UInt8]? = nil
     ) async throws -> PresentedCredential {
         let token = try await usableToken()
-        let request = TokenRequest(audience: audience, action: action, resource: resource, attributes: attributes)
+        let request = TokenRequest(
+            audience: audience,
+            action: action,
+            resource: resource,
+            attributes: attributes,
+            binding: binding
+        )
         let proof = ProofOfPossession.sign(token: token, request: request, holderKey: key, at: clock.now())
         return PresentedCredential(token: token.text, proof: proof.text)
     }

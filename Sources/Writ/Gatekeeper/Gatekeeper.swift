@@ -98,6 +98,9 @@ public final class Gatekeeper: Sendable {
         public var risk: AgentRequest.RiskSignals
         /// A trace id to correlate audit entries across services.
         public var traceID: String?
+        /// The digest of the transport request the proof must be bound to (``TokenRequest/binding``), computed by
+        /// the service from what it received (e.g. `WritHTTP`'s request digest), or `nil` for an unbound proof.
+        public var binding: [UInt8]?
 
         /// Creates a request.
         public init(
@@ -108,8 +111,10 @@ public final class Gatekeeper: Sendable {
             approvals: Set<String> = [],
             attributes: [String: String] = [:],
             risk: AgentRequest.RiskSignals = .none,
-            traceID: String? = nil
+            traceID: String? = nil,
+            binding: [UInt8]? = nil
         ) {
+            self.binding = binding
             self.token = token
             self.proof = proof
             self.action = action
@@ -238,7 +243,8 @@ public final class Gatekeeper: Sendable {
             audience: configuration.audience,
             action: request.action,
             resource: request.resource,
-            attributes: request.attributes
+            attributes: request.attributes,
+            binding: request.binding
         )
         do {
             try verified.authorize(

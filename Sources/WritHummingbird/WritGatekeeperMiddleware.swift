@@ -1,0 +1,125 @@
+#if HTTP
+import HTTPTypes
+public import Hummingbird
+public import Writ
+public import WritHTTP
+import WritTokens
+
+/// Hummingbird middleware that authorises every request with a ``Gatekeeper`` per `Docs/HTTPBinding.md`: it reads
+/// `Authorization: Writ <token>` and `Writ-Proof`, maps method and path to action and resource, digests the body
+/// (up to ``Configuration/maximumBodyBytes``), binds the proof to method, URL and body, and asks the gatekeeper.
+/// An allowed request reaches the route with ``WritRequestContext/writGrant`` set (its body already collected); a
+/// refused one is answered per the binding (401/403/400/413/503 with `WWW-Authenticate` and a JSON body).
+///
+/// The gatekeeper writes the audit entry and raises anomalies; ``WritAnomalyForwarder`` sends those to the
+/// authority.
+public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddleware {
+    /// How the middleware maps requests.
+    public struct Configuration: Sendable {
+        /// The service's public origin (what clients sign for).
+        public var origin: WritOrigin
+        /// Route rules (default mapping when none match).
+        public var routes: WritRouteMap
+        /// The largest body digested; larger requests get `413`.
+        public var maximumBodyBytes: Int
+        /// The challenge's realm (default: the gatekeeper's audience).
+        public var realm: String?
+        /// Request attributes filled from the request (default: `method`).
+        public var attributes: @Sendable (Request) -> [String: String]
+
+        /// Creates a configuration.
+        public init(
+            origin: WritOrigin,
+            routes: WritRouteMap = WritRouteMap(),
+            maximumBodyBytes: Int = 1 << 20,
+            realm: String? = nil,
+            attributes: @escaping @Sendable (Request) -> [String: String] = { ["method": $0.method.rawValue] }
+        ) {
+            self.origin = origin
+            self.routes = routes
+            self.maximumBodyBytes = max(0, maximumBodyBytes)
+            self.realm = realm
+            self.attributes = attributes
+        }
+    }
+
+    /// The gatekeeper.
+    public let gatekeeper: Gatekeeper
+    /// The configuration.
+    public let configuration: Configuration
+
+    /// Creates the middleware.
+    public init(gatekeeper: Gatekeeper, configuration: Configuration) {
+        self.gatekeeper = gatekeeper
+        self.configuration = configuration
+    }
+
+    /// Authorises the request, then calls `next` or answers the refusal.
+    @concurrent
+    public func handle(
+        _ request: Request,
+        context: Context,
+        next: @concurrent (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var request = request
+        var context = context
+        let realm = configuration.realm ?? gatekeeper.configuration.audience
+        let gateRequest: Gatekeeper.Request
+        do {
+            gateRequest = try await self.gateRequest(&request)
+        } catch {
+            return WritRefusal(error).response(realm: realm)
+        }
+        let decision = await gatekeeper.authorize(gateRequest)
+        guard case .allow(let granted) = decision else {
+            return (WritRefusal(decision) ?? WritRefusal(.init(.malformedRequest, "refused"))).response(realm: realm)
+        }
+        context.writGrant = granted
+        return try await next(request, context)
+    }
+
+    /// Builds the gatekeeper's request from the HTTP request (collecting its body).
+    func gateRequest(_ request: inout Request) async throws(WritHTTPError) -> Gatekeeper.Request {
+        try await writGateRequest(
+            &request,
+            origin: configuration.origin,
+            routes: configuration.routes,
+            maximumBodyBytes: configuration.maximumBodyBytes,
+            attributes: configuration.attributes(request)
+        ).0
+    }
+}
+
+/// The gatekeeper's request for an HTTP request per the binding, and the body it collected.
+func writGateRequest(
+    _ request: inout Request,
+    origin: WritOrigin,
+    routes: WritRouteMap,
+    maximumBodyBytes: Int,
+    attributes: [String: String]
+) async throws(WritHTTPError) -> (Gatekeeper.Request, [UInt8]) {
+    let target = request.writTarget
+    let presentation = try WritPresentation(headers: request.writHeaderPairs, query: request.writQuery)
+    let method = request.method.rawValue
+    let mapped = try routes.map(method: method, target: target)
+    let body = try await request.writCollectBody(limit: maximumBodyBytes)
+    let binding = try WritHTTPRequestDigest.digest(
+        method: method,
+        origin: origin,
+        target: target,
+        bodyDigest: WritHTTPRequestDigest.bodyDigest(body)
+    )
+    let gateRequest = Gatekeeper.Request(
+        token: presentation.credential,
+        proof: presentation.proof ?? "",
+        action: mapped.action,
+        resource: mapped.resource,
+        attributes: attributes,
+        traceID: request.headers[traceparent],
+        binding: binding
+    )
+    return (gateRequest, body)
+}
+
+private let traceparent = HTTPField.Name("traceparent")!
+#endif
