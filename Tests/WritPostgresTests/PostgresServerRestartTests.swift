@@ -110,7 +110,10 @@ struct PostgresServerRestartTests {
             },
             "writes succeed again after the restart"
         )
-        #expect(await eventually(timeout: .seconds(10)) { snapshot.contains(block: second) }, "the follower catches up")
+        #expect(
+            await eventually(timeout: .seconds(10)) { snapshot.contains(block: second) },
+            "the follower catches up (last error \(String(describing: follower.lastError)), failure \(String(describing: follower.failure)))"
+        )
         #expect(
             await eventually(timeout: .seconds(10)) {
                 snapshot.status(of: probe, now: SystemClock().now()) == .notRevoked
