@@ -154,10 +154,20 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift", condition: .when(traits: ["SQLite"])),
             ]
         ),
+        // Test support only: the authority / gatekeeper / follower child processes of WritPostgresTests.
+        .executableTarget(
+            name: "WritPostgresHelper",
+            dependencies: [
+                "WritPostgres", "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation",
+            ]
+        ),
         .testTarget(
             name: "WritPostgresTests",
             dependencies: [
-                "WritPostgres", "Writ", "WritCrypto", "WritTokens", "WritRevocation", "WritAudit", "WritTesting",
+                "WritPostgres", "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation", "WritAudit",
+                "WritTesting", "WritPostgresHelper",
+                // Raw SQL for the tamper tests (writing the tables as an attacker would, bypassing the stores).
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
             ]
         ),
         .testTarget(

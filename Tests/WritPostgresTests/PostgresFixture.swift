@@ -1,0 +1,139 @@
+#if Postgres
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+@_spi(Testing) import WritPostgres
+
+/// Where the PostgreSQL tests connect: `WRIT_POSTGRES_URL`. Unset, they skip with a note; with
+/// `WRIT_REQUIRE_POSTGRES=1` (CI) they run anyway, so an unset URL or an unreachable server fails them.
+enum PostgresTestEnvironment {
+    static let url = ProcessInfo.processInfo.environment["WRIT_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let required = ProcessInfo.processInfo.environment["WRIT_REQUIRE_POSTGRES"] == "1"
+    static var enabled: Bool { url != nil || required }
+    static let skipText =
+        "PostgreSQL tests skipped: set WRIT_POSTGRES_URL (e.g. postgres://postgres:postgres@127.0.0.1:5432/writ_test); "
+        + "WRIT_REQUIRE_POSTGRES=1 makes an unset or unreachable server a failure"
+    static let skipNote = Comment(rawValue: skipText)
+
+    static func configuration(schema: String) throws -> WritPostgresConfiguration {
+        guard let url else {
+            throw PostgresStoreError(.invalidConfiguration, "WRIT_REQUIRE_POSTGRES=1 but WRIT_POSTGRES_URL is not set")
+        }
+        var configuration = try WritPostgresConfiguration(url: url, schema: schema)
+        configuration.maximumConnections = 3
+        configuration.connectTimeout = .seconds(3)
+        return configuration
+    }
+}
+
+/// A fresh schema for one test, services on it (each its own pool, as separate processes would have), and a raw
+/// client for writing the tables as an attacker would. ``close()`` stops everything and drops the schema.
+final class PostgresFixture: Sendable {
+    let schema: String
+    let configuration: WritPostgresConfiguration
+    let raw: PostgresClient
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+    private let services = Mutex<[WritPostgresService]>([])
+
+    static func schemaName() -> String {
+        "t_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    }
+
+    init(schema: String = PostgresFixture.schemaName()) throws {
+        self.schema = schema
+        configuration = try PostgresTestEnvironment.configuration(schema: schema)
+        var rawConfiguration = PostgresClient.Configuration(
+            host: configuration.host,
+            port: configuration.port,
+            username: configuration.username,
+            password: configuration.password,
+            database: configuration.database,
+            tls: .disable
+        )
+        rawConfiguration.options.maximumConnections = 2
+        rawConfiguration.options.connectTimeout = .seconds(3)
+        raw = PostgresClient(configuration: rawConfiguration)
+        let raw = self.raw
+        tasks.withLock { $0.append(Task { await raw.run() }) }
+    }
+
+    /// Runs `body` with a fixture whose schema is migrated, then closes it (also when `body` throws).
+    static func with<T>(
+        pollInterval: Duration = .milliseconds(200),
+        _ body: (PostgresFixture, WritPostgresService) async throws -> T
+    ) async throws -> T {
+        let fixture = try PostgresFixture()
+        do {
+            let service = try await fixture.service(pollInterval: pollInterval)
+            try await service.migrate()
+            let value = try await body(fixture, service)
+            await fixture.close()
+            return value
+        } catch {
+            await fixture.close()
+            throw error
+        }
+    }
+
+    /// A new running service on the fixture's schema (another process's pool).
+    func service(
+        pollInterval: Duration = .milliseconds(200),
+        configuration: WritPostgresConfiguration? = nil
+    ) async throws -> WritPostgresService {
+        let service = try WritPostgresService(
+            configuration: configuration ?? self.configuration,
+            pollInterval: pollInterval,
+            initialBackoff: .milliseconds(50),
+            maximumBackoff: .milliseconds(400)
+        )
+        services.withLock { $0.append(service) }
+        tasks.withLock { $0.append(Task { try? await service.run() }) }
+        return service
+    }
+
+    /// Runs raw SQL (test support: the attacker, or setting up a foreign schema).
+    func sql(_ query: PostgresQuery) async throws {
+        try await raw.query(query)
+    }
+
+    func close() async {
+        _ = try? await raw.query("DROP SCHEMA IF EXISTS \(unescaped: "\"\(schema)\"") CASCADE")
+        let all = tasks.withLock { tasks in
+            defer { tasks = [] }
+            return tasks
+        }
+        for task in all.reversed() { task.cancel() }
+        for task in all { await task.value }
+    }
+}
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `timeout`.
+func eventually(
+    timeout: Duration = .seconds(10),
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+@Suite("PostgreSQL environment")
+struct PostgresEnvironmentTests {
+    @Test("the PostgreSQL tests say whether they run, and fail when required but unconfigured")
+    func environment() {
+        if PostgresTestEnvironment.url == nil {
+            if PostgresTestEnvironment.required {
+                Issue.record("WRIT_REQUIRE_POSTGRES=1 but WRIT_POSTGRES_URL is not set")
+            } else {
+                print("note: \(PostgresTestEnvironment.skipText)")
+            }
+        }
+    }
+}
+#endif
