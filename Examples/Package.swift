@@ -6,7 +6,8 @@ import PackageDescription
 let package = Package(
     name: "writ-examples",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(name: "writ", path: "..")],
+    // The core only: every adapter trait off, so no adapter dependency is resolved or built here.
+    dependencies: [.package(name: "writ", path: "..", traits: [])],
     targets: [
         // An authority, an agent and a service in one process: attest, per-step tokens, a call, delegation,
         // completion and the revocation proof.

@@ -17,7 +17,8 @@ let writ = ["Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "W
 let package = Package(
     name: "WritFuzz",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(name: "writ", path: "..")],
+    // The core only: every adapter trait off, so no adapter dependency is resolved or built here.
+    dependencies: [.package(name: "writ", path: "..", traits: [])],
     targets: [
         .target(name: "FuzzSupport", dependencies: writ),
         .executableTarget(name: "fuzz-seeds", dependencies: ["FuzzSupport"] + writ),
