@@ -133,8 +133,13 @@ public actor CredentialProvider {
 
     /// The token and a fresh proof for one call, refreshing first when due.
     ///
-    /// - Parameter binding: the digest of the transport request the proof is bound to (``TokenRequest/binding``;
-    ///   for HTTP, `WritHTTP`'s request digest over method, URL and body), or `nil` for an unbound proof.
+    /// - Parameters:
+    ///   - audience: the service the call goes to.
+    ///   - action: the action the call performs.
+    ///   - resource: the resource it acts on.
+    ///   - attributes: request attributes the token's caveats may constrain.
+    ///   - binding: the digest of the transport request the proof is bound to (`TokenRequest.binding`; for HTTP,
+    ///     `WritHTTP`'s request digest over method, URL and body), or `nil` for an unbound proof.
     /// - Throws: ``AuthorityError/Code/credentialUnavailable`` when there is no valid token and none could be had.
     public func credential(
         audience: String,

@@ -98,7 +98,7 @@ public final class Gatekeeper: Sendable {
         public var risk: AgentRequest.RiskSignals
         /// A trace id to correlate audit entries across services.
         public var traceID: String?
-        /// The digest of the transport request the proof must be bound to (``TokenRequest/binding``), computed by
+        /// The digest of the transport request the proof must be bound to (`TokenRequest.binding`), computed by
         /// the service from what it received (e.g. `WritHTTP`'s request digest), or `nil` for an unbound proof.
         public var binding: [UInt8]?
 
