@@ -23,7 +23,7 @@ let package = Package(
     traits: [
         .trait(
             name: "CLI", description: "The `writ` command-line tool (swift-argument-parser); its demo runs on SQLite.",
-            enabledTraits: ["SQLite"]
+            enabledTraits: ["SQLite", "HTTP"]
         ),
         .trait(name: "SQLite", description: "WritSQLite: the embedded durable stores (GRDB)."),
         .trait(name: "Postgres", description: "WritPostgres: shared stores for many machines (postgres-nio)."),
@@ -118,6 +118,14 @@ let package = Package(
                 "WritSQLite", "WritPostgres", "WritHTTP", "WritHummingbird",
                 "WritTesting",  // the demo's one-process deployment (LocalDeployment)
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["CLI"])),
+                // `writ serve`: the servers' process (Hummingbird in a ServiceGroup, swift-log).
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["CLI"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["CLI"])),
+                .product(
+                    name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["CLI"])
+                ),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle", condition: .when(traits: ["CLI"])),
+                .product(name: "Logging", package: "swift-log", condition: .when(traits: ["CLI"])),
             ]
         ),
         .testTarget(name: "WritCryptoTests", dependencies: ["WritCrypto", "WritTesting"]),

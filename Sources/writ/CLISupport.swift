@@ -1,4 +1,5 @@
 #if CLI
+import CDispatch  // with ServiceLifecycle linked, `stat` resolves to the copy in CDispatch (MemberImportVisibility)
 import Foundation
 
 #if canImport(Glibc)

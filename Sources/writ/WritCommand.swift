@@ -32,6 +32,7 @@ struct WritCommand: AsyncParsableCommand {
             RevokeCommand.self,
             DrillCommand.self,
             TTLCommand.self,
+            ServeCommand.self,
         ]
     )
 }
