@@ -1,5 +1,8 @@
 #if CLI
-import CDispatch  // with ServiceLifecycle linked, `stat` resolves to the copy in CDispatch (MemberImportVisibility)
+// With ServiceLifecycle linked, `stat` resolves to CDispatch's copy on Linux (MemberImportVisibility).
+#if canImport(CDispatch)
+import CDispatch
+#endif
 import Foundation
 
 #if canImport(Glibc)
