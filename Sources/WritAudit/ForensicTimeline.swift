@@ -5,6 +5,13 @@ public import WritCrypto
 ///
 /// Each row says whether a checkpoint signed by a trusted key covers its entry (``Row/verified``); a log that fails
 /// verification is refused, and with `requireVerified` so is a log with any entry no verified signature covers.
+///
+/// Services' clocks only have millisecond resolution, so events on different services often share a timestamp.
+/// Within one millisecond the rows are ordered by what caused what, never by service name: one log's entries keep
+/// their order; a token's issue, delegation or refresh comes before anything else that names the token (or
+/// delegates from it); an anomaly comes before the revocation of the same block; a revocation comes before the
+/// denials that cite its block; a task's opening comes before the task's other events. Rows no such link orders
+/// fall back to service name and index; contradictory links (a cycle) are broken the same way.
 public struct ForensicTimeline: Sendable {
     /// One service's log, as handed to the timeline, with its verification report.
     public struct Source: Sendable {
@@ -60,7 +67,8 @@ public struct ForensicTimeline: Sendable {
         public let verified: Bool
     }
 
-    /// The merged rows, ordered by time, then service, then index.
+    /// The merged rows, ordered by time; rows of the same millisecond in causal order (see ``ForensicTimeline``'s
+    /// discussion), then by service, then index.
     public let rows: [Row]
     /// The verification report of each source, in the order given.
     public let reports: [(name: String, report: AuditVerificationReport)]
@@ -126,7 +134,31 @@ public struct ForensicTimeline: Sendable {
             if a.service != b.service { return a.service < b.service }
             return a.index < b.index
         }
-        self.init(rows: rows, reports: reports)
+        self.init(rows: Self.causallyOrdered(rows), reports: reports)
+    }
+
+    /// The longest run of same-millisecond rows put in causal order.
+    static let maximumCausalRun = 10_000
+
+    /// Reorders each run of rows with the same millisecond so that causes come before their effects.
+    static func causallyOrdered(_ rows: [Row]) -> [Row] {
+        var ordered: [Row] = []
+        ordered.reserveCapacity(rows.count)
+        var start = 0
+        while start < rows.count {
+            let time = rows[start].event.time?.millisecondsSinceEpoch
+            var end = start + 1
+            while end < rows.count, rows[end].event.time?.millisecondsSinceEpoch == time { end += 1 }
+            // A run this long is not one moment of real traffic; keep the fallback order rather than spend
+            // time on links an adversarial log could multiply.
+            if end - start == 1 || end - start > Self.maximumCausalRun {
+                ordered.append(rows[start])
+            } else {
+                ordered.append(contentsOf: CausalOrder.sort(Array(rows[start..<end])))
+            }
+            start = end
+        }
+        return ordered
     }
 
     /// Root-first ancestry of `token`, stopping at a cycle or after 64 links.

@@ -129,4 +129,80 @@ struct TimelineTests {
             #expect(error.context.contains("gateway") && error.context.contains("entry 0"))
         }
     }
+
+    /// Logs whose events all share one millisecond: services named so that the old service-name order puts every
+    /// effect before its cause.
+    static func sameMillisecond(_ events: [(String, AuditEvent)]) async throws -> [ForensicTimeline.Source] {
+        let clock = ManualClock()
+        var stores: [String: InMemoryAuditStore] = [:]
+        var logs: [String: AuditLog] = [:]
+        for (service, event) in events {
+            if logs[service] == nil {
+                let store = InMemoryAuditStore()
+                stores[service] = store
+                logs[service] = try await AuditLog.open(
+                    store: store,
+                    service: service,
+                    signingKey: Ed25519.PrivateKey(),
+                    salt: AuditSalt(),
+                    clock: clock
+                )
+            }
+            _ = try await logs[service]!.record(event)
+        }
+        var sources: [ForensicTimeline.Source] = []
+        for (service, store) in stores.sorted(by: { $0.key < $1.key }) {
+            sources.append(.init(name: service, entries: try await store.readAll()))
+        }
+        return sources
+    }
+
+    @Test("events of one millisecond are ordered by cause, not by service name")
+    func causalTieBreak() async throws {
+        let block = RevocationID(high: 0x0123_4567_89ab_cdef, low: 42)
+        let agent = "spiffe://corp/agent/coder/1"
+        let sources = try await Self.sameMillisecond([
+            ("zz-authority", AuditEvent(.taskOpened, agent: agent, task: "T1")),
+            ("zz-authority", AuditEvent(.issued, agent: agent, task: "T1", tokenID: "tok-A", revocationID: block)),
+            ("aa-gateway", AuditEvent(.used, agent: agent, task: "T1", tokenID: "tok-A", decision: .allow)),
+            ("mm-db", AuditEvent(.delegated, agent: agent, task: "T1", tokenID: "tok-B", parentTokenID: "tok-A")),
+            ("bb-tickets", AuditEvent(.anomaly, agent: agent, task: "T1", tokenID: "tok-A", revocationID: block)),
+            ("zz-authority", AuditEvent(.revoked, agent: agent, task: "T1", revocationID: block, reason: "anomaly")),
+            (
+                "aa-gateway",
+                AuditEvent(.denied, agent: agent, task: "T1", tokenID: "tok-A", revocationID: block, decision: .deny)
+            ),
+        ])
+        let timeline = try ForensicTimeline(sources: sources)
+        let kinds = timeline.rows.map(\.event.kind)
+        func position(_ kind: AuditEvent.Kind) throws -> Int { try #require(kinds.firstIndex(of: kind)) }
+        #expect(try position(.taskOpened) < position(.issued), "\(kinds)")
+        #expect(try position(.issued) < position(.used), "issue before use: \(kinds)")
+        #expect(try position(.issued) < position(.delegated), "parent's issue before the delegation: \(kinds)")
+        #expect(try position(.anomaly) < position(.revoked), "anomaly before its revocation: \(kinds)")
+        #expect(try position(.revoked) < position(.denied), "revocation before the denial it causes: \(kinds)")
+        #expect(Set(timeline.rows.map(\.event.time)).count == 1, "the test needs one shared millisecond")
+        // One log's order is kept.
+        let gateway = timeline.rows.filter { $0.service == "aa-gateway" }.map(\.index)
+        #expect(gateway == gateway.sorted())
+    }
+
+    @Test("contradictory links (a cycle) are broken deterministically; every row is kept")
+    func causalCycle() async throws {
+        // In one log the token is used before it is issued; another log issues it: the links form a cycle.
+        let sources = try await Self.sameMillisecond([
+            ("b", AuditEvent(.used, tokenID: "tok-X", decision: .allow)),
+            ("b", AuditEvent(.issued, tokenID: "tok-Y")),
+            ("a", AuditEvent(.used, tokenID: "tok-Y", decision: .allow)),
+            ("a", AuditEvent(.issued, tokenID: "tok-X")),
+        ])
+        let first = try ForensicTimeline(sources: sources)
+        let second = try ForensicTimeline(sources: sources.reversed())
+        #expect(first.rows.count == 4)
+        #expect(first.rows == second.rows, "the order does not depend on the order the sources were given")
+        for service in ["a", "b"] {
+            let indices = first.rows.filter { $0.service == service }.map(\.index)
+            #expect(indices == indices.sorted(), "one log's order is kept even in a cycle")
+        }
+    }
 }

@@ -73,19 +73,44 @@ struct AnomalyDetectorTests {
         #expect(reports == 1)
     }
 
-    @Test("use after close fires for completed and handed-off tasks, not for anomalies or manual revocation")
+    @Test("use after close: one late request tolerated, the next reported once; anomaly or manual is no close")
     func useAfterClose() {
         let detector = UseAfterCloseDetector()
-        #expect(detector.observe(observation(at: 0, outcome: .denied, revocationReason: "completed")) != nil)
         #expect(
-            detector.observe(observation(at: 1, outcome: .denied, revocationReason: "completed")) == nil,
+            detector.observe(observation(at: 0, outcome: .denied, revocationReason: "completed")) == nil,
+            "one late request after a close is a request that was in flight, not an anomaly"
+        )
+        #expect(detector.observe(observation(at: 1, outcome: .denied, revocationReason: "completed")) != nil)
+        #expect(
+            detector.observe(observation(at: 2, outcome: .denied, revocationReason: "completed")) == nil,
             "one report per token, not one per request"
         )
         #expect(
-            detector.observe(observation(at: 0, token: "t2", outcome: .denied, revocationReason: "handed-off")) != nil
+            detector.observe(observation(at: 0, token: "t2", outcome: .denied, revocationReason: "handed-off")) == nil
+        )
+        #expect(
+            detector.observe(observation(at: 0, token: "t2", outcome: .denied, revocationReason: "handed-off"))?
+                .detector == "use-after-close"
         )
         #expect(detector.observe(observation(at: 0, outcome: .denied, revocationReason: "manual")) == nil)
         #expect(detector.observe(observation(at: 0)) == nil)
+    }
+
+    @Test("use after close: tolerated 0 reports the first; late requests far apart are each tolerated; clamped")
+    func useAfterCloseTolerance() {
+        let strict = UseAfterCloseDetector(tolerated: 0)
+        #expect(strict.observe(observation(at: 0, outcome: .denied, revocationReason: "timeout")) != nil)
+        let lenient = UseAfterCloseDetector(tolerated: 1, window: .seconds(60))
+        #expect(lenient.observe(observation(at: 0, outcome: .denied, revocationReason: "timeout")) == nil)
+        #expect(
+            lenient.observe(observation(at: 120, outcome: .denied, revocationReason: "timeout")) == nil,
+            "the first late request fell out of the window"
+        )
+        #expect(lenient.observe(observation(at: 121, outcome: .denied, revocationReason: "timeout")) != nil)
+        let clamped = UseAfterCloseDetector(tolerated: -5)
+        #expect(clamped.observe(observation(at: 0, outcome: .denied, revocationReason: "completed")) != nil)
+        let huge = UseAfterCloseDetector(tolerated: .max)
+        #expect(huge.observe(observation(at: 0, outcome: .denied, revocationReason: "completed")) == nil)
     }
 
     @Test("resource probing counts distinct resources only")

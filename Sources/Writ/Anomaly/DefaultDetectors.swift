@@ -90,23 +90,38 @@ public struct RateSpikeDetector: AnomalyDetector {
     }
 }
 
-/// Raises an anomaly when a token is presented after its task was completed, handed off or timed out: a
+/// Raises an anomaly when a token is presented again after its task was completed, handed off or timed out: a
 /// credential outliving its task is exactly what Writ exists to catch.
+///
+/// Every such request is denied (the token is revoked) and audited. The first `tolerated` presentations of a closed
+/// token within `window` are not anomalies: a request already in flight when the task closed arrives late without
+/// anything being wrong, and treating it as one would revoke a healthy agent's whole identity under the default
+/// response. A presentation beyond them is reported, once per token block.
 public struct UseAfterCloseDetector: AnomalyDetector {
     public let name = "use-after-close"
     private static let closingReasons: Set<String> = ["completed", "handed-off", "timeout"]
-    private let reported = SlidingWindows<Bool>(window: .seconds(1), maximumKeys: 10_000, maximumEventsPerKey: 1)
+    private let tolerated: Int
+    private let presentations: SlidingWindows<Bool>
 
-    /// Creates the detector. It reports each token block once (the oldest of 10,000 remembered blocks are
-    /// forgotten first).
-    public init() {}
+    /// Creates the detector. It remembers 10,000 token blocks (the oldest are forgotten first).
+    /// - Parameters:
+    ///   - tolerated: late presentations of one closed token within `window` that are denied without an anomaly
+    ///     (default 1: one in-flight request; 0 reports the first; clamped to 0…1,000).
+    ///   - window: how long late presentations are counted together (default 60 s).
+    public init(tolerated: Int = 1, window: Duration = .seconds(60)) {
+        let tolerated = min(max(tolerated, 0), 1_000)
+        self.tolerated = tolerated
+        presentations = SlidingWindows(window: window, maximumKeys: 10_000, maximumEventsPerKey: tolerated + 1)
+    }
 
     public func observe(_ observation: RequestObservation) -> AnomalyReport? {
         guard let reason = observation.revocationReason, Self.closingReasons.contains(reason) else { return nil }
         let key = observation.blockID?.description ?? observation.tokenID ?? observation.agent ?? ""
-        guard !reported.add(true, for: key, at: observation.time).alreadyTripped else { return nil }
-        reported.markTripped(key)
-        return AnomalyReport(name, about: observation, detail: "token used after its task ended (\(reason))")
+        let (count, _, alreadyTripped) = presentations.add(true, for: key, at: observation.time)
+        guard count > tolerated, !alreadyTripped else { return nil }
+        presentations.markTripped(key)
+        let late = count == 1 ? "" : " (\(count) late requests within the window)"
+        return AnomalyReport(name, about: observation, detail: "token used after its task ended (\(reason))\(late)")
     }
 }
 
