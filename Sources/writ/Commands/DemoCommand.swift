@@ -71,6 +71,10 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let report = DemoReport(quiet: json)
         report.say("Writ demo — work directory \(dir)\(seed.map { ", seed \($0)" } ?? "")")
+        report.say(
+            "One process, simulated clock: token lifetimes, TTLs, deadlines and timestamps are simulated (they take "
+                + "no real time); the drill's milliseconds and the run time are measured on the wall clock."
+        )
         do {
             try await DemoScenario(deployment: deployment, report: report).run()
         } catch {
@@ -93,7 +97,10 @@ struct DemoCommand: AsyncParsableCommand {
                 print("  files: \(locator.path ?? "") (try: writ revoke --list --store \(locator))")
             }
             print("  audit logs: \(dir)/audit/*.log (+ .checkpoint; try: writ audit verify --keys \(dir)/keys …)")
-            print("  took \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated)))")
+            print(
+                "  took \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated))) "
+                    + "(measured; token times simulated)"
+            )
             for failure in report.expectations where !failure.passed {
                 print("  ✗ \(failure.section): \(failure.name) — \(failure.detail)")
             }

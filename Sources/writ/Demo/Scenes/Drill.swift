@@ -28,6 +28,7 @@ extension DemoScenario {
         )
         report.drill = result
         for line in result.table().split(separator: "\n") { report.say("  " + line) }
+        report.say("  (measured: wall-clock time inside this one process, from the action to its observed effect)")
     }
 }
 #endif
