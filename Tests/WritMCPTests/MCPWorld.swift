@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import MCP
 import ServiceLifecycle
+import Synchronization
 import Writ
 import WritAudit
 import WritCrypto
@@ -83,6 +84,12 @@ final class MCPWorld: Sendable {
     let origin: WritOrigin
     let endpoint: WritMCPServerEndpoint
     let server: Server
+    /// More routes for the test's app (set before ``serving(_:)``).
+    var extraRoutes: @Sendable (Router<BasicRequestContext>) -> Void {
+        get { routes.withLock { $0 } }
+        set { routes.withLock { $0 = newValue } }
+    }
+    private let routes = Mutex<@Sendable (Router<BasicRequestContext>) -> Void>({ _ in })
 
     init(maximumBodyBytes: Int = 4096) async throws {
         publisher = RevocationPublisher(
@@ -234,6 +241,7 @@ final class MCPWorld: Sendable {
     func serving(_ body: @Sendable () async throws -> Void) async throws {
         let router = Router()
         endpoint.mount(on: router)
+        extraRoutes(router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port)),
