@@ -123,6 +123,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["MCP"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["MCP"])),
                 .product(name: "Logging", package: "swift-log", condition: .when(traits: ["MCP"])),
+                // The gateway's upstream client.
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["MCP"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["MCP"])),
             ]
         ),
         .target(
@@ -217,6 +220,7 @@ let package = Package(
                 "WritMCP", "WritHTTP", "WritHummingbird", "Writ", "WritCrypto", "WritIdentity", "WritTokens",
                 "WritRevocation", "WritAudit", "WritTesting", "WritPolicy",
                 .product(name: "MCP", package: "swift-sdk", condition: .when(traits: ["MCP"])),
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["MCP"])),
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["MCP"])),
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["MCP"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["MCP"])),

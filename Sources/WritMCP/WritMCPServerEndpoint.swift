@@ -141,8 +141,25 @@ public final class WritMCPServerEndpoint: Sendable {
 
     // MARK: Handling
 
+    /// What ``admit(_:)`` decided: the refusal to answer, or the authorised message, its grant and the request's
+    /// headers without the Writ credential.
+    enum Admission {
+        case refused(Response)
+        case admitted(WritMCPMessage, WritMCPGrant, [(name: String, value: String)])
+    }
+
     /// Authorises one `POST` and, when allowed, hands the message to the SDK.
     public func respond(to request: Request) async -> Response {
+        let (message, grant, forwarded): (WritMCPMessage, WritMCPGrant, [(name: String, value: String)])
+        switch await admit(request) {
+        case .refused(let response): return response
+        case .admitted(let m, let g, let h): (message, grant, forwarded) = (m, g, h)
+        }
+        return await handOver(message, grant: grant, headers: forwarded)
+    }
+
+    /// Reads, parses, maps and authorises one `POST`.
+    func admit(_ request: Request) async -> Admission {
         var request = request
         let realm = configuration.realm ?? gatekeeper.configuration.audience
         let presentation: WritPresentation
@@ -151,7 +168,7 @@ public final class WritMCPServerEndpoint: Sendable {
             presentation = try WritPresentation(headers: request.writMCPHeaderPairs, query: request.writMCPQuery)
             body = try await request.writMCPCollectBody(limit: configuration.maximumBodyBytes)
         } catch {
-            return refusalResponse(WritRefusal(error), realm: realm, message: nil, required: nil)
+            return .refused(refusalResponse(WritRefusal(error), realm: realm, message: nil, required: nil))
         }
         let message: WritMCPMessage
         let mapped: (action: String, resource: String)
@@ -159,14 +176,14 @@ public final class WritMCPServerEndpoint: Sendable {
             message = try WritMCPMessage.parse(body)
             mapped = try configuration.tools.map(message)
         } catch {
-            return Self.jsonRPCError(
-                status: 400,
-                id: nil,
-                code: error.jsonRPCCode,
-                message: error.message,
-                data: [
-                    "writ_code": .string(error.code.rawValue)
-                ]
+            return .refused(
+                Self.jsonRPCError(
+                    status: 400,
+                    id: nil,
+                    code: error.jsonRPCCode,
+                    message: error.message,
+                    data: ["writ_code": .string(error.code.rawValue)]
+                )
             )
         }
         let target = request.head.path ?? ""
@@ -188,12 +205,12 @@ public final class WritMCPServerEndpoint: Sendable {
                 binding: binding
             )
         } catch {
-            return refusalResponse(WritRefusal(error), realm: realm, message: message, required: mapped)
+            return .refused(refusalResponse(WritRefusal(error), realm: realm, message: message, required: mapped))
         }
         let decision = await gatekeeper.authorize(gateRequest)
         guard case .allow(let granted) = decision else {
             let refusal = WritRefusal(decision) ?? WritRefusal(.init(.malformedRequest, "refused"))
-            return refusalResponse(refusal, realm: realm, message: message, required: mapped)
+            return .refused(refusalResponse(refusal, realm: realm, message: message, required: mapped))
         }
         let grant = WritMCPGrant(
             granted: granted,
@@ -201,6 +218,23 @@ public final class WritMCPServerEndpoint: Sendable {
             action: mapped.action,
             resource: mapped.resource
         )
+        var forwarded: [(name: String, value: String)] = []
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if name == "authorization" || name == "writ-proof" || name == Self.grantReferenceHeader.lowercased() {
+                continue
+            }
+            forwarded.append((name: field.name.rawName, value: field.value))
+        }
+        return .admitted(message, grant, forwarded)
+    }
+
+    /// Runs an admitted message through the SDK transport, its grant readable by the tool handler.
+    func handOver(
+        _ message: WritMCPMessage,
+        grant: WritMCPGrant,
+        headers forwarded: [(name: String, value: String)]
+    ) async -> Response {
         let reference = Self.newReference()
         let idKey = message.idKey
         let registered = state.withLock { state -> Bool in
@@ -226,12 +260,8 @@ public final class WritMCPServerEndpoint: Sendable {
             }
         }
         var headers: [String: String] = [:]
-        for field in request.headers {
-            let name = field.name.canonicalName
-            if name == "authorization" || name == "writ-proof" || name == Self.grantReferenceHeader.lowercased() {
-                continue
-            }
-            headers[field.name.rawName] = headers[field.name.rawName].map { "\($0), \(field.value)" } ?? field.value
+        for field in forwarded {
+            headers[field.name] = headers[field.name].map { "\($0), \(field.value)" } ?? field.value
         }
         headers[Self.grantReferenceHeader] = reference
         let sdkRequest = MCP.HTTPRequest(
@@ -254,11 +284,11 @@ public final class WritMCPServerEndpoint: Sendable {
         }.joined()
     }
 
-    private func metadataResponse() -> Response {
+    func metadataResponse() -> Response {
         Self.json(.object(metadata), status: .ok)
     }
 
-    private static func methodNotAllowed() -> Response {
+    static func methodNotAllowed() -> Response {
         var response = jsonRPCError(
             status: 405,
             id: nil,
