@@ -84,6 +84,8 @@ public final class WritMCPServerEndpoint: Sendable {
     public let configuration: Configuration
     /// The SDK transport the MCP `Server` runs on: `try await server.start(transport: endpoint.transport)`.
     public let transport: StatelessHTTPServerTransport
+    /// Builds the `Server` that answers one client's `initialize` (see ``init(gatekeeper:configuration:transport:initializeServer:)``).
+    let initializeServer: (@Sendable () async throws -> Server)?
 
     private struct State {
         var inFlightIDs: Set<String> = []
@@ -98,14 +100,21 @@ public final class WritMCPServerEndpoint: Sendable {
     ///   - configuration: origin, path and mapping.
     ///   - transport: the SDK transport (default: its standard validation, which accepts browser `Origin`s of
     ///     localhost only; pass one with your own pipeline for other origins).
+    ///   - initializeServer: builds a `Server` with the same info and capabilities as the one on `transport`, to
+    ///     answer one client's `initialize` (then stopped). The SDK's `Server` accepts one `initialize` in its
+    ///     life, so without it a second client's `initialize` is refused by the SDK ("already initialized");
+    ///     every other message goes to the `Server` on `transport` (which needs no `initialize` unless its
+    ///     configuration is strict).
     public init(
         gatekeeper: Gatekeeper,
         configuration: Configuration,
-        transport: StatelessHTTPServerTransport = StatelessHTTPServerTransport()
+        transport: StatelessHTTPServerTransport = StatelessHTTPServerTransport(),
+        initializeServer: (@Sendable () async throws -> Server)? = nil
     ) {
         self.gatekeeper = gatekeeper
         self.configuration = configuration
         self.transport = transport
+        self.initializeServer = initializeServer
     }
 
     /// Adds the endpoint's routes: `POST` ``Configuration/path`` (authorised), `GET`/`DELETE` on it (`405`,
@@ -270,6 +279,24 @@ public final class WritMCPServerEndpoint: Sendable {
             body: message.canonicalBody,
             path: configuration.path
         )
+        if message.method == Initialize.name, let initializeServer {
+            do {
+                let server = try await initializeServer()
+                let once = StatelessHTTPServerTransport()
+                try await server.start(transport: once)
+                let answer = await once.handleRequest(sdkRequest)
+                await server.stop()
+                return Self.response(answer)
+            } catch {
+                return Self.jsonRPCError(
+                    status: 500,
+                    id: message.id,
+                    code: -32603,
+                    message: "the server could not be initialized",
+                    data: [:]
+                )
+            }
+        }
         return Self.response(await transport.handleRequest(sdkRequest))
     }
 

@@ -222,3 +222,31 @@ struct MCPEndToEndTests {
     }
 }
 #endif
+#if MCP
+/// Several clients on one endpoint.
+@Suite("WritMCP several clients")
+struct MCPSeveralClientsTests {
+    @Test("every client's initialize is answered (initializeServer); without it the SDK refuses the second")
+    func severalClients() async throws {
+        let world = try await MCPWorld()
+        try await world.serving {
+            let provider = try await world.provider()
+            let (first, _) = try await world.client(provider)
+            let (second, _) = try await world.client(provider)
+            let a = try await first.callTool(name: "read_ticket", arguments: ["id": 1])
+            let b = try await second.callTool(name: "read_ticket", arguments: ["id": 2])
+            #expect(MCPEndToEndTests.text(a.content).contains("tickets/1"))
+            #expect(MCPEndToEndTests.text(b.content).contains("tickets/2"))
+            await first.disconnect()
+            await second.disconnect()
+        }
+        let single = try await MCPWorld(answersEveryInitialize: false)
+        try await single.serving {
+            let provider = try await single.provider()
+            let (first, _) = try await single.client(provider)
+            await #expect(throws: (any Error).self) { _ = try await single.client(provider) }
+            await first.disconnect()
+        }
+    }
+}
+#endif

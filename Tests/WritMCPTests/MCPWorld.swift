@@ -61,6 +61,11 @@ final class MCPWorld: Sendable {
         duration: .seconds(30)
     )
 
+    /// Answers one client's `initialize` (the endpoint's `initializeServer`).
+    @Sendable static func initializeServer() async throws -> Server {
+        Server(name: "tickets", version: "1.0", capabilities: .init(tools: .init()))
+    }
+
     let clock = ManualClock()
     let issuerKey = Ed25519.PrivateKey()
     let revocationKey = Ed25519.PrivateKey()
@@ -91,7 +96,7 @@ final class MCPWorld: Sendable {
     }
     private let routes = Mutex<@Sendable (Router<BasicRequestContext>) -> Void>({ _ in })
 
-    init(maximumBodyBytes: Int = 4096) async throws {
+    init(maximumBodyBytes: Int = 4096, answersEveryInitialize: Bool = true) async throws {
         publisher = RevocationPublisher(
             store: revocationStore,
             signer: revocationKey,
@@ -168,7 +173,8 @@ final class MCPWorld: Sendable {
                 tools: Self.tools,
                 maximumBodyBytes: maximumBodyBytes,
                 authorizationServers: ["https://authority.test"]
-            )
+            ),
+            initializeServer: answersEveryInitialize ? Self.initializeServer : nil
         )
         server = Server(name: "tickets", version: "1.0", capabilities: .init(tools: .init()))
         let endpoint = self.endpoint
