@@ -32,7 +32,8 @@ public struct WritMCPMessage: Sendable {
         }
     }
 
-    /// Parses one message.
+    /// Parses one message (strict JSON: duplicate keys, invalid UTF-8, unpaired surrogates, trailing bytes and
+    /// nesting deeper than 64 are parse errors).
     ///
     /// - Throws: ``WritMCPError/Code/batchNotSupported`` for an array, ``WritMCPError/Code/parseError`` for bytes
     ///   that are not JSON, ``WritMCPError/Code/invalidMessage`` for JSON that is not one JSON-RPC 2.0 request or
@@ -49,11 +50,15 @@ public struct WritMCPMessage: Sendable {
         }
         let object: [String: Value]
         do {
-            object = try JSONDecoder().decode([String: Value].self, from: Data(bytes))
-        } catch {
-            if (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil {
+            guard case .object(let members) = try WritMCPJSON.parse(bytes) else {
                 throw WritMCPError(.invalidMessage, "the body is not a JSON-RPC message object")
             }
+            object = members
+        } catch let failure as WritMCPJSON.Failure {
+            throw WritMCPError(.parseError, "the body is not valid JSON: \(failure.message)")
+        } catch let error as WritMCPError {
+            throw error
+        } catch {
             throw WritMCPError(.parseError, "the body is not valid JSON")
         }
         guard object["jsonrpc"] == .string("2.0") else {
@@ -88,11 +93,7 @@ public struct WritMCPMessage: Sendable {
             }
             toolName = name
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let canonical = try? encoder.encode(object) else {
-            throw WritMCPError(.invalidMessage, "the message cannot be re-encoded")
-        }
+        let canonical = WritMCPJSON.encode(.object(object))
         return WritMCPMessage(
             method: method,
             id: id,

@@ -105,29 +105,62 @@ struct MCPHostileWireTests {
         }
     }
 
-    @Test("a body with duplicate keys runs exactly the call that was authorised")
-    func duplicateKeys() async throws {
+    @Test("a body with duplicate keys, bad UTF-8, a lone surrogate or trailing bytes is refused before authorisation")
+    func ambiguousBodies() async throws {
         let world = try await MCPWorld()
         try await world.serving {
             let provider = try await world.provider()
+            // Parsers disagree on these (first or last duplicate wins, replacement characters): refused, so the
+            // message the SDK runs is always the one the gatekeeper saw.
+            let bodies: [[UInt8]] = [
+                Array(
+                    #"{"jsonrpc":"2.0","id":"d1","method":"tools/call","params":{"name":"comment","name":"read_ticket","arguments":{"id":4}}}"#
+                        .utf8
+                ),
+                Array(
+                    #"{"jsonrpc":"2.0","id":"d2","method":"tools/call","params":{"name":"read_ticket","arguments":{"id":4,"id":5}}}"#
+                        .utf8
+                ),
+                Array(#"{"jsonrpc":"2.0","id":"d3","method":"ping","method":"tools/list"}"#.utf8),
+                Array(#"{"jsonrpc":"2.0","id":"d4","method":"ping","params":{"x":"\ud800"}}"#.utf8),
+                Array(#"{"jsonrpc":"2.0","id":"d5","method":"ping"} {}"#.utf8),
+                Array(#"{"jsonrpc":"2.0","id":"d6","method":"ping","params":{"x":""#.utf8) + [0xC3, 0x28]
+                    + Array(#""}}"#.utf8),
+                Array(#"{"jsonrpc":"2.0","id":01,"method":"ping"}"#.utf8),
+                Array(#"{"jsonrpc":"2.0","id":"d8","method":"ping","params":{"a":"#.utf8)
+                    + Array(String(repeating: "[", count: 100).utf8) + Array(String(repeating: "]", count: 100).utf8)
+                    + Array("}}".utf8),
+                Array(#"{"jsonrpc":"2.0","id":"d7","method":"ping","params":"#.utf8)
+                    + Array(String(repeating: #"{"a":"#, count: 80).utf8) + Array("1".utf8)
+                    + Array(String(repeating: "}", count: 81).utf8),
+            ]
+            for body in bodies {
+                let headers = try await world.signedHeaders(
+                    provider,
+                    body: #"{"jsonrpc":"2.0","id":"h","method":"ping"}"#
+                )
+                let answer = try await world.raw(body: body, headers: headers)
+                #expect(answer.status == 400, "\(String(decoding: body, as: UTF8.self)): \(answer.text)")
+                #expect(answer.data("writ_code") == .string("parse-error"), "\(answer.text)")
+            }
+            // Escapes a strict parser must accept still work, and reach the tool as sent.
             let (client, _) = try await world.client(provider)
-            // Whichever "name" a parser keeps, the SDK is given the message re-encoded from the parse that was
-            // authorised, so the tool that runs is the tool the grant covered.
+            let result = try await client.callTool(
+                name: "comment",
+                arguments: ["id": "é\u{1F600}\"\\", "text": "x"]
+            )
+            #expect(MCPEndToEndTests.text(result.content).contains("tickets/é\u{1F600}\"\\/comments"))
+            // A key order, whitespace and escapes of the client's choosing: what runs is what was authorised.
             let body =
-                #"{"jsonrpc":"2.0","id":"d1","method":"tools/call","params":{"name":"comment","name":"read_ticket","arguments":{"id":4,"id":5}}}"#
-            let parsed = try WritMCPMessage.parse(Array(body.utf8))
-            let mapped = try MCPWorld.tools.map(parsed)
+                #"{ "params" : {"arguments":{"id":"\u0041\u00e9"}, "name":"read_ticket"}, "method":"tools/call", "id":"e1", "jsonrpc":"2.0" }"#
             let answer = try await world.raw(
                 body: Array(body.utf8),
                 headers: try await world.signedHeaders(provider, body: body)
             )
             #expect(answer.status == 200, "\(answer.text)")
-            let result = try JSONDecoder().decode([String: Value].self, from: answer.body)
-            let text =
-                result["result"]?.objectValue?["content"]?.arrayValue?.first?.objectValue?["text"]?.stringValue ?? ""
             #expect(
-                text.hasPrefix("\(parsed.toolName ?? "?") \(world.agent) \(mapped.action) \(mapped.resource) "),
-                "\(text)"
+                answer.text.contains("read_ticket \(world.agent) tools/call:read_ticket tickets/Aé "),
+                "\(answer.text)"
             )
             await client.disconnect()
         }
