@@ -26,7 +26,7 @@ struct MCPEndToEndTests {
             let result = try await client.callTool(name: "read_ticket", arguments: ["id": 7])
             #expect(
                 Self.text(result.content)
-                    == "read_ticket \(world.agent) tools/call:read_ticket tickets/7 credentials=none"
+                    == "read_ticket \(world.agent) tools/call:read_ticket tickets/7 credentials=none refs=1"
             )
             let comment = try await client.callTool(name: "comment", arguments: ["id": "7", "text": "looks fine"])
             #expect(

@@ -166,6 +166,28 @@ struct MCPHostileWireTests {
         }
     }
 
+    @Test("a client's own grant-reference header is dropped: the handler sees its own request's grant")
+    func spoofedGrantReference() async throws {
+        let world = try await MCPWorld()
+        try await world.serving {
+            let provider = try await world.provider()
+            let (client, _) = try await world.client(provider)
+            let body =
+                #"{"jsonrpc":"2.0","id":"s1","method":"tools/call","params":{"name":"read_ticket","arguments":{"id":3}}}"#
+            for name in ["Writ-MCP-Grant", "writ-mcp-grant"] {
+                var headers = try await world.signedHeaders(provider, body: body)
+                headers.append((name: name, value: "00000000000000000000000000000000"))
+                let answer = try await world.raw(body: Array(body.utf8), headers: headers)
+                #expect(answer.status == 200, "\(answer.text)")
+                #expect(
+                    answer.text.contains("read_ticket \(world.agent) tools/call:read_ticket tickets/3 "),
+                    "\(answer.text)"
+                )
+            }
+            await client.disconnect()
+        }
+    }
+
     @Test("the RFC 9728 metadata is anonymous and names the resource and the authority")
     func metadata() async throws {
         let world = try await MCPWorld()

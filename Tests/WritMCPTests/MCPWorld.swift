@@ -191,9 +191,12 @@ final class MCPWorld: Sendable {
             let http = Server.currentHandlerContext?.httpContext
             let credentials =
                 http?.header("Authorization") != nil || http?.header("Writ-Proof") != nil ? "leaked" : "none"
+            // How many grant references the SDK was handed (exactly one, the endpoint's own, unless a client's leaked).
+            let references = (http?.headers ?? [:]).filter { $0.key.lowercased() == "writ-mcp-grant" }.map(\.value)
+            let refs = references.count == 1 && !references[0].contains(",") ? "1" : "\(references)"
             let text = [
                 params.name, grant?.granted.agent ?? "no-grant", grant?.action ?? "-", grant?.resource ?? "-",
-                "credentials=\(credentials)",
+                "credentials=\(credentials)", "refs=\(refs)",
             ].joined(separator: " ")
             return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)])
         }
