@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "WritPostgres", targets: ["WritPostgres"]),
         .library(name: "WritHTTP", targets: ["WritHTTP"]),
         .library(name: "WritHummingbird", targets: ["WritHummingbird"]),
+        .library(name: "WritMCP", targets: ["WritMCP"]),
         .executable(name: "writ", targets: ["writ"]),
     ],
     traits: [
@@ -28,7 +29,11 @@ let package = Package(
         .trait(name: "SQLite", description: "WritSQLite: the embedded durable stores (GRDB)."),
         .trait(name: "Postgres", description: "WritPostgres: shared stores for many machines (postgres-nio)."),
         .trait(name: "HTTP", description: "WritHTTP and WritHummingbird: the HTTP binding, client and servers."),
-        .default(enabledTraits: ["CLI", "SQLite", "Postgres", "HTTP"]),
+        .trait(
+            name: "MCP", description: "WritMCP: MCP tool servers and clients (the MCP Swift SDK) under Writ.",
+            enabledTraits: ["HTTP"]
+        ),
+        .default(enabledTraits: ["CLI", "SQLite", "Postgres", "HTTP", "MCP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         // Documentation only (`swift package generate-documentation`): a command plugin, linked into nothing.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -105,6 +111,21 @@ let package = Package(
                     condition: .when(traits: ["Postgres", "HTTP"])
                 ),
                 .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Postgres", "HTTP"])),
+            ]
+        ),
+        .target(
+            name: "WritMCP",
+            dependencies: [
+                "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation", "WritAudit", "Writ", "WritHTTP",
+                "WritHummingbird",
+                .product(name: "MCP", package: "swift-sdk", condition: .when(traits: ["MCP"])),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["MCP"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["MCP"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["MCP"])),
+                .product(name: "Logging", package: "swift-log", condition: .when(traits: ["MCP"])),
+                // The gateway's upstream client.
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["MCP"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["MCP"])),
             ]
         ),
         .target(
@@ -191,6 +212,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["HTTP"])),
                 .product(name: "Logging", package: "swift-log", condition: .when(traits: ["HTTP"])),
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["HTTP"])),
+            ]
+        ),
+        .testTarget(
+            name: "WritMCPTests",
+            dependencies: [
+                "WritMCP", "WritHTTP", "WritHummingbird", "Writ", "WritCrypto", "WritIdentity", "WritTokens",
+                "WritRevocation", "WritAudit", "WritTesting", "WritPolicy",
+                .product(name: "MCP", package: "swift-sdk", condition: .when(traits: ["MCP"])),
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["MCP"])),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["MCP"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["MCP"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["MCP"])),
+                .product(
+                    name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["MCP"])
+                ),
+                .product(name: "Logging", package: "swift-log", condition: .when(traits: ["MCP"])),
             ]
         ),
         // Runs the built `writ` executable: the README's main job and the CLI's exit codes.
