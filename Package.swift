@@ -188,6 +188,8 @@ let package = Package(
             name: "WritPostgresHelper",
             dependencies: [
                 "WritPostgres", "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation",
+                // Its bench-stores mode compares with the SQLite stores (compiled empty without the SQLite trait).
+                "WritSQLite",
             ]
         ),
         .testTarget(

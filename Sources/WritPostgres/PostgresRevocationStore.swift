@@ -101,33 +101,29 @@ public final class PostgresRevocationStore: RevocationStore {
         guard limit > 0 else { throw RevocationError(.invalidArgument, "page limit must be at least 1, got \(limit)") }
         let after = Int64(clamping: sequence)
         do {
-            return try await service.transaction(readOnly: true) { connection in
-                // One snapshot: the head is read with the entries, so it is never newer than them.
-                let marks = try await connection.query(
-                    "SELECT kind, record FROM \(unescaped: self.service.table("feed_marks"))",
-                    logger: self.service.logger
-                ).collect()
-                var head: SignedFeedMark?
-                var floor: SignedFeedMark?
-                for row in marks {
-                    let (kind, record) = try row.decode((String, Data).self)
-                    switch kind {
-                    case "head": head = try SignedFeedMark(bytes: Array(record), kind: .head)
-                    case "floor": floor = try SignedFeedMark(bytes: Array(record), kind: .floor)
-                    default: throw RevocationError(.malformed, "\(self.name): unknown mark kind '\(kind.prefix(32))'")
-                    }
-                }
-                var entries: [SignedRevocationEntry] = []
-                let rows = try await connection.query(
-                    "SELECT record FROM \(unescaped: self.service.table("feed_entries")) WHERE sequence > \(after) ORDER BY sequence LIMIT \(Int64(limit))",
-                    logger: self.service.logger
-                )
-                for try await record in rows.decode(Data.self) {
+            // One statement, so one snapshot (the head is never newer than the entries read with it) and one round
+            // trip: a follower woken by NOTIFY reads its page with a single query, not a four-statement transaction.
+            let rows = try await service.query(
+                "SELECT 0 AS part, 0::bigint AS sequence, kind, record FROM \(unescaped: service.table("feed_marks")) UNION ALL (SELECT 1, sequence, NULL, record FROM \(unescaped: service.table("feed_entries")) WHERE sequence > \(after) ORDER BY sequence LIMIT \(Int64(limit))) ORDER BY part, sequence"
+            )
+            var head: SignedFeedMark?
+            var floor: SignedFeedMark?
+            var entries: [SignedRevocationEntry] = []
+            for row in rows {
+                let (part, _, kind, record) = try row.decode((Int32, Int64, String?, Data).self)
+                guard part == 0 else {
                     entries.append(try SignedRevocationEntry(bytes: Array(record)))
+                    continue
                 }
-                let showFloor = floor.map { sequence < $0.sequence } ?? false
-                return RevocationFeedPage(floor: showFloor ? floor : nil, entries: entries, head: head)
+                switch kind {
+                case "head": head = try SignedFeedMark(bytes: Array(record), kind: .head)
+                case "floor": floor = try SignedFeedMark(bytes: Array(record), kind: .floor)
+                default:
+                    throw RevocationError(.malformed, "\(name): unknown mark kind '\((kind ?? "").prefix(32))'")
+                }
             }
+            let showFloor = floor.map { sequence < $0.sequence } ?? false
+            return RevocationFeedPage(floor: showFloor ? floor : nil, entries: entries, head: head)
         } catch {
             throw Self.map(error, doing: "reading \(name)")
         }

@@ -13,7 +13,7 @@ public struct PostgresStoreError: Error, Hashable, Sendable, CustomStringConvert
     /// What went wrong. New codes may be added: compare with `==`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
-            case invalidConfiguration, unreachable, authenticationFailed, databaseMissing, tlsUnavailable
+            case invalidConfiguration, unreachable, authenticationFailed, databaseMissing, tlsUnavailable, tlsUntrusted
             case foreignSchema, newerSchema, unavailable, notRunning
         }
 
@@ -30,6 +30,9 @@ public struct PostgresStoreError: Error, Hashable, Sendable, CustomStringConvert
         public static let databaseMissing = Code(.databaseMissing)
         /// TLS was required but the server does not offer it, or the handshake failed.
         public static let tlsUnavailable = Code(.tlsUnavailable)
+        /// The server offered TLS but its certificate is not trusted: no configured root (`sslrootcert`, else the
+        /// system's) signed it, or it does not name the host. Nothing was sent over the connection.
+        public static let tlsUntrusted = Code(.tlsUntrusted)
         /// The schema holds tables Writ did not create, or a version table of another product.
         public static let foreignSchema = Code(.foreignSchema)
         /// The schema was migrated by a newer Writ than this one.
@@ -88,7 +91,16 @@ public struct PostgresStoreError: Error, Hashable, Sendable, CustomStringConvert
                 return PostgresStoreError(.unavailable, "\(what): \(message) (\(state))", underlying: error)
             }
         }
-        if let cause = psql.underlying, cause is NIOSSLError || cause is BoringSSLError {
+        if let cause = psql.underlying, cause is NIOSSLError || cause is BoringSSLError || cause is NIOSSLExtraError {
+            let text = String(describing: cause)
+            if cause is NIOSSLExtraError || text.contains("CERTIFICATE_VERIFY_FAILED") {
+                return PostgresStoreError(
+                    .tlsUntrusted,
+                    "\(what): the server's TLS certificate is not trusted (no configured root signed it, or it does "
+                        + "not name the host): \(text)",
+                    underlying: error
+                )
+            }
             return PostgresStoreError(.tlsUnavailable, "\(what): TLS handshake failed (\(cause))", underlying: error)
         }
         switch psql.code {

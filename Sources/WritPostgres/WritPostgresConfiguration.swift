@@ -254,6 +254,19 @@ public struct WritPostgresConfiguration: Sendable, Hashable, CustomStringConvert
             tlsConfiguration.certificateVerification = .noHostnameVerification
             mode = .require(tlsConfiguration)
         }
+        if tls != .disable {
+            // Read the roots now: a missing or malformed sslrootcert is a configuration error, never a reason to
+            // trust the system's roots instead (or to fail later as if the server were at fault).
+            do {
+                _ = try NIOSSLContext(configuration: tlsConfiguration)
+            } catch {
+                throw PostgresStoreError(
+                    .invalidConfiguration,
+                    "the TLS roots \(rootCertificatePath.map { "in '\($0)'" } ?? "of the system") cannot be read: \(error)",
+                    underlying: error
+                )
+            }
+        }
         var configuration = PostgresClient.Configuration(
             host: host,
             port: port,

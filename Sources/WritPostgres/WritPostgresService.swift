@@ -106,7 +106,7 @@ public final class WritPostgresService: Service, Sendable, CustomStringConvertib
     ///
     /// - Throws: ``PostgresStoreError`` with code `foreignSchema` when the schema holds tables Writ did not create,
     ///   `newerSchema` when a newer Writ migrated it, or `unreachable`, `authenticationFailed`, `databaseMissing`,
-    ///   `tlsUnavailable` when connecting fails.
+    ///   `tlsUnavailable`, `tlsUntrusted` when connecting fails.
     public func migrate() async throws(PostgresStoreError) {
         let schema = self.schema
         do {
@@ -222,23 +222,36 @@ public final class WritPostgresService: Service, Sendable, CustomStringConvertib
 
     /// Why no pooled connection came within `limit`: one direct connection attempt names the cause (wrong
     /// credentials, a missing database, no TLS, nobody listening), or says the server answers but the pool is busy.
+    ///
+    /// The attempt is bounded by `connectTimeout` as a whole: postgres-nio's own connect timeout covers the TCP
+    /// handshake only, so a server that accepts connections but never answers (hung, or a port that only queues
+    /// connections) would otherwise keep the caller waiting forever.
     private func diagnose(after limit: Duration) async -> PostgresStoreError {
         let target = "\(configuration.host):\(configuration.port)"
-        do {
-            let connection = try await PostgresConnection.connect(
-                on: PostgresClient.defaultEventLoopGroup.any(),
-                configuration: configuration.connectionConfiguration(),
-                id: 0,
-                logger: logger
-            ).get()
-            try? await connection.close()
-            return PostgresStoreError(
-                .unreachable,
-                "no pooled connection to \(target) within \(limit), though the server answers (the pool is busy)"
-            )
-        } catch {
-            return PostgresStoreError.classify(error, doing: "connecting to \(target)")
+        let configuration = self.configuration
+        let logger = self.logger
+        let outcome = await boundedWait(configuration.connectTimeout) { () async -> PostgresStoreError in
+            do {
+                let connection = try await PostgresConnection.connect(
+                    on: PostgresClient.defaultEventLoopGroup.any(),
+                    configuration: configuration.connectionConfiguration(),
+                    id: 0,
+                    logger: logger
+                ).get()
+                try? await connection.close()
+                return PostgresStoreError(
+                    .unreachable,
+                    "no pooled connection to \(target) within \(limit), though the server answers (the pool is busy)"
+                )
+            } catch {
+                return PostgresStoreError.classify(error, doing: "connecting to \(target)")
+            }
         }
+        return outcome
+            ?? PostgresStoreError(
+                .unreachable,
+                "no answer from \(target) within \(configuration.connectTimeout) (connected, but the server does not speak)"
+            )
     }
 
     /// Runs one statement on a pooled connection (bounded like ``withConnection(_:)``) and collects its rows.
@@ -346,6 +359,74 @@ public final class WritPostgresService: Service, Sendable, CustomStringConvertib
         } catch {
             logger.debug("polling the feed tip failed: \(String(reflecting: error))")
         }
+    }
+}
+
+/// Runs `operation` and returns its value, or `nil` once `limit` has passed without one; the caller never waits
+/// longer than `limit` (or its own cancellation), even for an operation that ignores cancellation (a postgres-nio
+/// connect future): that one is cancelled and left to finish on its own, its late value dropped.
+func boundedWait<T: Sendable>(
+    _ limit: Duration,
+    _ operation: @escaping @Sendable () async -> T
+) async -> T? {
+    let race = BoundedWait<T>()
+    return await withTaskCancellationHandler {
+        await withCheckedContinuation { continuation in
+            // The continuation is in place before anything can finish, so no value is lost.
+            guard race.start(continuation) else {
+                continuation.resume(returning: nil)
+                return
+            }
+            race.add(Task { race.finish(await operation()) })
+            race.add(
+                Task {
+                    try? await Task.sleep(for: limit)
+                    race.finish(nil)
+                }
+            )
+        }
+    } onCancel: {
+        race.finish(nil)
+    }
+}
+
+/// The race of ``boundedWait(_:_:)``: the caller's continuation, resumed once by whichever finishes first (the
+/// operation, the timer, or the caller's cancellation), which then cancels the other tasks.
+final class BoundedWait<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T?, Never>?
+        var tasks: [Task<Void, Never>] = []
+        var done = false
+    }
+    private let state = Mutex(State())
+
+    /// Keeps the continuation; `false` when the race is already over (the caller was cancelled).
+    func start(_ continuation: CheckedContinuation<T?, Never>) -> Bool {
+        state.withLock { state in
+            guard !state.done else { return false }
+            state.continuation = continuation
+            return true
+        }
+    }
+
+    /// Keeps a task to cancel at the end, or cancels it at once when the race is over.
+    func add(_ task: Task<Void, Never>) {
+        let over = state.withLock { state in
+            if !state.done { state.tasks.append(task) }
+            return state.done
+        }
+        if over { task.cancel() }
+    }
+
+    /// Ends the race with `value` (the first call wins; later ones do nothing).
+    func finish(_ value: T?) {
+        let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T?, Never>?, [Task<Void, Never>]) in
+            guard !state.done else { return (nil, []) }
+            defer { state = State(continuation: nil, tasks: [], done: true) }
+            return (state.continuation, state.tasks)
+        }
+        for task in tasks { task.cancel() }
+        continuation?.resume(returning: value)
     }
 }
 

@@ -93,13 +93,32 @@ final class PostgresFixture: Sendable {
         return service
     }
 
-    /// Runs raw SQL (test support: the attacker, or setting up a foreign schema).
+    /// Runs raw SQL (test support: the attacker, or setting up a foreign schema), giving up after the
+    /// configuration's connect timeout when no connection comes (postgres-nio's pool would wait a minute).
     func sql(_ query: PostgresQuery) async throws {
-        try await raw.query(query)
+        _ = try await rawQuery(query)
+    }
+
+    /// Runs raw SQL and collects its rows, bounded like ``sql(_:)``.
+    func rawQuery(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let raw = self.raw
+        let limit = configuration.connectTimeout
+        return try await withThrowingTaskGroup(of: [PostgresRow]?.self) { group in
+            group.addTask { try await raw.query(query).collect() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let rows = try await group.next() ?? nil else {
+                throw PostgresStoreError(.unreachable, "the test's raw connection: none within \(limit)")
+            }
+            return rows
+        }
     }
 
     func close() async {
-        _ = try? await raw.query("DROP SCHEMA IF EXISTS \(unescaped: "\"\(schema)\"") CASCADE")
+        _ = try? await rawQuery("DROP SCHEMA IF EXISTS \(unescaped: "\"\(schema)\"") CASCADE")
         let all = tasks.withLock { tasks in
             defer { tasks = [] }
             return tasks

@@ -314,7 +314,7 @@ struct PostgresPropagationBenchmark {
                     )
                     let returned = ContinuousClock.now
                     for helper in helpers {
-                        guard let (line, at) = await helper.nextTimed(), line == "applied \(n)" else {
+                        guard let (line, at) = await helper.nextTimed(), line.hasPrefix("applied \(n) ") else {
                             Issue.record("follower did not apply #\(n)")
                             return
                         }
