@@ -53,6 +53,8 @@ public struct WritRefusal: Error, Sendable, Hashable, Codable, CustomStringConve
     public let retry: Retry
     /// Policies that decided a policy denial or checkpoint.
     public let policies: [String]
+    /// Seconds before a retry may succeed, when the refusing side knows (a rate limit's refill); not in the body.
+    private let retryAfterHint: Int?
 
     /// Whether any retry may succeed.
     public var isRetryable: Bool { retry != .none }
@@ -71,8 +73,10 @@ public struct WritRefusal: Error, Sendable, Hashable, Codable, CustomStringConve
         tokenError: String? = nil,
         message: String,
         retry: Retry,
-        policies: [String] = []
+        policies: [String] = [],
+        retryAfter: Int? = nil
     ) {
+        self.retryAfterHint = retryAfter.map { min(max(1, $0), 86_400) }
         self.status = status
         self.error = error
         self.code = code
@@ -92,6 +96,7 @@ public struct WritRefusal: Error, Sendable, Hashable, Codable, CustomStringConve
         message = try c.decodeIfPresent(String.self, forKey: .message) ?? ""
         retry = try c.decodeIfPresent(Retry.self, forKey: .retry) ?? .none
         policies = try c.decodeIfPresent([String].self, forKey: .policies) ?? []
+        retryAfterHint = nil
     }
 
     /// Encodes the body's fields (`retryable` derived from `retry`).
@@ -118,8 +123,9 @@ public struct WritRefusal: Error, Sendable, Hashable, Codable, CustomStringConve
         return value
     }
 
-    /// Extra headers: `Retry-After: 1` when the retry is ``Retry/later``.
-    public var retryAfterSeconds: Int? { retry == .later ? 1 : nil }
+    /// Extra headers: `Retry-After` when the retry is ``Retry/later`` — the seconds given at creation (a rate
+    /// limit's refill time), else 1.
+    public var retryAfterSeconds: Int? { retry == .later ? (retryAfterHint ?? 1) : nil }
 
     public var description: String { "\(status) \(error ?? "challenge") \(code): \(message)" }
 

@@ -1,5 +1,6 @@
 #if HTTP
 import Foundation
+import Synchronization
 public import Hummingbird
 import HTTPTypes
 public import Logging
@@ -29,8 +30,15 @@ public final class WritAuthorityRoutes: Sendable {
         public var revocationKeys: TrustBundle
         /// The largest request body, in bytes.
         public var maximumBodyBytes: Int
-        /// Calls per second per caller key, and the burst.
+        /// Calls per second per caller key, and the burst. Applied before the caller's proof is verified, keyed on
+        /// the key the credential claims (see `Docs/HTTPBinding.md` §6, "Limits").
         public var rateLimit: (perSecond: Double, burst: Double)
+        /// Calls per second per remote address on the anonymous routes (trust bundle, feed, head, metadata), and
+        /// the burst. Needs a context that knows the peer (`RemoteAddressRequestContext`, as
+        /// ``WritBasicRequestContext``); without one, all anonymous callers share one bucket.
+        public var anonymousRateLimit: (perSecond: Double, burst: Double)
+        /// The most callers (keys, and separately addresses) whose buckets are held; see `Docs/HTTPBinding.md`.
+        public var rateLimitedCallers: Int
         /// The authority's audit log, for `GET /v1/audit/checkpoint`.
         public var auditLog: AuditLog?
         /// The join-token attestor operators register agents with (`POST /v1/join-tokens`), if any.
@@ -44,6 +52,8 @@ public final class WritAuthorityRoutes: Sendable {
             revocationKeys: TrustBundle = TrustBundle(),
             maximumBodyBytes: Int = 64 * 1024,
             rateLimit: (perSecond: Double, burst: Double) = (50, 100),
+            anonymousRateLimit: (perSecond: Double, burst: Double) = (100, 200),
+            rateLimitedCallers: Int = 100_000,
             auditLog: AuditLog? = nil,
             joinTokens: JoinTokenAttestor? = nil,
             logger: Logger = Logger(label: "writ.authority", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -52,6 +62,8 @@ public final class WritAuthorityRoutes: Sendable {
             self.revocationKeys = revocationKeys
             self.maximumBodyBytes = maximumBodyBytes
             self.rateLimit = rateLimit
+            self.anonymousRateLimit = anonymousRateLimit
+            self.rateLimitedCallers = rateLimitedCallers
             self.auditLog = auditLog
             self.joinTokens = joinTokens
             self.logger = logger
@@ -67,24 +79,43 @@ public final class WritAuthorityRoutes: Sendable {
     public let publisher: RevocationPublisher
     /// The configuration.
     public let configuration: Configuration
-    private let limiter: WritRateLimiter
+    private let limiter: WritRateLimiter<KeyID>
+    private let anonymousLimiter: WritRateLimiter<String>
+    private let waitingPolls = Mutex(0)
 
     /// Creates the routes.
     public init(authority: CredentialAuthority, publisher: RevocationPublisher, configuration: Configuration) {
         self.authority = authority
         self.publisher = publisher
         self.configuration = configuration
-        limiter = WritRateLimiter(rate: configuration.rateLimit.perSecond, burst: configuration.rateLimit.burst)
+        limiter = WritRateLimiter(
+            rate: configuration.rateLimit.perSecond,
+            burst: configuration.rateLimit.burst,
+            capacity: configuration.rateLimitedCallers
+        )
+        anonymousLimiter = WritRateLimiter(
+            rate: configuration.anonymousRateLimit.perSecond,
+            burst: configuration.anonymousRateLimit.burst,
+            capacity: configuration.rateLimitedCallers
+        )
     }
 
     private var realm: String { configuration.authenticator.audience }
 
     /// Adds the routes to `router`.
     public func add<Context: RequestContext>(to router: Router<Context>) {
-        router.get(RouterPath(WritResourceMetadata.path)) { _, _ in self.metadata() }
-        router.get("/v1/trust-bundle") { _, _ in self.trustBundle() }
-        router.get("/v1/feed") { request, _ in await self.feed(request) }
-        router.get("/v1/feed/head") { _, _ in await self.head() }
+        router.get(RouterPath(WritResourceMetadata.path)) { _, context in
+            self.anonymous(context) { self.metadata() }
+        }
+        router.get("/v1/trust-bundle") { _, context in self.anonymous(context) { self.trustBundle() } }
+        router.get("/v1/feed") { request, context in
+            if let refusal = self.anonymousRefusal(context) { return refusal }
+            return await self.feed(request)
+        }
+        router.get("/v1/feed/head") { _, context in
+            if let refusal = self.anonymousRefusal(context) { return refusal }
+            return await self.head()
+        }
         router.post("/v1/attest") { request, _ in await self.guarded(request, self.attest) }
         router.post("/v1/tasks") { request, _ in await self.guarded(request, self.openTask) }
         router.post("/v1/tasks/:task/complete") { request, context in
@@ -104,9 +135,40 @@ public final class WritAuthorityRoutes: Sendable {
         router.post("/v1/join-tokens") { request, _ in await self.guarded(request, self.joinToken) }
     }
 
+    // MARK: Rate limits
+
+    /// The 429 for a caller over its bucket.
+    func rateLimited(_ who: String, retryAfter: Int) -> Response {
+        WritRefusal(
+            status: 429,
+            error: "rate_limited",
+            code: "rate-limited",
+            message: "too many calls by \(who)",
+            retry: .later,
+            retryAfter: retryAfter
+        ).response(realm: realm)
+    }
+
+    /// The 429 for an anonymous caller over its address's bucket, or `nil` to go on.
+    func anonymousRefusal<Context: RequestContext>(_ context: Context) -> Response? {
+        let address = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress ?? "unknown"
+        switch anonymousLimiter.admit(address, at: configuration.authenticator.clock.now()) {
+        case .admitted: return nil
+        case .limited(let seconds): return rateLimited("address \(address)", retryAfter: seconds)
+        }
+    }
+
+    func anonymous<Context: RequestContext>(_ context: Context, _ answer: () -> Response) -> Response {
+        anonymousRefusal(context) ?? answer()
+    }
+
     // MARK: Authentication
 
-    /// Authenticates the caller, applies its rate limit, runs `handler`, and answers refusals per the binding.
+    /// Applies the rate limit of the key the credential claims, authenticates the caller, runs `handler`, and
+    /// answers refusals per the binding.
+    ///
+    /// The limit comes first — after parsing the headers and the credential (no signature checked), before the
+    /// body is read or any proof verified — so that a flood of calls costs a bucket lookup each.
     func guarded(
         _ request: Request,
         _ handler: @Sendable (WritCaller, [UInt8]) async throws -> Response
@@ -116,6 +178,12 @@ public final class WritAuthorityRoutes: Sendable {
         let body: [UInt8]
         do {
             let presentation = try WritPresentation(headers: request.writHeaderPairs, query: request.writQuery)
+            if let claimed = try? WritCredential(text: presentation.credential) {
+                let key = claimed.holderKey.keyID
+                if case .limited(let seconds) = limiter.admit(key, at: configuration.authenticator.clock.now()) {
+                    return rateLimited("key \(key)", retryAfter: seconds)
+                }
+            }
             body = try await request.writCollectBody(limit: configuration.maximumBodyBytes)
             do {
                 caller = try await configuration.authenticator.authenticate(
@@ -130,15 +198,6 @@ public final class WritAuthorityRoutes: Sendable {
             }
         } catch {
             return WritRefusal(error).response(realm: realm)
-        }
-        guard limiter.admit(caller.key.keyID, at: configuration.authenticator.clock.now()) else {
-            return WritRefusal(
-                status: 429,
-                error: "rate_limited",
-                code: "rate-limited",
-                message: "too many calls by \(caller)",
-                retry: .later
-            ).response(realm: realm)
         }
         do {
             return try await handler(caller, body)
@@ -214,13 +273,30 @@ public final class WritAuthorityRoutes: Sendable {
         let waitFor = min(Self.maximumWait, .seconds(max(0, wait)))
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: waitFor)
+        let store = publisher.store
+        // A held poll costs a subscription; past the cap, polls are answered at once (the client polls again).
+        let holds =
+            waitFor > .zero
+            && waitingPolls.withLock { count in
+                guard count < Self.maximumWaitingPolls else { return false }
+                count += 1
+                return true
+            }
+        defer { if holds { waitingPolls.withLock { $0 -= 1 } } }
         do {
             while true {
-                let page = try await publisher.store.page(after: after, limit: min(max(1, limit), 10_000))
-                if !page.entries.isEmpty || clock.now >= deadline || Task.isCancelled {
+                // Subscribe before reading, so an append between the read and the wait still wakes the wait.
+                let announcements = holds ? store.announcements() : nil
+                let page = try await store.page(after: after, limit: min(max(1, limit), 10_000))
+                if !page.entries.isEmpty || !holds || clock.now >= deadline || Task.isCancelled {
                     return WritJSON.response(WritWire.FeedPageBody(page))
                 }
-                try await Task.sleep(for: .milliseconds(100))
+                if let announcements {
+                    if await Self.nextAnnouncement(announcements, before: deadline) { continue }
+                }
+                // The store cannot push (or stopped): poll it.
+                let next = min(deadline, clock.now.advanced(by: Self.fallbackPollInterval))
+                try await Task.sleep(until: next, clock: .continuous)
             }
         } catch {
             return WritRefusal(
@@ -230,6 +306,31 @@ public final class WritAuthorityRoutes: Sendable {
                 message: "the feed cannot be read",
                 retry: .later
             ).response(realm: realm)
+        }
+    }
+
+    /// Most feed long-polls held at once.
+    static let maximumWaitingPolls = 4096
+    /// How often a held poll re-reads a store that announces nothing.
+    static let fallbackPollInterval: Duration = .milliseconds(250)
+
+    /// Waits for the store's next announcement (`true`) or until `deadline` / the stream's end (`false`).
+    static func nextAnnouncement(
+        _ announcements: AsyncStream<UInt64>,
+        before deadline: ContinuousClock.Instant
+    ) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in announcements { return true }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return false
+            }
+            let woke = await group.next() ?? false
+            group.cancelAll()
+            return woke
         }
     }
 

@@ -75,6 +75,40 @@ public struct WritBrokerProxy: Sendable {
         "transfer-encoding", "upgrade", "host", "content-length", "authorization", "writ-proof",
     ]
 
+    /// The header value `prefix` + `secret`, built in one allocation; `nil` when the secret is empty or holds a
+    /// byte that is not visible ASCII (a header value cannot carry it unchanged, and CR/LF would inject headers).
+    static func headerValue(prefix: String, secret: SecureBytes) -> String? {
+        secret.withUnsafeBytes { key -> String? in
+            guard !key.isEmpty, key.allSatisfy({ (0x21...0x7E).contains($0) }),
+                prefix.utf8.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 })
+            else { return nil }
+            let prefixBytes = Array(prefix.utf8)
+            return String(unsafeUninitializedCapacity: prefixBytes.count + key.count) { buffer in
+                _ = buffer.initialize(from: prefixBytes)
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[prefixBytes.count...]).initialize(from: key)
+                return prefixBytes.count + key.count
+            }
+        }
+    }
+
+    /// Whether `value`'s bytes contain the secret's bytes (compared as bytes, the key never becomes text here).
+    static func contains(_ value: String, secret: SecureBytes) -> Bool {
+        secret.withUnsafeBytes { key -> Bool in
+            guard !key.isEmpty else { return false }
+            let bytes = Array(value.utf8)
+            guard bytes.count >= key.count else { return false }
+            for start in 0...(bytes.count - key.count) {
+                var match = true
+                for offset in 0..<key.count where bytes[start + offset] != key[offset] {
+                    match = false
+                    break
+                }
+                if match { return true }
+            }
+            return false
+        }
+    }
+
     /// Routes every path and method to the proxy.
     public func add<Context: RequestContext>(to router: Router<Context>) {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head] {
@@ -109,8 +143,21 @@ public struct WritBrokerProxy: Sendable {
                 var outgoing = HTTPClientRequest(url: configuration.upstream + target)
                 outgoing.method = .init(rawValue: method)
                 for field in upstreamHeaders { outgoing.headers.add(name: field.name.rawName, value: field.value) }
-                let key = secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-                outgoing.headers.replaceOrAdd(name: configuration.secretHeader, value: configuration.secretPrefix + key)
+                // The key stays in `SecureBytes` (zeroised on release) up to this one header value. What remains
+                // unavoidable: AsyncHTTPClient's `HTTPHeaders` holds values as Swift `String`s, so the value built
+                // here (one allocation, prefix and key written straight into it, no intermediate copies) lives in
+                // ordinary heap memory until the request is released, and is not zeroised; NIO then copies it into
+                // the outgoing buffer. Nothing else holds the key as text: the echo check below compares bytes.
+                guard let value = Self.headerValue(prefix: configuration.secretPrefix, secret: secret) else {
+                    throw WritRefusal(
+                        status: 503,
+                        error: "temporarily_unavailable",
+                        code: "secret-unusable",
+                        message: "the sealed key is not a valid header value (visible ASCII only)",
+                        retry: .none
+                    )
+                }
+                outgoing.headers.replaceOrAdd(name: configuration.secretHeader, value: value)
                 if !body.isEmpty { outgoing.body = .bytes(body) }
                 let answer = try await client.execute(
                     outgoing,
@@ -119,7 +166,7 @@ public struct WritBrokerProxy: Sendable {
                 let collected = try await answer.body.collect(upTo: configuration.maximumResponseBytes)
                 var headers = HTTPFields()
                 for (name, value) in answer.headers
-                where !Self.hopByHop.contains(name.lowercased()) && (key.isEmpty || !value.contains(key)) {
+                where !Self.hopByHop.contains(name.lowercased()) && !Self.contains(value, secret: secret) {
                     if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
                 }
                 return Response(
@@ -128,6 +175,8 @@ public struct WritBrokerProxy: Sendable {
                     body: ResponseBody(byteBuffer: collected)
                 )
             }
+        } catch let refusal as WritRefusal {
+            return refusal.response(realm: realm)
         } catch let error as BrokerError {
             if let decision = error.decision, let refusal = WritRefusal(decision) {
                 return refusal.response(realm: realm)

@@ -245,41 +245,4 @@ public struct WritCallerAuthenticator: Sendable {
     }
 }
 
-/// A per-caller token bucket: `rate` calls per second, bursts up to `burst`.
-final class WritRateLimiter: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var last: Timestamp
-    }
-
-    let rate: Double
-    let burst: Double
-    private let buckets = Mutex<[KeyID: Bucket]>([:])
-    private static let maximumCallers = 100_000
-
-    init(rate: Double, burst: Double) {
-        self.rate = max(0, rate)
-        self.burst = max(1, burst)
-    }
-
-    /// Whether one more call by `key` at `now` is within its limit (and counts it).
-    func admit(_ key: KeyID, at now: Timestamp) -> Bool {
-        buckets.withLock { buckets in
-            if buckets.count >= Self.maximumCallers, buckets[key] == nil { buckets.removeAll(keepingCapacity: true) }
-            var bucket = buckets[key] ?? Bucket(tokens: burst, last: now)
-            let elapsed =
-                max(0, Double(bucket.last.duration(to: now).components.seconds))
-                + Double(max(0, bucket.last.duration(to: now).components.attoseconds)) / 1e18
-            bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
-            bucket.last = max(bucket.last, now)
-            guard bucket.tokens >= 1 else {
-                buckets[key] = bucket
-                return false
-            }
-            bucket.tokens -= 1
-            buckets[key] = bucket
-            return true
-        }
-    }
-}
 #endif

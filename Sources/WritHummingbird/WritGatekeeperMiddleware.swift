@@ -3,6 +3,7 @@ import HTTPTypes
 public import Hummingbird
 public import Writ
 public import WritHTTP
+import WritCrypto
 import WritTokens
 
 /// Hummingbird middleware that authorises every request with a ``Gatekeeper`` per `Docs/HTTPBinding.md`: it reads
@@ -26,6 +27,12 @@ public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddl
         public var realm: String?
         /// Request attributes filled from the request (default: `method`).
         public var attributes: @Sendable (Request) -> [String: String]
+        /// Calls per second per holder key and the burst (`nil`: no limit). Applied before the proof or token is
+        /// verified, keyed on the key the token claims, so a flood costs a bucket lookup, not a verify; over it,
+        /// `429` with `Retry-After`. At most ``rateLimitedCallers`` buckets are held.
+        public var rateLimit: (perSecond: Double, burst: Double)?
+        /// The most holder keys whose buckets are held.
+        public var rateLimitedCallers: Int
 
         /// Creates a configuration.
         public init(
@@ -33,8 +40,12 @@ public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddl
             routes: WritRouteMap = WritRouteMap(),
             maximumBodyBytes: Int = 1 << 20,
             realm: String? = nil,
-            attributes: @escaping @Sendable (Request) -> [String: String] = { ["method": $0.method.rawValue] }
+            attributes: @escaping @Sendable (Request) -> [String: String] = { ["method": $0.method.rawValue] },
+            rateLimit: (perSecond: Double, burst: Double)? = nil,
+            rateLimitedCallers: Int = 100_000
         ) {
+            self.rateLimit = rateLimit
+            self.rateLimitedCallers = rateLimitedCallers
             self.origin = origin
             self.routes = routes
             self.maximumBodyBytes = max(0, maximumBodyBytes)
@@ -48,10 +59,15 @@ public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddl
     /// The configuration.
     public let configuration: Configuration
 
+    private let limiter: WritRateLimiter<KeyID>?
+
     /// Creates the middleware.
     public init(gatekeeper: Gatekeeper, configuration: Configuration) {
         self.gatekeeper = gatekeeper
         self.configuration = configuration
+        limiter = configuration.rateLimit.map {
+            WritRateLimiter(rate: $0.perSecond, burst: $0.burst, capacity: configuration.rateLimitedCallers)
+        }
     }
 
     /// Authorises the request, then calls `next` or answers the refusal.
@@ -64,6 +80,18 @@ public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddl
         var request = request
         var context = context
         let realm = configuration.realm ?? gatekeeper.configuration.audience
+        if let limiter, let claimed = Self.claimedHolder(request),
+            case .limited(let seconds) = limiter.admit(claimed, at: gatekeeper.configuration.clock.now())
+        {
+            return WritRefusal(
+                status: 429,
+                error: "rate_limited",
+                code: "rate-limited",
+                message: "too many calls by key \(claimed)",
+                retry: .later,
+                retryAfter: seconds
+            ).response(realm: realm)
+        }
         let gateRequest: Gatekeeper.Request
         do {
             gateRequest = try await self.gateRequest(&request)
@@ -76,6 +104,14 @@ public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddl
         }
         context.writGrant = granted
         return try await next(request, context)
+    }
+
+    /// The holder key the request's token claims (unverified), if the headers parse.
+    static func claimedHolder(_ request: Request) -> KeyID? {
+        guard let presentation = try? WritPresentation(headers: request.writHeaderPairs, query: request.writQuery),
+            let credential = try? WritCredential(text: presentation.credential)
+        else { return nil }
+        return credential.holderKey.keyID
     }
 
     /// Builds the gatekeeper's request from the HTTP request (collecting its body).

@@ -2,9 +2,11 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdTesting
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 import Writ
 import WritCrypto
@@ -117,6 +119,97 @@ struct BrokerProxyTests {
             throw error
         }
         try await http.shutdown()
+    }
+
+    @Test("a sealed key that is not a valid header value is never sent; a dead upstream is 502; outside a session 403")
+    func unusableSecretAndDeadUpstream() async throws {
+        let world = try await HTTPWorld()
+        let upstreamPort = freeLoopbackPort()
+        let proxyPort = freeLoopbackPort()
+        let deadPort = freeLoopbackPort()
+        let proxyOrigin = try WritOrigin("http://127.0.0.1:\(proxyPort)")
+        let calls = Mutex(0)
+        let upstream = Router()
+        upstream.get("/repo/writ/**") { _, _ -> String in
+            calls.withLock { $0 += 1 }
+            return "upstream"
+        }
+        let upstreamApp = Application(
+            router: upstream,
+            configuration: .init(address: .hostname("127.0.0.1", port: upstreamPort))
+        )
+        let service = try await world.service()
+        // 0xFF cannot travel in a header unchanged (it would be sent as U+FFFD, a different key); CR LF would inject.
+        let badKey = try CredentialBroker(
+            gatekeeper: service.gatekeeper,
+            secret: SecureBytes([0x73, 0x6B, 0x2D, 0xFF]),
+            sealingKey: SecretBox.makeKey()
+        )
+        let injecting = try CredentialBroker(
+            gatekeeper: service.gatekeeper,
+            secret: SecureBytes(Array("sk\r\nX-Injected: 1".utf8)),
+            sealingKey: SecretBox.makeKey()
+        )
+        let good = try CredentialBroker(
+            gatekeeper: service.gatekeeper,
+            secret: SecureBytes(Array("sk-legacy-123".utf8)),
+            sealingKey: SecretBox.makeKey()
+        )
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let issued = try await world.issued()
+        try await world.publisher.publishHead()
+        _ = try await service.follower.syncOnce()
+        for broker in [badKey, injecting, good] {
+            await broker.openSession(task: issued.taskID, scope: .init(operations: ["get"], rateLimit: 100))
+        }
+        let outsider = try CredentialBroker(
+            gatekeeper: service.gatekeeper,
+            secret: SecureBytes(Array("sk-legacy-123".utf8)),
+            sealingKey: SecretBox.makeKey()
+        )
+        func proxy(_ broker: CredentialBroker, upstream port: Int) -> WritBrokerProxy {
+            WritBrokerProxy(
+                broker: broker,
+                client: http,
+                configuration: .init(origin: proxyOrigin, upstream: "http://127.0.0.1:\(port)", timeout: .seconds(2))
+            )
+        }
+        let cases: [(WritBrokerProxy, Int, String)] = [
+            (proxy(badKey, upstream: upstreamPort), 503, "secret-unusable"),
+            (proxy(injecting, upstream: upstreamPort), 503, "secret-unusable"),
+            (proxy(good, upstream: deadPort), 502, "upstream-failed"),
+            (proxy(outsider, upstream: upstreamPort), 403, "outside-session"),
+        ]
+        do {
+            try await withLiveServers([upstreamApp], ports: [upstreamPort]) {
+                for (index, (proxy, status, code)) in cases.enumerated() {
+                    let router = Router()
+                    proxy.add(to: router)
+                    let target = "/repo/writ/a?\(index)"
+                    let headers = try world.signed(
+                        issued.token,
+                        key: world.agentKey,
+                        method: "GET",
+                        target: target,
+                        origin: proxyOrigin
+                    )
+                    try await Application(router: router).test(.router) { client in
+                        try await client.execute(uri: target, method: .get, headers: headers) { response in
+                            #expect(Int(response.status.code) == status, "\(code): \(response.text)")
+                            #expect(response.refusal?.code == code)
+                            #expect(!response.text.contains("sk-legacy") && !response.text.contains("Injected"))
+                        }
+                    }
+                }
+            }
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+        #expect(calls.withLock { $0 } == 0, "upstream was called with an unusable key")
     }
 }
 #endif

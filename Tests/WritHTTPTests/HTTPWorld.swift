@@ -133,7 +133,9 @@ final class HTTPWorld: Sendable {
         audit: (any AuditSink)? = nil,
         nonces: (any NonceStore)? = nil,
         maxStaleness: Duration = .seconds(5),
-        store: (any RevocationStore)? = nil
+        store: (any RevocationStore)? = nil,
+        trustBundle: TrustBundle? = nil,
+        detectors: [any AnomalyDetector] = []
     ) async throws -> Service {
         let auditStore = InMemoryAuditStore()
         let log = try await AuditLog.open(
@@ -161,13 +163,13 @@ final class HTTPWorld: Sendable {
         let gatekeeper = Gatekeeper(
             .init(
                 audience: "repo",
-                trustBundle: TrustBundle(trusting: issuerKey.publicKey),
+                trustBundle: trustBundle ?? TrustBundle(trusting: issuerKey.publicKey),
                 agentClasses: classes,
                 policies: try PolicySet(text: Self.policies),
                 revocation: snapshot,
                 sharedNonces: nonces,
                 audit: audit ?? log,
-                detectors: [],
+                detectors: detectors,
                 clock: clock
             )
         )

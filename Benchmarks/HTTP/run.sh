@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The HTTP benchmark (Docs/Performance.md, "HTTP"): one run on loopback, release build, wrk from Debian.
+#   cd Benchmarks && swift build -c release --product HTTPBench && HTTP/run.sh [SECONDS]
+# For each server: start it, write its load file (requests signed ahead of time, so the client's signing is not
+# in the measurement), warm up for 2 s, then run wrk for SECONDS (default 8) with 2 threads and 16 connections,
+# reading the server process's CPU time (utime+stime from /proc) before and after. Reports requests/s, p50/p99
+# latency, non-2xx answers and the server's CPU µs per request.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.build/release/HTTPBench
+SECONDS_RUN=${1:-8}
+WORK=$(mktemp -d)
+PORT=${PORT:-18080}
+TICK=$(getconf CLK_TCK)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+wait_port() {
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server did not listen on $PORT" >&2
+  return 1
+}
+
+# run NAME SERVER LOAD COUNT METHOD PATH
+run() {
+  local name=$1 server=$2 load=$3 count=$4 method=$5 path=$6
+  rm -f "$WORK"/authority.sqlite*
+  "$BIN" serve "$server" "$PORT" "$WORK" &
+  local pid=$!
+  wait_port
+  "$BIN" gen "$load" 4000 "$PORT" "$WORK" "$WORK/warm.txt"
+  "$BIN" gen "$load" "$count" "$PORT" "$WORK" "$WORK/load.txt"
+  wrk -t2 -c16 -d2s -s HTTP/writ.lua "http://127.0.0.1:$PORT$path" -- "$WORK/warm.txt" 2 "$method" "$path" \
+    > /dev/null
+  local before after out
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t2 -c16 -d"${SECONDS_RUN}s" --latency -s HTTP/writ.lua "http://127.0.0.1:$PORT$path" \
+    -- "$WORK/load.txt" 2 "$method" "$path")
+  after=$(cpu_ticks "$pid")
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  local requests rps p50 p99 errors
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  errors=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  local cpu_us
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$requests" "$rps" "$p50" "$p99" "${errors:-0}" "$cpu_us"
+}
+
+echo "raw libsodium Ed25519 verify, µs (median of 2,000-verify chunks, one core): $("$BIN" raw 3)"
+echo
+echo "| server | requests | requests/s | p50 | p99 | non-2xx | server CPU µs/request |"
+echo "|---|---|---|---|---|---|---|"
+run "Hummingbird, no auth (ceiling)" noauth noauth $((SECONDS_RUN * 40000)) GET /repo/bench
+run "Writ middleware, re-used token (1 verify)" writ reused $((SECONDS_RUN * 15000)) GET /repo/bench
+run "Writ middleware, fresh token (2 verifies)" writ fresh $((SECONDS_RUN * 12000)) GET /repo/bench
+run "jwt-kit bearer JWT (EdDSA), peer" jwt jwt $((SECONDS_RUN * 30000)) GET /repo/bench
+run "authority: issue (POST /v1/token, SQLite)" authority issue $((SECONDS_RUN * 4000)) POST /v1/token
+run "authority: refresh (POST /v1/token, SQLite)" authority refresh $((SECONDS_RUN * 4000)) POST /v1/token
+echo
+echo "raw libsodium Ed25519 verify, µs, again: $("$BIN" raw 3)"

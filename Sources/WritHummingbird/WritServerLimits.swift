@@ -1,0 +1,150 @@
+#if HTTP
+import Hummingbird
+public import HummingbirdCore
+import NIOCore
+import NIOHTTPTypes
+
+/// Connection limits for a Writ server (`Docs/HTTPBinding.md` §6, "Limits"), so that a slow or flooding client
+/// cannot hold a server's connections or memory: the request head must arrive within ``headTimeout`` (counted
+/// from the connection's start or the previous response, so it also bounds keep-alive idling), the body within
+/// ``bodyTimeout`` of the head, and the head is at most ``maximumHeaderBytes`` in at most ``maximumHeaderCount``
+/// fields. A connection over a limit is closed (a header block over the limit is refused by the HTTP decoder).
+///
+/// Use ``http1`` as the Hummingbird `Application`'s `server:`. Body sizes are capped per route (the middleware's
+/// and the authority's `maximumBodyBytes`); a response being computed (a feed long-poll) is not timed.
+public struct WritServerLimits: Sendable, Hashable {
+    /// Longest wait for a complete request head (a trickled header block is closed when it runs out).
+    public var headTimeout: Duration
+    /// Longest wait, after the head, for the complete body (a trickled body is closed when it runs out).
+    public var bodyTimeout: Duration
+    /// The largest header block (names and values), in bytes.
+    public var maximumHeaderBytes: Int
+    /// The most header fields.
+    public var maximumHeaderCount: Int
+
+    /// Creates limits (defaults: head 10 s, body 30 s, header block 32 KiB, 100 fields).
+    public init(
+        headTimeout: Duration = .seconds(10),
+        bodyTimeout: Duration = .seconds(30),
+        maximumHeaderBytes: Int = 32 * 1024,
+        maximumHeaderCount: Int = 100
+    ) {
+        self.headTimeout = headTimeout
+        self.bodyTimeout = bodyTimeout
+        self.maximumHeaderBytes = max(1024, maximumHeaderBytes)
+        self.maximumHeaderCount = max(8, maximumHeaderCount)
+    }
+
+    /// Hummingbird's HTTP/1.1 channel configuration with these limits (the timeouts as a channel handler).
+    public var http1Configuration: HTTP1Channel.Configuration {
+        let limits = self
+        return HTTP1Channel.Configuration(
+            additionalChannelHandlers: [WritSlowClientHandler(limits: limits)],
+            idleTimeout: nil,
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: limits.maximumHeaderBytes,
+                maxHeaderListSize: limits.maximumHeaderBytes,
+                maxHeaderFieldCount: limits.maximumHeaderCount
+            )
+        )
+    }
+
+    /// An HTTP/1.1 server builder with these limits, for `Application(router:server:…)`.
+    public var http1: HTTPServerBuilder { .http1(configuration: http1Configuration) }
+}
+
+/// Closes a connection whose request head or body does not arrive in time (see ``WritServerLimits``).
+///
+/// It sits after Hummingbird's HTTP codec: the head timer runs from the connection's start, and again after each
+/// response once no request is in flight; the body timer from each head to its end. Only touched on the
+/// channel's event loop.
+final class WritSlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let headTimeout: TimeAmount
+    private let bodyTimeout: TimeAmount
+    private var headTimer: Scheduled<Void>?
+    private var bodyTimer: Scheduled<Void>?
+    private var inFlight = 0
+    private var readingBody = false
+
+    init(limits: WritServerLimits) {
+        headTimeout = Self.amount(limits.headTimeout)
+        bodyTimeout = Self.amount(limits.bodyTimeout)
+    }
+
+    private static func amount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        let clamped = min(max(0, seconds), 86_400)
+        return .nanoseconds(clamped * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armHead(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if headTimer == nil, inFlight == 0 { armHead(context) }
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { cancelAll() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelAll()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            headTimer?.cancel()
+            headTimer = nil
+            inFlight += 1
+            readingBody = true
+            bodyTimer?.cancel()
+            bodyTimer = schedule(context, after: bodyTimeout)
+        case .body:
+            break
+        case .end:
+            readingBody = false
+            bodyTimer?.cancel()
+            bodyTimer = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            inFlight = max(0, inFlight - 1)
+            if inFlight == 0, !readingBody { armHead(context) }
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func armHead(_ context: ChannelHandlerContext) {
+        headTimer?.cancel()
+        headTimer = schedule(context, after: headTimeout)
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, after delay: TimeAmount) -> Scheduled<Void> {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        return context.eventLoop.scheduleTask(in: delay) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    private func cancelAll() {
+        headTimer?.cancel()
+        bodyTimer?.cancel()
+        headTimer = nil
+        bodyTimer = nil
+    }
+}
+
+@available(*, unavailable)
+extension WritSlowClientHandler: Sendable {}
+#endif

@@ -1,0 +1,191 @@
+#if HTTP
+import Dispatch
+import Foundation
+import Hummingbird
+import Testing
+import WritHummingbird
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a raw client saw.
+enum RawOutcome: Equatable {
+    /// The server closed (or reset) the connection, after sending `answer` (maybe empty).
+    case closed(answer: String)
+    /// Still open when the client gave up.
+    case stillOpen
+}
+
+/// A blocking loopback client on its own thread (never on the cooperative pool): connects to `port`, sends `head`,
+/// then sends one chunk of `trickle` every `interval` until the server closes or `giveUp` chunks were sent.
+func trickleExchange(
+    port: Int,
+    head: [UInt8],
+    trickle: [UInt8] = [],
+    interval: Duration = .milliseconds(200),
+    giveUp: Int = 75
+) async -> RawOutcome {
+    await withCheckedContinuation { (continuation: CheckedContinuation<RawOutcome, Never>) in
+        DispatchQueue.global().async {
+            continuation.resume(returning: trickleExchangeBlocking(port, head, trickle, interval, giveUp))
+        }
+    }
+}
+
+private func trickleExchangeBlocking(
+    _ port: Int,
+    _ head: [UInt8],
+    _ trickle: [UInt8],
+    _ interval: Duration,
+    _ giveUp: Int
+) -> RawOutcome {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let noSignal = Int32(MSG_NOSIGNAL)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    let noSignal: Int32 = 0
+    #endif
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard connected == 0 else { return .closed(answer: "connect failed") }
+    var answer: [UInt8] = []
+    func drain() -> Bool {  // true when the peer closed
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 {
+                answer += buffer[0..<n]
+                continue
+            }
+            if n == 0 { return true }
+            return errno != EAGAIN && errno != EWOULDBLOCK
+        }
+    }
+    func sendAll(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, noSignal) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+    let text = { String(decoding: answer, as: UTF8.self) }
+    guard sendAll(head) else { return .closed(answer: text()) }
+    let micros = UInt32(interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000)
+    for index in 0..<giveUp {
+        usleep(micros)
+        if drain() { return .closed(answer: text()) }
+        if !trickle.isEmpty {
+            let chunk = trickle[(index % trickle.count)...(index % trickle.count)]
+            if !sendAll(Array(chunk)) { return .closed(answer: text()) }
+        }
+    }
+    return drain() ? .closed(answer: text()) : .stillOpen
+}
+
+@Suite("Slow and oversized clients against a live server with WritServerLimits", .serialized)
+struct SlowClientTests {
+    /// A live server with 1 s head and body timeouts, for `body`.
+    func withServer(_ body: @Sendable (Int) async throws -> Void) async throws {
+        let port = freeLoopbackPort()
+        let router = Router()
+        router.get("/ok") { _, _ in "ok" }
+        router.post("/ok") { request, _ -> String in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            return "got \(body.readableBytes)"
+        }
+        let limits = WritServerLimits(headTimeout: .seconds(1), bodyTimeout: .seconds(1))
+        let app = Application(
+            router: router,
+            server: limits.http1,
+            configuration: .init(address: .hostname("127.0.0.1", port: port))
+        )
+        try await withLiveServers([app], ports: [port]) { try await body(port) }
+    }
+
+    @Test("a header block trickled a byte at a time is closed; a normal request still works afterwards")
+    func trickledHead() async throws {
+        try await withServer { port in
+            let outcome = await trickleExchange(
+                port: port,
+                head: Array("GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n".utf8),
+                trickle: Array("X-Slow: a\r\n".utf8)
+            )
+            #expect(outcome == .closed(answer: ""))
+            let normal = await trickleExchange(
+                port: port,
+                head: Array("GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8),
+                giveUp: 25
+            )
+            guard case .closed(let answer) = normal else {
+                Issue.record("the server did not answer a normal request")
+                return
+            }
+            #expect(answer.hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test("a body trickled a byte at a time is closed")
+    func trickledBody() async throws {
+        try await withServer { port in
+            let outcome = await trickleExchange(
+                port: port,
+                head: Array("POST /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n".utf8),
+                trickle: Array("x".utf8)
+            )
+            guard case .closed(let answer) = outcome else {
+                Issue.record("a trickled body kept the connection open")
+                return
+            }
+            #expect(!answer.contains("got"), "the route saw a complete body")
+        }
+    }
+
+    @Test("a connection that sends nothing is closed (keep-alive idling is bounded too)")
+    func silentConnection() async throws {
+        try await withServer { port in
+            #expect(await trickleExchange(port: port, head: []) == .closed(answer: ""))
+            let keptAlive = await trickleExchange(
+                port: port,
+                head: Array("GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+            )
+            guard case .closed(let answer) = keptAlive else {
+                Issue.record("an idle keep-alive connection was never closed")
+                return
+            }
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "answered first, then closed when idle")
+        }
+    }
+
+    @Test("a header block over 32 KiB is refused, not served")
+    func oversizedHeaders() async throws {
+        try await withServer { port in
+            let big = String(repeating: "a", count: 40 * 1024)
+            let outcome = await trickleExchange(
+                port: port,
+                head: Array("GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(big)\r\nConnection: close\r\n\r\n".utf8),
+                giveUp: 50
+            )
+            guard case .closed(let answer) = outcome else {
+                Issue.record("an oversized header block hung the connection")
+                return
+            }
+            #expect(!answer.hasPrefix("HTTP/1.1 200"), "an oversized header block was served: \(answer.prefix(40))")
+        }
+    }
+}
+#endif
