@@ -206,6 +206,7 @@ let package = Package(
                 "writ", "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation", "WritHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["HTTP"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["HTTP"])),
             ]
         ),
         .testTarget(

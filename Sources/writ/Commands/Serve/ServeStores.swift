@@ -92,8 +92,10 @@ struct StagedService: Service {
         let services = try await setup()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in services { group.addTask { try await service.run() } }
+            // Not `waitForAll()`: it waits for every child before rethrowing, so one failed service (a port in
+            // use) would wait for the others to stop by themselves.
             do {
-                try await group.waitForAll()
+                while try await group.next() != nil {}
             } catch {
                 group.cancelAll()
                 throw error

@@ -180,6 +180,8 @@ struct VerifierServer: Sendable {
                     StagedService {
                         try await stores.prepare()
                         let log = try await openAudit()
+                        let encoder = JSONEncoder()
+                        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                         for entry in try await log.entries(0..<log.size) {
                             let event = entry.event
                             var line: [String: String] = [
@@ -191,7 +193,7 @@ struct VerifierServer: Sendable {
                             line["resource"] = event.resource
                             line["decision"] = event.decision.map { "\($0)" }
                             line["reason"] = event.reason
-                            writeLine(try jsonText(line))
+                            writeLine(String(decoding: try encoder.encode(line), as: UTF8.self))
                         }
                         return []
                     }
