@@ -512,6 +512,16 @@ struct ServeNetworkCLITests {
             ),
             "broker settings"
         )
+        try refused(
+            "service",
+            good.replacingOccurrences(of: "\"maxStalenessSeconds\"", with: "\"maxStalenessSecond\""),
+            "'maxStalenessSecond' is not a setting"
+        )
+        try refused(
+            "service",
+            good.replacingOccurrences(of: "\"auditSalt\"", with: "\"salt\""),
+            "'keys.salt' is not a setting"
+        )
         try refused("broker", good, "upstream: missing")
         try refused(
             "broker",

@@ -133,13 +133,35 @@ struct VerifierServeConfig: Decodable {
     static func load(_ path: String, role: String) throws -> VerifierServeConfig {
         let data: Data
         do { data = try readFile(path) } catch { throw CLIError.input("--config: \(describe(error))") }
+        func bad(_ message: String) -> CLIError { CLIError.input("--config '\(path)': \(message)") }
+        // Unknown keys are refused, so a misspelt setting never silently falls back to its default.
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            let known: [String: Set<String>] = [
+                "": [
+                    "listen", "origin", "name", "authority", "authorityAudience", "policy", "maxStalenessSeconds",
+                    "readinessTimeoutSeconds", "store", "keys", "agentClasses", "routes", "maximumBodyBytes",
+                    "upstream", "session",
+                ],
+                "listen": ["host", "port"],
+                "keys": ["audit", "auditSalt", "report"],
+                "upstream": ["url", "secretFile", "header", "prefix", "timeoutSeconds"],
+                "session": ["operations", "rateLimit", "windowSeconds"],
+            ]
+            for key in object.keys.sorted() where !(known[""]?.contains(key) ?? false) {
+                throw bad("'\(key)' is not a setting of `writ serve \(role)`")
+            }
+            for (section, keys) in known where !section.isEmpty {
+                for key in ((object[section] as? [String: Any])?.keys.sorted() ?? []) where !keys.contains(key) {
+                    throw bad("'\(section).\(key)' is not a setting of `writ serve \(role)`")
+                }
+            }
+        }
         var config: VerifierServeConfig
         do {
             config = try JSONDecoder().decode(VerifierServeConfig.self, from: data)
         } catch {
             throw CLIError.input("--config '\(path)': \(describe(error))")
         }
-        func bad(_ message: String) -> CLIError { CLIError.input("--config '\(path)': \(message)") }
         guard (0...65535).contains(config.listen.port) else {
             throw bad("listen.port: \(config.listen.port) is not a TCP port")
         }
