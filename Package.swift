@@ -23,8 +23,10 @@ let package = Package(
     ],
     traits: [
         .trait(
-            name: "CLI", description: "The `writ` command-line tool (swift-argument-parser); its demo runs on SQLite.",
-            enabledTraits: ["SQLite", "HTTP"]
+            name: "CLI",
+            description: "The `writ` command-line tool (swift-argument-parser); its demo runs on SQLite, `writ serve` on "
+                + "SQLite or PostgreSQL.",
+            enabledTraits: ["SQLite", "Postgres", "HTTP"]
         ),
         .trait(name: "SQLite", description: "WritSQLite: the embedded durable stores (GRDB)."),
         .trait(name: "Postgres", description: "WritPostgres: shared stores for many machines (postgres-nio)."),
@@ -152,6 +154,9 @@ let package = Package(
                 ),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle", condition: .when(traits: ["CLI"])),
                 .product(name: "Logging", package: "swift-log", condition: .when(traits: ["CLI"])),
+                // `writ serve broker`: the upstream client; `writ serve service`: its answers' header fields.
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["CLI"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["CLI"])),
             ]
         ),
         .testTarget(name: "WritCryptoTests", dependencies: ["WritCrypto", "WritTesting"]),
@@ -238,7 +243,16 @@ let package = Package(
             ]
         ),
         // Runs the built `writ` executable: the README's main job and the CLI's exit codes.
-        .testTarget(name: "WritCLITests", dependencies: ["writ"]),
+        // ServeNetworkCLITests' agent (in the test process) talks to `writ serve` children over HTTP.
+        .testTarget(
+            name: "WritCLITests",
+            dependencies: [
+                "writ", "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation", "WritHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["HTTP"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+            ]
+        ),
         .testTarget(
             name: "WritTests",
             dependencies: [

@@ -16,13 +16,15 @@ struct ServeCLITests {
         private let err = Pipe()
         private let lock = NSLock()
         private var buffer = Data()
+        private var errors = Data()
 
-        init(_ arguments: [String]) throws {
-            guard let writ = CLITests.writ else { throw CocoaError(.fileNoSuchFile) }
-            process.executableURL = writ
+        init(_ arguments: [String], executable: URL? = CLITests.writ) throws {
+            guard let executable else { throw CocoaError(.fileNoSuchFile) }
+            process.executableURL = executable
             process.arguments = arguments
             process.standardOutput = out
             process.standardError = err
+            // Both pipes are drained as data arrives, so a chatty child never blocks on a full pipe.
             out.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let data = handle.availableData
                 guard !data.isEmpty, let self else {
@@ -33,6 +35,16 @@ struct ServeCLITests {
                 buffer.append(data)
                 lock.unlock()
             }
+            err.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                guard !data.isEmpty, let self else {
+                    handle.readabilityHandler = nil
+                    return
+                }
+                lock.lock()
+                errors.append(data)
+                lock.unlock()
+            }
             try process.run()
         }
 
@@ -41,6 +53,16 @@ struct ServeCLITests {
             defer { lock.unlock() }
             return String(decoding: buffer, as: UTF8.self)
         }
+
+        /// Kills the child at once if it still runs (for every test path, so that no process outlives its test).
+        func killNow() {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+
+        deinit { killNow() }
 
         /// The `http://…` address the server printed, waiting up to `seconds`.
         func address(within seconds: Double = 30) async throws -> String? {
@@ -66,7 +88,22 @@ struct ServeCLITests {
             return nil
         }
 
-        var stderr: String { String(decoding: err.fileHandleForReading.availableData, as: UTF8.self) }
+        var stderr: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: errors, as: UTF8.self)
+        }
+
+        /// Waits (up to `seconds`) until standard output contains `text`.
+        func waitFor(_ text: String, within seconds: Double = 30) async throws -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if stdout.contains(text) { return true }
+                if !process.isRunning { return stdout.contains(text) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
     }
 
     static func config(in dir: String, port: Int = 0, store: String = "sqlite:state/authority.sqlite") -> String {
@@ -134,7 +171,9 @@ struct ServeCLITests {
         }
     }
 
-    @Test("serve authority: a bad config, PostgreSQL, a port in use or an unreadable key exit non-zero, named")
+    @Test(
+        "serve authority: a bad config, an unreachable PostgreSQL, a port in use or an unreadable key exit non-zero, named"
+    )
     func authorityRefusesBadSetups() async throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -159,7 +198,7 @@ struct ServeCLITests {
         )
         run = try CLITests.run(["serve", "authority", "--config", configPath])
         #expect(run.status == 2)
-        #expect(run.stderr.contains("PostgreSQL"), "\(run.stderr)")
+        #expect(run.stderr.contains("PostgreSQL") && run.stderr.contains("@db/writ"), "\(run.stderr)")
         #expect(!run.stderr.contains("secret"))
 
         try FileManager.default.createDirectory(atPath: dir + "/keys", withIntermediateDirectories: true)

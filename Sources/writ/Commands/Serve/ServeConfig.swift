@@ -49,7 +49,7 @@ struct AuthorityServeConfig: Decodable {
     var origin: String?
     /// The authority's audience (default `writ-authority`).
     var audience: String?
-    /// `sqlite:PATH` (PostgreSQL is refused for now).
+    /// `sqlite:PATH` or `postgres://…` (the schema from its `schema` parameter, default `writ`).
     var store: String
     var keys: Keys
     /// Operator public key files.
