@@ -113,6 +113,9 @@ final class WritSlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler
             readingBody = false
             bodyTimer?.cancel()
             bodyTimer = nil
+            // The response can be complete before the request's end is read (an early answer, or reads held back
+            // by the server's backpressure): then no write re-arms the head timer, so arm it here.
+            if inFlight == 0 { armHead(context) }
         }
         context.fireChannelRead(data)
     }

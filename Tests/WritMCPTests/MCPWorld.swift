@@ -353,8 +353,23 @@ final class MCPWorld: Sendable {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, read back, released).
+/// A free TCP port on 127.0.0.1 for a test server, below Linux's ephemeral range (32768–60999): a port the kernel
+/// handed out for `bind(0)` and released goes back to that range, where an outgoing connection of a concurrently
+/// running test can take it as its local port before the server binds it (a flaky bind, or a test talking to the
+/// wrong server). Ports are drawn at random from 20000–26383 (WritMCPTests's share), checked bindable, and never handed
+/// out twice in one test process.
 func freeLoopbackPort() -> Int {
+    for _ in 0..<1_000 {
+        let candidate = Int.random(in: 20000..<26384)
+        guard handedOutPorts.withLock({ $0.insert(candidate).inserted }) else { continue }
+        if loopbackPortIsBindable(candidate) { return candidate }
+    }
+    return 0
+}
+
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+private func loopbackPortIsBindable(_ port: Int) -> Bool {
     #if canImport(Glibc)
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
@@ -363,16 +378,13 @@ func freeLoopbackPort() -> Int {
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) {
+    let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return bound == 0
 }
 
 /// Waits until something accepts connections on 127.0.0.1:`port`.

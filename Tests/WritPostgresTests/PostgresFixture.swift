@@ -23,7 +23,9 @@ enum PostgresTestEnvironment {
         }
         var configuration = try WritPostgresConfiguration(url: url, schema: schema)
         configuration.maximumConnections = 3
-        configuration.connectTimeout = .seconds(3)
+        // The wait for a pooled connection: a loaded full-suite run (many schemas and pools at once on 2 cores)
+        // has taken over 3 s; an unreachable server still fails at once (connection refused).
+        configuration.connectTimeout = .seconds(10)
         return configuration
     }
 }

@@ -151,6 +151,7 @@ struct ServeAuthorityCommand: AsyncParsableCommand {
             routes.add(to: router)
             let app = Application(
                 router: router,
+                server: WritServerLimits().http1,  // head/body timeouts, header limits (HTTPBinding §6)
                 configuration: .init(address: .hostname(host, port: listenPort)),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? listenPort

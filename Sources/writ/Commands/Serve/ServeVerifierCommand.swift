@@ -380,6 +380,7 @@ struct VerifierServer: Sendable {
         let listenPort = settings.listen.port
         let app = Application(
             router: router,
+            server: WritServerLimits().http1,  // head/body timeouts, header limits (HTTPBinding §6)
             configuration: .init(address: .hostname(host, port: listenPort)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? listenPort
