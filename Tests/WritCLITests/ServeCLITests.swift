@@ -187,6 +187,22 @@ struct ServeCLITests {
         #expect(run.status == 2)
         #expect(run.stderr.contains("'port': missing"), "\(run.stderr)")
 
+        // A misspelt setting is refused, never silently defaulted: at the top, in a section, in a class.
+        for (from, to, named) in [
+            ("\"store\":", "\"stor\":", "'stor'"),
+            ("\"auditSalt\":", "\"auditSlat\":", "'keys.auditSlat'"),
+            ("\"maximumTTLSeconds\":", "\"maxTTLSeconds\":", "'agentClasses[0].maxTTLSeconds'"),
+        ] {
+            try Self.config(in: dir).replacingOccurrences(of: from, with: to).write(
+                toFile: configPath,
+                atomically: true,
+                encoding: .utf8
+            )
+            run = try CLITests.run(["serve", "authority", "--config", configPath])
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("\(named) is not a setting of `writ serve authority`"), "\(run.stderr)")
+        }
+
         run = try CLITests.run(["serve", "authority", "--config", dir + "/missing.json"])
         #expect(run.status == 2)
         #expect(run.stderr.contains("missing.json"), "\(run.stderr)")

@@ -63,6 +63,23 @@ struct AuthorityServeConfig: Decodable {
     static func load(_ path: String) throws -> AuthorityServeConfig {
         let data: Data
         do { data = try readFile(path) } catch { throw CLIError.input("--config: \(describe(error))") }
+        try refuseUnknownKeys(
+            in: data,
+            known: [
+                "": [
+                    "listen", "origin", "audience", "store", "keys", "operatorKeys", "serviceKeys", "agentClasses",
+                    "entitlements",
+                ],
+                "listen": ["host", "port"],
+                "keys": ["issuer", "revocation", "audit", "auditSalt"],
+                "agentClasses[]": [
+                    "name", "defaultTTLSeconds", "maximumTTLSeconds", "refreshLimit", "maximumDelegationDepth",
+                    "mayDelegate",
+                ],
+            ],
+            role: "authority",
+            path: path
+        )
         var config: AuthorityServeConfig
         do {
             config = try JSONDecoder().decode(AuthorityServeConfig.self, from: data)

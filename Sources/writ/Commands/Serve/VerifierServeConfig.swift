@@ -134,9 +134,9 @@ struct VerifierServeConfig: Decodable {
         let data: Data
         do { data = try readFile(path) } catch { throw CLIError.input("--config: \(describe(error))") }
         func bad(_ message: String) -> CLIError { CLIError.input("--config '\(path)': \(message)") }
-        // Unknown keys are refused, so a misspelt setting never silently falls back to its default.
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            let known: [String: Set<String>] = [
+        try refuseUnknownKeys(
+            in: data,
+            known: [
                 "": [
                     "listen", "origin", "name", "authority", "authorityAudience", "policy", "maxStalenessSeconds",
                     "readinessTimeoutSeconds", "store", "keys", "agentClasses", "routes", "maximumBodyBytes",
@@ -146,16 +146,10 @@ struct VerifierServeConfig: Decodable {
                 "keys": ["audit", "auditSalt", "report"],
                 "upstream": ["url", "secretFile", "header", "prefix", "timeoutSeconds"],
                 "session": ["operations", "rateLimit", "windowSeconds"],
-            ]
-            for key in object.keys.sorted() where !(known[""]?.contains(key) ?? false) {
-                throw bad("'\(key)' is not a setting of `writ serve \(role)`")
-            }
-            for (section, keys) in known where !section.isEmpty {
-                for key in ((object[section] as? [String: Any])?.keys.sorted() ?? []) where !keys.contains(key) {
-                    throw bad("'\(section).\(key)' is not a setting of `writ serve \(role)`")
-                }
-            }
-        }
+            ],
+            role: role,
+            path: path
+        )
         var config: VerifierServeConfig
         do {
             config = try JSONDecoder().decode(VerifierServeConfig.self, from: data)
