@@ -12,6 +12,7 @@ import Testing
 import Writ
 import WritHTTP
 import WritMCP
+import WritTesting
 
 /// The gateway in front of an MCP server that knows nothing of Writ (the plain SDK server on its own loopback
 /// port, reached over real HTTP).
