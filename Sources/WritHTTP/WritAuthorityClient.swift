@@ -205,6 +205,32 @@ public final class WritAuthorityClient: Sendable {
         )
     }
 
+    /// A verifier's latest watermark reports as the authority stores them (an operator key), each checked here: it
+    /// decodes, is the named verifier's, and is signed by `verifierKey`.
+    ///
+    /// - Parameters:
+    ///   - verifier: the verifier's name (its service name).
+    ///   - operatorKey: an operator key of the authority.
+    ///   - verifierKey: the verifier's report key; `nil` to take the key the authority registered for the verifier
+    ///     (its `serviceKeys`), which trusts the authority for that binding.
+    /// - Returns: the verified reports (empty when the verifier has reported nothing).
+    /// - Throws: ``WritHTTPError`` for the call; ``WritEvidenceError`` with code `badSignature` for a report not
+    ///   signed by the key, `wrongSubject` for another verifier's report, `malformed` for one that does not decode,
+    ///   `noKey` when no key was given and the authority names none.
+    public func watermarks(
+        verifier: String,
+        operatorKey: Ed25519.PrivateKey,
+        verifierKey: Ed25519.PublicKey? = nil
+    ) async throws -> [WatermarkReport] {
+        let query = verifier.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? verifier
+        let body: WritWire.WatermarkReportsBody = try await call(
+            "GET",
+            "/v1/watermarks?verifier=\(query)",
+            signedBy: (.key(operatorKey.publicKey), operatorKey)
+        )
+        return try body.verifiedReports(verifier: verifier, key: verifierKey)
+    }
+
     /// Revokes a target (an operator key).
     public func revoke(_ revocation: WritWire.RevocationBody, operatorKey: Ed25519.PrivateKey) async throws {
         let _: WritWire.Empty = try await call(
@@ -329,6 +355,75 @@ public final class WritAuthorityClient: Sendable {
 
     static func clippedPath(_ target: String) -> String {
         String(target.split(separator: "?", maxSplits: 1).first ?? "")
+    }
+}
+
+extension WritWire {
+    /// `GET /v1/watermarks?verifier=NAME` (operator): the verifier's latest signed reports as stored, and the key
+    /// the authority registered for it. The signatures are the caller's to check (``verifiedReports(verifier:key:)``).
+    public struct WatermarkReportsBody: Sendable, Hashable, Codable {
+        /// The verifier asked about.
+        public var verifier: String
+        /// base64url of the verifier's report key as registered with the authority, when it is.
+        public var key: String?
+        /// base64url of each signed report, exactly as stored.
+        public var reports: [String]
+
+        /// Creates a body.
+        public init(verifier: String, key: Ed25519.PublicKey?, reports: [WatermarkReport]) {
+            self.verifier = verifier
+            self.key = key.map { Base64URL.encode($0.rawRepresentation) }
+            self.reports = reports.map { Base64URL.encode($0.bytes) }
+        }
+
+        /// The reports, each checked: it decodes, is `verifier`'s, and is signed by `key` (or, when `key` is `nil`,
+        /// by the registered key in the answer).
+        ///
+        /// - Throws: ``WritEvidenceError`` (`malformed`, `noKey`, `wrongSubject`, `badSignature`).
+        public func verifiedReports(
+            verifier expected: String,
+            key: Ed25519.PublicKey?
+        ) throws(WritEvidenceError) -> [WatermarkReport] {
+            let verifyingKey: Ed25519.PublicKey
+            if let key {
+                verifyingKey = key
+            } else if let text = self.key {
+                guard let raw = Base64URL.decode(text), let registered = try? Ed25519.PublicKey(rawRepresentation: raw)
+                else {
+                    throw WritEvidenceError(.malformed, "the registered key of '\(expected)' does not decode")
+                }
+                verifyingKey = registered
+            } else {
+                throw WritEvidenceError(
+                    .noKey,
+                    "no report key given, and the authority registers none for '\(expected)'"
+                )
+            }
+            var verified: [WatermarkReport] = []
+            for (i, text) in reports.enumerated() {
+                guard let bytes = Base64URL.decode(text) else {
+                    throw WritEvidenceError(.malformed, "watermark report \(i) is not base64url")
+                }
+                let report: WatermarkReport
+                do { report = try WatermarkReport(bytes: bytes) } catch {
+                    throw WritEvidenceError(.malformed, "watermark report \(i) does not decode", underlying: error)
+                }
+                guard report.verifier == expected else {
+                    throw WritEvidenceError(
+                        .wrongSubject,
+                        "watermark report \(i) is \(report.verifier)'s, not \(expected)'s"
+                    )
+                }
+                guard report.isSigned(by: verifyingKey) else {
+                    throw WritEvidenceError(
+                        .badSignature,
+                        "watermark report \(report) is not signed by \(expected)'s report key \(verifyingKey.keyID)"
+                    )
+                }
+                verified.append(report)
+            }
+            return verified
+        }
     }
 }
 #endif

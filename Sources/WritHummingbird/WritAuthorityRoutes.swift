@@ -130,6 +130,10 @@ public final class WritAuthorityRoutes: Sendable {
         router.post("/v1/delegations") { request, _ in await self.guarded(request, self.delegation) }
         router.post("/v1/anomalies") { request, _ in await self.guarded(request, self.anomaly) }
         router.post("/v1/watermarks") { request, _ in await self.guarded(request, self.watermark) }
+        router.get("/v1/watermarks") { request, _ in
+            let verifier = request.uri.queryParameters.get("verifier")
+            return await self.guarded(request) { caller, _ in try await self.watermarks(of: verifier, caller) }
+        }
         router.post("/v1/revocations") { request, _ in await self.guarded(request, self.revocation) }
         router.get("/v1/audit/checkpoint") { request, _ in await self.guarded(request, self.checkpoint) }
         router.post("/v1/join-tokens") { request, _ in await self.guarded(request, self.joinToken) }
@@ -472,6 +476,32 @@ public final class WritAuthorityRoutes: Sendable {
         }
         try await store.record(report)
         return WritJSON.response(WritWire.Empty())
+    }
+
+    /// `GET /v1/watermarks?verifier=NAME` (operators): the verifier's latest signed report as stored, and the key
+    /// the authority registered for it, so the caller checks the signature itself.
+    func watermarks(of verifier: String?, _ caller: WritCaller) async throws -> Response {
+        guard case .operator = caller else { throw Self.forbidden("watermark reports are read with an operator key") }
+        guard let verifier, !verifier.isEmpty, verifier.utf8.count <= 1024 else {
+            throw Self.badRequest("verifier must name a verifier (1…1024 bytes)")
+        }
+        guard let store = publisher.watermarks else {
+            throw WritRefusal(
+                status: 404,
+                error: "not_found",
+                code: "no-watermark-store",
+                message: "this authority keeps no watermarks",
+                retry: .none
+            )
+        }
+        let reports = try await store.reports().filter { $0.verifier == verifier }
+        return WritJSON.response(
+            WritWire.WatermarkReportsBody(
+                verifier: verifier,
+                key: configuration.authenticator.serviceKeys[verifier],
+                reports: reports
+            )
+        )
     }
 
     func revocation(_ caller: WritCaller, _ body: [UInt8]) async throws -> Response {

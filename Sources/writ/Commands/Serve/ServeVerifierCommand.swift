@@ -117,6 +117,8 @@ struct VerifierServer: Sendable {
     let origin: WritOrigin
     let authorityOrigin: WritOrigin
     let staleness: Duration
+    /// Who may read the audit log at `GET /v1/audit` (empty: the route is off).
+    let operatorKeys: Set<Ed25519.PublicKey>
 
     init(settings: VerifierServeConfig, role: String, logger: Logger) throws {
         self.settings = settings
@@ -139,6 +141,7 @@ struct VerifierServer: Sendable {
         classes = try settings.classes()
         routes = try settings.routeMap()
         staleness = .seconds(settings.maxStalenessSeconds ?? 5)
+        operatorKeys = try settings.operatorKeySet()
         let locator = try StoreLocator.parse(settings.store ?? "", option: "store")
         auditKey = try loadOrCreatePrivateKey(settings.keys.audit, what: "audit")
         let saltKey = try loadOrCreatePrivateKey(settings.keys.auditSalt, what: "audit salt")
@@ -334,6 +337,7 @@ struct VerifierServer: Sendable {
             )
         )
         let router = Router(context: WritBasicRequestContext.self)
+        if let auditRoute = auditRoute(log) { router.add(middleware: auditRoute) }  // before the route filter
         router.add(middleware: RouteFilter(routes: settings.routes))
         if role == "broker" {
             let upstream = settings.upstream!  // checked by `VerifierServeConfig.load`
@@ -555,6 +559,22 @@ struct RouteAnswer: Sendable {
             status: status,
             headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(json)))
+        )
+    }
+}
+
+extension VerifierServer {
+    /// `GET /v1/audit` for the configured operators (`Docs/HTTPBinding.md` §9), or `nil` when none are configured.
+    func auditRoute(_ log: AuditLog) -> WritAuditRoute<WritBasicRequestContext>? {
+        guard !operatorKeys.isEmpty else { return nil }
+        return WritAuditRoute(
+            log: log,
+            configuration: .init(
+                origin: origin,
+                audience: settings.name,
+                operatorKeys: operatorKeys,
+                sharedNonces: stores.nonces
+            )
         )
     }
 }

@@ -1,6 +1,7 @@
 #if CLI
 import Foundation
 import Writ
+import WritCrypto
 import WritHTTP
 import WritIdentity
 
@@ -128,6 +129,8 @@ struct VerifierServeConfig: Decodable {
     var upstream: Upstream?
     /// The broker's per-task session (broker only).
     var session: Session?
+    /// Public key files of the operators who may read the audit log at `GET /v1/audit` (none: no such route).
+    var operatorKeys: [String]?
 
     /// The configuration in `path`, with relative paths resolved against the configuration's directory.
     static func load(_ path: String, role: String) throws -> VerifierServeConfig {
@@ -140,7 +143,7 @@ struct VerifierServeConfig: Decodable {
                 "": [
                     "listen", "origin", "name", "authority", "authorityAudience", "policy", "maxStalenessSeconds",
                     "readinessTimeoutSeconds", "store", "keys", "agentClasses", "routes", "maximumBodyBytes",
-                    "upstream", "session",
+                    "upstream", "session", "operatorKeys",
                 ],
                 "listen": ["host", "port"],
                 "keys": ["audit", "auditSalt", "report"],
@@ -217,6 +220,7 @@ struct VerifierServeConfig: Decodable {
             report: resolve(config.keys.report)
         )
         if let secretFile = config.upstream?.secretFile { config.upstream?.secretFile = resolve(secretFile) }
+        config.operatorKeys = config.operatorKeys?.map(resolve)
         let store = config.store ?? "sqlite:\(config.name).sqlite"
         if store.lowercased().hasPrefix("sqlite:") {
             let file = String(store.dropFirst("sqlite:".count))
@@ -225,6 +229,17 @@ struct VerifierServeConfig: Decodable {
             config.store = store
         }
         return config
+    }
+
+    /// The operator keys of `operatorKeys` (empty when none are configured).
+    func operatorKeySet() throws -> Set<Ed25519.PublicKey> {
+        var keys = Set<Ed25519.PublicKey>()
+        for path in operatorKeys ?? [] {
+            do { keys.insert(try KeyFiles.readPublic(path)) } catch let error as CLIError {
+                throw CLIError.input("operatorKeys: \(error.message)")
+            }
+        }
+        return keys
     }
 
     /// The route map the middleware uses.
@@ -279,6 +294,7 @@ struct VerifierServeConfig: Decodable {
             { "name": "coder", "defaultTTLSeconds": 300, "maximumTTLSeconds": 900, "refreshLimit": 3 }
           ],
           "maximumBodyBytes": 1048576,
+          "operatorKeys": ["writ-repo/keys/operator.pub"],
           "routes": [
             { "method": "GET", "path": "/repo/:name/*", "action": "get", "resource": "repo/:name/*" },
             { "method": "POST", "path": "/repo/:name/*", "action": "post", "resource": "repo/:name/*",
