@@ -423,14 +423,24 @@ struct RemoteDrill: Sendable {
     }
 
     /// Repeats `attempt` until `done` holds of its result or the timeout passes; the last result.
+    ///
+    /// The pause between attempts doubles from 5 ms to at most ``maximumProbeInterval``, so a wait costs a
+    /// service at most ~7 probes a second: the drill must not trip the service's anomaly detectors (more than 100
+    /// requests in 10 s is a rate spike), which would quarantine the canary and report it to the authority. The
+    /// time of the first denial seen is therefore late by at most one pause.
     func poll(_ attempt: () async -> ProbeResult, until done: (ProbeResult) -> Bool) async -> ProbeResult {
         let deadline = ContinuousClock.now + timeout
+        var pause = Duration.milliseconds(5)
         while true {
             let result = await attempt()
             if done(result) || ContinuousClock.now >= deadline { return result }
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, Self.maximumProbeInterval)
         }
     }
+
+    /// The longest pause between two probes of one wait.
+    static let maximumProbeInterval: Duration = .milliseconds(150)
 
     func ms(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
