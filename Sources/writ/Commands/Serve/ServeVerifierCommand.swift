@@ -263,6 +263,16 @@ struct VerifierServer: Sendable {
         }
     }
 
+    /// How long each feed request waits at the authority for new entries: one second (the authority answers at
+    /// once when an entry is appended, so a revocation reaches this service in one round trip, and the page it
+    /// answers after the wait carries a head at most its publishing interval old). Zero (plain polling) when the
+    /// staleness bound is too short to spend a second waiting.
+    var longPoll: Duration { staleness >= .seconds(4) ? .seconds(1) : .zero }
+
+    /// The pause between feed requests: none while long-polling (the request itself waits), else a quarter of
+    /// the staleness bound (at most 500 ms).
+    var pollGap: Duration { longPoll > .zero ? .zero : min(.milliseconds(500), staleness / 4) }
+
     /// Waits until the authority's trust bundle is fetched and its feed is caught up and fresh.
     func catchUp(_ client: WritAuthorityClient) async throws -> (TrustBundle, RevocationFeedFollower) {
         let started = ContinuousClock.now
@@ -282,13 +292,13 @@ struct VerifierServer: Sendable {
                     }
                     follower = try RevocationFeedFollower(
                         verifier: settings.name,
-                        store: HTTPRevocationFeed(client: client),
+                        store: HTTPRevocationFeed(client: client, wait: longPoll),
                         trustedKeys: bundle.revocation.keys.map(\.publicKey),
                         snapshot: snapshot,
                         clock: SystemClock(),
                         reportSigner: reportKey,
                         watermarks: HTTPWatermarkReporter(client: client, key: reportKey),
-                        configuration: .init(pollInterval: min(.milliseconds(500), staleness / 4))
+                        configuration: .init(pollInterval: pollGap)
                     )
                     issuers = bundle.issuers
                 }
@@ -395,7 +405,7 @@ struct VerifierServer: Sendable {
         )
         return [
             app,
-            FollowerService(follower: follower, logger: logger),
+            FollowerService(follower: follower, gap: pollGap, logger: logger),
             WritAnomalyForwarder(gatekeeper: gatekeeper, client: client, key: reportKey, logger: logger),
         ]
     }
@@ -419,19 +429,33 @@ struct VerifierServer: Sendable {
 /// The feed follower's loop as a service, logging when syncing starts and stops failing.
 struct FollowerService: Service {
     let follower: RevocationFeedFollower
+    /// The pause after a successful sync (zero when the feed requests long-poll).
+    let gap: Duration
     let logger: Logger
 
     let failing = FailureFlag()
 
+    /// Syncs until shutdown: after a success waits ``gap``; after a failure backs off from 100 ms doubling to 1 s,
+    /// so an unreachable authority is not asked in a tight loop (and is found again within a second).
     func run() async throws {
         let logger = logger
         let failing = failing
+        let follower = follower
+        let gap = gap
         await cancelWhenGracefulShutdown {
-            await follower.run(onError: { error in
-                if failing.firstFailure() {
-                    logger.warning("revocation feed: \(error) (requests fail closed once it is stale)")
+            var backoff = Duration.zero
+            while !Task.isCancelled {
+                do {
+                    try await follower.syncOnce()
+                    backoff = gap
+                } catch {
+                    if failing.firstFailure() {
+                        logger.warning("revocation feed: \(error) (requests fail closed once it is stale)")
+                    }
+                    backoff = min(max(backoff * 2, .milliseconds(100)), .seconds(1))
                 }
-            })
+                if backoff > .zero { try? await Task.sleep(for: backoff) }
+            }
         }
     }
 }
