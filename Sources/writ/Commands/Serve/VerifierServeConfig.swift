@@ -128,6 +128,10 @@ struct VerifierServeConfig: Decodable {
     var upstream: Upstream?
     /// The broker's per-task session (broker only).
     var session: Session?
+    /// The approver keys whose `Writ-Approval` headers may satisfy checkpoints (`ServeVerifierSettings.swift`).
+    var approvers: [ApproverSetting]?
+    /// The anomaly detectors (default: the core's defaults) (`ServeVerifierSettings.swift`).
+    var detectors: DetectorSettings?
 
     /// The configuration in `path`, with relative paths resolved against the configuration's directory.
     static func load(_ path: String, role: String) throws -> VerifierServeConfig {
@@ -141,6 +145,7 @@ struct VerifierServeConfig: Decodable {
                     "listen", "origin", "name", "authority", "authorityAudience", "policy", "maxStalenessSeconds",
                     "readinessTimeoutSeconds", "store", "keys", "agentClasses", "routes", "maximumBodyBytes",
                     "upstream", "session",
+                    "approvers", "detectors",
                 ],
                 "listen": ["host", "port"],
                 "keys": ["audit", "auditSalt", "report"],
@@ -150,6 +155,7 @@ struct VerifierServeConfig: Decodable {
             role: role,
             path: path
         )
+        try refuseUnknownNestedKeys(in: data, role: role, path: path)
         var config: VerifierServeConfig
         do {
             config = try JSONDecoder().decode(VerifierServeConfig.self, from: data)
@@ -217,6 +223,11 @@ struct VerifierServeConfig: Decodable {
             report: resolve(config.keys.report)
         )
         if let secretFile = config.upstream?.secretFile { config.upstream?.secretFile = resolve(secretFile) }
+        config.approvers = config.approvers?.map {
+            ApproverSetting(name: $0.name, publicKey: $0.publicKey, publicKeyFile: $0.publicKeyFile.map(resolve))
+        }
+        _ = try config.approverSet()
+        _ = try config.anomalyDetectors()
         let store = config.store ?? "sqlite:\(config.name).sqlite"
         if store.lowercased().hasPrefix("sqlite:") {
             let file = String(store.dropFirst("sqlite:".count))
@@ -279,6 +290,13 @@ struct VerifierServeConfig: Decodable {
             { "name": "coder", "defaultTTLSeconds": 300, "maximumTTLSeconds": 900, "refreshLimit": 3 }
           ],
           "maximumBodyBytes": 1048576,
+          "approvers": [{ "name": "alice", "publicKeyFile": "writ-repo/keys/alice.pub" }],
+          "detectors": {
+            "denialBurst": { "threshold": 5, "windowSeconds": 60 },
+            "resourceProbe": { "threshold": 20, "windowSeconds": 60 },
+            "rateSpike": { "limit": 100, "windowSeconds": 10 },
+            "useAfterClose": { "tolerated": 1, "windowSeconds": 60 }
+          },
           "routes": [
             { "method": "GET", "path": "/repo/:name/*", "action": "get", "resource": "repo/:name/*" },
             { "method": "POST", "path": "/repo/:name/*", "action": "post", "resource": "repo/:name/*",
