@@ -74,6 +74,7 @@ let package = Package(
                 .product(name: "WritHTTP", package: "writ"),
                 .product(name: "WritHummingbird", package: "writ"),
                 .product(name: "WritSQLite", package: "writ"),
+                .product(name: "WritPostgres", package: "writ"),
                 .product(name: "WritAudit", package: "writ"),
                 .product(name: "WritIdentity", package: "writ"),
                 .product(name: "WritPolicy", package: "writ"),

@@ -4,10 +4,15 @@
 # For each server: start it, write its load file (requests signed ahead of time, so the client's signing is not
 # in the measurement), warm up for 2 s, then run wrk for SECONDS (default 8) with 2 threads and 16 connections,
 # reading the server process's CPU time (utime+stime from /proc) before and after. Reports requests/s, p50/p99
-# latency, non-2xx answers and the server's CPU µs per request.
+# latency, non-2xx answers and the server's CPU µs per request. The authority's rows count refused answers by
+# status and code (HTTP/writ-report.lua) and print them under the table.
+# With WRIT_POSTGRES_URL set (postgres://user:pass@127.0.0.1:5432/DB?sslmode=disable), the authority's issue and
+# refresh rows run again with its stores in PostgreSQL (a fresh schema per row, dropped afterwards; psql needed).
+# One command for every row: cd Benchmarks && swift build -c release --product HTTPBench && \
+#   WRIT_POSTGRES_URL=postgres://postgres:postgres@127.0.0.1:5432/writ_serve_ext?sslmode=disable HTTP/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release/HTTPBench
+BIN=${BIN:-.build/release/HTTPBench}
 SECONDS_RUN=${1:-8}
 WORK=$(mktemp -d)
 PORT=${PORT:-18080}
@@ -28,7 +33,12 @@ wait_port() {
 # run NAME SERVER LOAD COUNT METHOD PATH
 run() {
   local name=$1 server=$2 load=$3 count=$4 method=$5 path=$6
+  local script=HTTP/writ.lua
   rm -f "$WORK"/authority.sqlite*
+  case $server in authority*) script=HTTP/writ-report.lua ;; esac
+  if [ "$server" = authority-pg ]; then
+    export WRIT_BENCH_SCHEMA="writ_bench_$$_$RANDOM"
+  fi
   "$BIN" serve "$server" "$PORT" "$WORK" &
   local pid=$!
   wait_port
@@ -38,11 +48,17 @@ run() {
     > /dev/null
   local before after out
   before=$(cpu_ticks "$pid")
-  out=$(wrk -t2 -c16 -d"${SECONDS_RUN}s" --latency -s HTTP/writ.lua "http://127.0.0.1:$PORT$path" \
-    -- "$WORK/load.txt" 2 "$method" "$path")
+  out=$(wrk -t2 -c16 -d"${SECONDS_RUN}s" --latency -s "$script" "http://127.0.0.1:$PORT$path" \
+    -- "$WORK/load.txt" 2 "$method" "$path" 2> "$WORK/refused.txt")
   after=$(cpu_ticks "$pid")
   kill "$pid"
   wait "$pid" 2>/dev/null || true
+  if [ -s "$WORK/refused.txt" ]; then
+    { echo "$name — refused:"; sed 's/^/  /' "$WORK/refused.txt"; } >> "$WORK/refusals.txt"
+  fi
+  if [ "$server" = authority-pg ]; then
+    psql -q "$WRIT_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $WRIT_BENCH_SCHEMA CASCADE" > /dev/null 2>&1 || true
+  fi
   local requests rps p50 p99 errors
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -64,5 +80,12 @@ run "Writ middleware, fresh token (2 verifies)" writ fresh $((SECONDS_RUN * 1200
 run "jwt-kit bearer JWT (EdDSA), peer" jwt jwt $((SECONDS_RUN * 30000)) GET /repo/bench
 run "authority: issue (POST /v1/token, SQLite)" authority issue $((SECONDS_RUN * 4000)) POST /v1/token
 run "authority: refresh (POST /v1/token, SQLite)" authority refresh $((SECONDS_RUN * 4000)) POST /v1/token
+if [ -n "${WRIT_POSTGRES_URL:-}" ]; then
+  run "authority: issue (POST /v1/token, PostgreSQL)" authority-pg issue $((SECONDS_RUN * 4000)) POST /v1/token
+  run "authority: refresh (POST /v1/token, PostgreSQL)" authority-pg refresh $((SECONDS_RUN * 4000)) POST /v1/token
+else
+  echo "| authority on PostgreSQL | skipped: set WRIT_POSTGRES_URL | | | | | |"
+fi
 echo
+if [ -s "$WORK/refusals.txt" ]; then cat "$WORK/refusals.txt"; echo; fi
 echo "raw libsodium Ed25519 verify, µs, again: $("$BIN" raw 3)"

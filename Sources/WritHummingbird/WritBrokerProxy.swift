@@ -2,6 +2,7 @@
 public import AsyncHTTPClient
 import HTTPTypes
 public import Hummingbird
+public import Logging
 import NIOCore
 import NIOHTTP1
 public import Writ
@@ -34,6 +35,10 @@ public struct WritBrokerProxy: Sendable {
         public var maximumResponseBytes: Int
         /// The upstream call's timeout.
         public var timeout: Duration
+        /// The approver keys whose `Writ-Approval` headers may satisfy a checkpoint (`nil`: none).
+        public var approvers: WritApprovers?
+        /// Where ignored approvals are logged (no-op by default).
+        public var logger: Logger
 
         /// Creates a configuration.
         public init(
@@ -44,8 +49,12 @@ public struct WritBrokerProxy: Sendable {
             secretPrefix: String = "Bearer ",
             maximumBodyBytes: Int = 1 << 20,
             maximumResponseBytes: Int = 8 << 20,
-            timeout: Duration = .seconds(30)
+            timeout: Duration = .seconds(30),
+            approvers: WritApprovers? = nil,
+            logger: Logger = Logger(label: "writ.broker", factory: { _ in SwiftLogNoOpLogHandler() })
         ) {
+            self.approvers = approvers
+            self.logger = logger
             self.origin = origin
             self.upstream = upstream.hasSuffix("/") ? String(upstream.dropLast()) : upstream
             self.routes = routes
@@ -72,7 +81,7 @@ public struct WritBrokerProxy: Sendable {
 
     static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-        "transfer-encoding", "upgrade", "host", "content-length", "authorization", "writ-proof",
+        "transfer-encoding", "upgrade", "host", "content-length", "authorization", "writ-proof", "writ-approval",
     ]
 
     /// The header value `prefix` + `secret`, built in one allocation; `nil` when the secret is empty or holds a
@@ -120,7 +129,7 @@ public struct WritBrokerProxy: Sendable {
     public func respond(_ request: Request) async -> Response {
         var request = request
         let realm = broker.service
-        let gateRequest: Gatekeeper.Request
+        var gateRequest: Gatekeeper.Request
         let body: [UInt8]
         do {
             (gateRequest, body) = try await writGateRequest(
@@ -129,6 +138,13 @@ public struct WritBrokerProxy: Sendable {
                 routes: configuration.routes,
                 maximumBodyBytes: configuration.maximumBodyBytes,
                 attributes: ["method": request.method.rawValue]
+            )
+            gateRequest.approvals = try writApprovals(
+                request,
+                gateRequest,
+                approvers: configuration.approvers,
+                gatekeeper: broker.gatekeeper,
+                logger: configuration.logger
             )
         } catch {
             return WritRefusal(error).response(realm: realm)

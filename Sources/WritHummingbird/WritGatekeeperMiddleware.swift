@@ -1,6 +1,7 @@
 #if HTTP
 import HTTPTypes
 public import Hummingbird
+public import Logging
 public import Writ
 public import WritHTTP
 import WritCrypto
@@ -33,6 +34,11 @@ public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddl
         public var rateLimit: (perSecond: Double, burst: Double)?
         /// The most holder keys whose buckets are held.
         public var rateLimitedCallers: Int
+        /// The approver keys whose `Writ-Approval` headers may satisfy a checkpoint (`nil`: none; every decodable
+        /// approval is then ignored, an undecodable one still refused). See ``WritApprovers``.
+        public var approvers: WritApprovers?
+        /// Where ignored approvals are logged (no-op by default).
+        public var logger: Logger
 
         /// Creates a configuration.
         public init(
@@ -42,8 +48,12 @@ public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddl
             realm: String? = nil,
             attributes: @escaping @Sendable (Request) -> [String: String] = { ["method": $0.method.rawValue] },
             rateLimit: (perSecond: Double, burst: Double)? = nil,
-            rateLimitedCallers: Int = 100_000
+            rateLimitedCallers: Int = 100_000,
+            approvers: WritApprovers? = nil,
+            logger: Logger = Logger(label: "writ.gatekeeper", factory: { _ in SwiftLogNoOpLogHandler() })
         ) {
+            self.approvers = approvers
+            self.logger = logger
             self.rateLimit = rateLimit
             self.rateLimitedCallers = rateLimitedCallers
             self.origin = origin
@@ -92,9 +102,16 @@ public struct WritGatekeeperMiddleware<Context: WritRequestContext>: RouterMiddl
                 retryAfter: seconds
             ).response(realm: realm)
         }
-        let gateRequest: Gatekeeper.Request
+        var gateRequest: Gatekeeper.Request
         do {
             gateRequest = try await self.gateRequest(&request)
+            gateRequest.approvals = try writApprovals(
+                request,
+                gateRequest,
+                approvers: configuration.approvers,
+                gatekeeper: gatekeeper,
+                logger: configuration.logger
+            )
         } catch {
             return WritRefusal(error).response(realm: realm)
         }
@@ -157,5 +174,48 @@ func writGateRequest(
     return (gateRequest, body)
 }
 
+/// The approvals a request's `Writ-Approval` headers grant it (`Docs/HTTPBinding.md` §10): only those signed by a
+/// configured approver and bound to this audience, the mapped action and resource, the presented token and the
+/// current time. Ignored ones are logged at `notice`; a header that does not decode refuses the request (400).
+func writApprovals(
+    _ request: Request,
+    _ gateRequest: Gatekeeper.Request,
+    approvers: WritApprovers?,
+    gatekeeper: Gatekeeper,
+    logger: Logger
+) throws(WritHTTPError) -> Set<String> {
+    let values = request.headers[values: approvalHeader]
+    guard !values.isEmpty else { return [] }
+    guard let approvers else {
+        // Decoded anyway, so garbage is refused the same way whether or not approvers are configured.
+        _ = try WritApprovers([]).check(
+            values,
+            audience: "",
+            action: "",
+            resource: "",
+            tokenDigest: TokenDigest.of([]),
+            now: gatekeeper.configuration.clock.now()
+        )
+        logger.notice("Writ-Approval ignored: this service trusts no approver")
+        return []
+    }
+    guard let credential = try? WritCredential(text: gateRequest.token) else { return [] }
+    let check = try approvers.check(
+        values,
+        audience: gatekeeper.configuration.audience,
+        action: gateRequest.action,
+        resource: gateRequest.resource,
+        tokenDigest: credential.digest,
+        now: gatekeeper.configuration.clock.now(),
+        clockSkew: gatekeeper.configuration.verification.clockSkew
+    )
+    for reason in check.ignored { logger.notice("Writ-Approval ignored: \(reason)") }
+    for (name, by) in check.approvers.sorted(by: { $0.key < $1.key }) {
+        logger.info("Writ-Approval '\(name)' accepted from \(by.joined(separator: ", "))")
+    }
+    return check.granted
+}
+
 private let traceparent = HTTPField.Name("traceparent")!
+private let approvalHeader = HTTPField.Name(WritApproval.headerName)!
 #endif

@@ -8,6 +8,7 @@ import WritHTTP
 import WritHummingbird
 import WritIdentity
 import WritPolicy
+import WritPostgres
 import WritRevocation
 import WritSQLite
 import WritTokens
@@ -15,8 +16,11 @@ import WritTokens
 // The HTTP benchmark's server and load-file generator (Docs/Performance.md, "HTTP"). The load itself is wrk
 // (Debian's), driven by Benchmarks/HTTP/run.sh with Benchmarks/HTTP/writ.lua.
 //
-//   HTTPBench serve noauth|writ|jwt|authority PORT DIR   a server on 127.0.0.1:PORT (DIR: the authority's SQLite
-//                                                         file and the agent it prepared)
+//   HTTPBench serve noauth|writ|jwt|authority|authority-pg PORT DIR
+//                                                         a server on 127.0.0.1:PORT (DIR: the authority's SQLite
+//                                                         file and the agent it prepared); authority-pg keeps the
+//                                                         authority's stores in PostgreSQL: WRIT_POSTGRES_URL, in
+//                                                         schema WRIT_BENCH_SCHEMA (created; default writ_bench)
 //   HTTPBench gen noauth|reused|fresh|jwt|issue|refresh COUNT PORT DIR FILE
 //                                                         COUNT requests' headers (and bodies), signed ahead of the
 //                                                         run so the client's signing never competes with the server
@@ -171,64 +175,112 @@ func serve(mode: String, port: Int, dir: String) async throws {
             .runService()
     case "authority":
         let database = try SQLiteDatabase.open(path: dir + "/authority.sqlite")
-        let revocations = SQLiteRevocationStore(database: database)
-        let publisher = RevocationPublisher(store: revocations, signer: revocationKey, clock: SystemClock())
-        let log = try await AuditLog.open(
-            store: SQLiteAuditStore(database: database),
-            service: "authority",
-            signingKey: auditKey,
-            salt: AuditSalt()
-        )
-        let authorityStore = SQLiteAuthorityStore(database: database)
-        let attestor = JoinTokenAttestor(clock: SystemClock())
-        let authority = CredentialAuthority(
-            .init(
-                issuerKey: issuerKey,
-                agentClasses: [agentClass],
-                entitlements: EntitlementTable([
-                    "coder": [Entitlement(audience: serviceAudience, actions: ["get"], resources: ["repo/*"])]
-                ]),
-                revocations: publisher,
-                audit: log,
-                store: authorityStore,
-                attestor: attestor
+        try await serveAuthority(
+            port: port,
+            dir: dir,
+            stores: AuthorityBenchStores(
+                authority: SQLiteAuthorityStore(database: database),
+                revocations: SQLiteRevocationStore(database: database),
+                audit: SQLiteAuditStore(database: database),
+                nonces: SQLiteNonceStore(database: database)
             )
         )
-        let join = try await attestor.issueJoinToken(for: agentIdentity, agentClass: "coder")
-        let document = try await authority.attest(join.evidence(signingKey: agentKey))
-        let task = try await authority.openTask(
-            for: agentIdentity,
-            objective: "bench",
-            intent: "fix-bug",
-            deadline: .seconds(3600)
-        )
-        _ = try await authority.issue(task: task, step: step("r"))
-        try "\(document.text)\n\(task)\n".write(toFile: dir + "/agent.txt", atomically: true, encoding: .utf8)
-        let origin = try WritOrigin("http://127.0.0.1:\(port)")
-        let routes = WritAuthorityRoutes(
-            authority: authority,
-            publisher: publisher,
-            configuration: .init(
-                authenticator: WritCallerAuthenticator(
-                    origin: origin,
-                    audience: "writ-authority",
-                    issuers: TrustBundle(trusting: issuerKey.publicKey),
-                    operatorKeys: [],
-                    serviceKeys: [:],
-                    replayCache: InMemoryReplayCache(capacity: 2_000_000),
-                    sharedNonces: SQLiteNonceStore(database: database)
-                ),
-                rateLimit: (1_000_000, 1_000_000),
-                auditLog: log
+    case "authority-pg":
+        guard let url = ProcessInfo.processInfo.environment["WRIT_POSTGRES_URL"], !url.isEmpty else {
+            fail("authority-pg needs WRIT_POSTGRES_URL")
+        }
+        let schema = ProcessInfo.processInfo.environment["WRIT_BENCH_SCHEMA"] ?? "writ_bench"
+        let configuration = try WritPostgresConfiguration(url: url, schema: schema)
+        let service = try WritPostgresService(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            try await service.migrate()
+            try await serveAuthority(
+                port: port,
+                dir: dir,
+                stores: AuthorityBenchStores(
+                    authority: PostgresAuthorityStore(service: service),
+                    revocations: PostgresRevocationStore(service: service),
+                    audit: PostgresAuditStore(service: service, log: "authority"),
+                    nonces: PostgresNonceStore(service: service)
+                )
             )
-        )
-        let router = Router(context: WritBasicRequestContext.self)
-        routes.add(to: router)
-        try await Application(router: router, server: limits.http1, configuration: .init(address: address))
-            .runService()
+            group.cancelAll()
+        }
     default:
         fail("unknown server \(mode)")
     }
+}
+
+/// The authority's stores (SQLite or PostgreSQL).
+struct AuthorityBenchStores {
+    let authority: any AuthorityStore
+    let revocations: any RevocationStore
+    let audit: any AuditStore
+    let nonces: any NonceStore
+}
+
+/// How many steps the authority issues before the refresh load: line `i` of a refresh load refreshes step
+/// `r<i mod refreshSteps>`, so the 16 requests in flight never refresh one step at once (each would race the
+/// others' compare-and-swap on the step record and be refused), while every step is refreshed many times.
+var refreshSteps: Int { 512 }
+
+/// The authority's routes over `stores`, with an attested agent, an open task and steps `r0…` issued.
+func serveAuthority(port: Int, dir: String, stores: AuthorityBenchStores) async throws {
+    let address = BindAddress.hostname("127.0.0.1", port: port)
+    let publisher = RevocationPublisher(store: stores.revocations, signer: revocationKey, clock: SystemClock())
+    let log = try await AuditLog.open(
+        store: stores.audit,
+        service: "authority",
+        signingKey: auditKey,
+        salt: AuditSalt()
+    )
+    let attestor = JoinTokenAttestor(clock: SystemClock())
+    let authority = CredentialAuthority(
+        .init(
+            issuerKey: issuerKey,
+            agentClasses: [agentClass],
+            entitlements: EntitlementTable([
+                "coder": [Entitlement(audience: serviceAudience, actions: ["get"], resources: ["repo/*"])]
+            ]),
+            revocations: publisher,
+            audit: log,
+            store: stores.authority,
+            attestor: attestor
+        )
+    )
+    let join = try await attestor.issueJoinToken(for: agentIdentity, agentClass: "coder")
+    let document = try await authority.attest(join.evidence(signingKey: agentKey))
+    let task = try await authority.openTask(
+        for: agentIdentity,
+        objective: "bench",
+        intent: "fix-bug",
+        deadline: .seconds(3600)
+    )
+    for i in 0..<refreshSteps { _ = try await authority.issue(task: task, step: step("r\(i)")) }
+    try "\(document.text)\n\(task)\n".write(toFile: dir + "/agent.txt", atomically: true, encoding: .utf8)
+    let origin = try WritOrigin("http://127.0.0.1:\(port)")
+    let routes = WritAuthorityRoutes(
+        authority: authority,
+        publisher: publisher,
+        configuration: .init(
+            authenticator: WritCallerAuthenticator(
+                origin: origin,
+                audience: "writ-authority",
+                issuers: TrustBundle(trusting: issuerKey.publicKey),
+                operatorKeys: [],
+                serviceKeys: [:],
+                replayCache: InMemoryReplayCache(capacity: 2_000_000),
+                sharedNonces: stores.nonces
+            ),
+            rateLimit: (1_000_000, 1_000_000),
+            auditLog: log
+        )
+    )
+    let router = Router(context: WritBasicRequestContext.self)
+    routes.add(to: router)
+    try await Application(router: router, server: WritServerLimits().http1, configuration: .init(address: address))
+        .runService()
 }
 
 func step(_ name: String) -> StepGrant {
@@ -293,7 +345,11 @@ func generate(kind: String, count: Int, port: Int, dir: String, file: String) as
         let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)  // step names unique across load files
         for i in 0..<count {
             var exchange = WritWire.TokenExchangeBody(subjectToken: document.text, task: task)
-            if kind == "issue" { exchange.step = step("s\(prefix)-\(i)") } else { exchange.refreshStep = "r" }
+            if kind == "issue" {
+                exchange.step = step("s\(prefix)-\(i)")
+            } else {
+                exchange.refreshStep = "r\(i % refreshSteps)"
+            }
             let body = String(decoding: try JSONEncoder().encode(exchange), as: UTF8.self)
             let fields = try WritHTTPSigner.headerFields(
                 credential: .identity(document),

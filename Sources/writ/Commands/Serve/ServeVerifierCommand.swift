@@ -119,6 +119,9 @@ struct VerifierServer: Sendable {
     let staleness: Duration
     /// Who may read the audit log at `GET /v1/audit` (empty: the route is off).
     let operatorKeys: Set<Ed25519.PublicKey>
+    /// The trusted approvers (`approvers`), and the anomaly detectors (`detectors`).
+    let approvers: WritApprovers?
+    let detectors: [any AnomalyDetector]
 
     init(settings: VerifierServeConfig, role: String, logger: Logger) throws {
         self.settings = settings
@@ -142,13 +145,17 @@ struct VerifierServer: Sendable {
         routes = try settings.routeMap()
         staleness = .seconds(settings.maxStalenessSeconds ?? 5)
         operatorKeys = try settings.operatorKeySet()
+        approvers = try settings.approverSet()
+        detectors = try settings.anomalyDetectors()
         let locator = try StoreLocator.parse(settings.store ?? "", option: "store")
         auditKey = try loadOrCreatePrivateKey(settings.keys.audit, what: "audit")
         let saltKey = try loadOrCreatePrivateKey(settings.keys.auditSalt, what: "audit salt")
         do { salt = try AuditSalt(saltKey.seed) } catch { throw CLIError.input("audit salt key: \(error)") }
         reportKey = try loadOrCreatePrivateKey(settings.keys.report, what: "report")
         let publicPath = settings.keys.report + ".pub"
-        if !FileManager.default.fileExists(atPath: publicPath) {
+        if FileManager.default.fileExists(atPath: publicPath) {
+            try checkPublicKeyFile(publicPath, matches: reportKey, what: "report")
+        } else {
             try OutputFile.create(
                 publicPath,
                 contents: KeyFiles.publicText(reportKey.publicKey) + "\n",
@@ -160,14 +167,16 @@ struct VerifierServer: Sendable {
         stores = try ServeStores.open(locator, option: "store", logger: logger)
     }
 
-    /// Opens the verifier's audit log (the stores' services must run).
-    func openAudit() async throws -> AuditLog {
+    /// Opens the verifier's audit log (the stores' services must run): its tail is checked against the signed
+    /// checkpoint (`.tail`), or every entry (`.everyEntry`, for `--print-audit`).
+    func openAudit(checking: AuditOpenCheck = .tail) async throws -> AuditLog {
         do {
             return try await AuditLog.open(
                 store: stores.audit("audit"),
                 service: settings.name,
                 signingKey: auditKey,
-                salt: salt
+                salt: salt,
+                checking: checking
             )
         } catch {
             throw CLIError.input("store: the \(role)'s audit log: \(error)")
@@ -182,7 +191,7 @@ struct VerifierServer: Sendable {
                 services: (stores.services + [
                     StagedService {
                         try await stores.prepare()
-                        let log = try await openAudit()
+                        let log = try await openAudit(checking: .everyEntry)
                         let encoder = JSONEncoder()
                         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                         for entry in try await log.entries(0..<log.size) {
@@ -343,7 +352,8 @@ struct VerifierServer: Sendable {
                 policies: policies,
                 revocation: follower.snapshot,
                 sharedNonces: stores.nonces,
-                audit: log
+                audit: log,
+                detectors: detectors
             )
         )
         let router = Router(context: WritBasicRequestContext.self)
@@ -370,7 +380,9 @@ struct VerifierServer: Sendable {
                     secretHeader: upstream.header ?? "Authorization",
                     secretPrefix: upstream.prefix ?? "Bearer ",
                     maximumBodyBytes: settings.maximumBodyBytes ?? 1 << 20,
-                    timeout: .seconds(upstream.timeoutSeconds ?? 30)
+                    timeout: .seconds(upstream.timeoutSeconds ?? 30),
+                    approvers: approvers,
+                    logger: logger
                 )
             )
             proxy.add(to: router)
@@ -381,7 +393,9 @@ struct VerifierServer: Sendable {
                     configuration: .init(
                         origin: origin,
                         routes: routes,
-                        maximumBodyBytes: settings.maximumBodyBytes ?? 1 << 20
+                        maximumBodyBytes: settings.maximumBodyBytes ?? 1 << 20,
+                        approvers: approvers,
+                        logger: logger
                     )
                 )
             )

@@ -131,6 +131,10 @@ struct VerifierServeConfig: Decodable {
     var session: Session?
     /// Public key files of the operators who may read the audit log at `GET /v1/audit` (none: no such route).
     var operatorKeys: [String]?
+    /// The approver keys whose `Writ-Approval` headers may satisfy checkpoints (`ServeVerifierSettings.swift`).
+    var approvers: [ApproverSetting]?
+    /// The anomaly detectors (default: the core's defaults) (`ServeVerifierSettings.swift`).
+    var detectors: DetectorSettings?
 
     /// The configuration in `path`, with relative paths resolved against the configuration's directory.
     static func load(_ path: String, role: String) throws -> VerifierServeConfig {
@@ -144,6 +148,7 @@ struct VerifierServeConfig: Decodable {
                     "listen", "origin", "name", "authority", "authorityAudience", "policy", "maxStalenessSeconds",
                     "readinessTimeoutSeconds", "store", "keys", "agentClasses", "routes", "maximumBodyBytes",
                     "upstream", "session", "operatorKeys",
+                    "approvers", "detectors",
                 ],
                 "listen": ["host", "port"],
                 "keys": ["audit", "auditSalt", "report"],
@@ -153,6 +158,7 @@ struct VerifierServeConfig: Decodable {
             role: role,
             path: path
         )
+        try refuseUnknownNestedKeys(in: data, role: role, path: path)
         var config: VerifierServeConfig
         do {
             config = try JSONDecoder().decode(VerifierServeConfig.self, from: data)
@@ -221,6 +227,11 @@ struct VerifierServeConfig: Decodable {
         )
         if let secretFile = config.upstream?.secretFile { config.upstream?.secretFile = resolve(secretFile) }
         config.operatorKeys = config.operatorKeys?.map(resolve)
+        config.approvers = config.approvers?.map {
+            ApproverSetting(name: $0.name, publicKey: $0.publicKey, publicKeyFile: $0.publicKeyFile.map(resolve))
+        }
+        _ = try config.approverSet()
+        _ = try config.anomalyDetectors()
         let store = config.store ?? "sqlite:\(config.name).sqlite"
         if store.lowercased().hasPrefix("sqlite:") {
             let file = String(store.dropFirst("sqlite:".count))
@@ -295,6 +306,13 @@ struct VerifierServeConfig: Decodable {
           ],
           "maximumBodyBytes": 1048576,
           "operatorKeys": ["writ-repo/keys/operator.pub"],
+          "approvers": [{ "name": "alice", "publicKeyFile": "writ-repo/keys/alice.pub" }],
+          "detectors": {
+            "denialBurst": { "threshold": 5, "windowSeconds": 60 },
+            "resourceProbe": { "threshold": 20, "windowSeconds": 60 },
+            "rateSpike": { "limit": 100, "windowSeconds": 10 },
+            "useAfterClose": { "tolerated": 1, "windowSeconds": 60 }
+          },
           "routes": [
             { "method": "GET", "path": "/repo/:name/*", "action": "get", "resource": "repo/:name/*" },
             { "method": "POST", "path": "/repo/:name/*", "action": "post", "resource": "repo/:name/*",
