@@ -1,4 +1,4 @@
-#if MCP
+#if MCP && CLI  // runs the `writ` executable, which has `serve mcp` only with both traits
 import AsyncHTTPClient
 import Foundation
 import MCP
