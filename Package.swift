@@ -144,6 +144,7 @@ let package = Package(
             dependencies: [
                 "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "WritAudit", "WritRevocation",
                 "WritSQLite", "WritPostgres", "WritHTTP", "WritHummingbird",
+                "WritMCP",  // `writ serve mcp` (compiled empty without the MCP trait)
                 "WritTesting",  // the demo's one-process deployment (LocalDeployment)
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["CLI"])),
                 // `writ serve`: the servers' process (Hummingbird in a ServiceGroup, swift-log).
@@ -159,6 +160,8 @@ let package = Package(
                 // `writ drill --deployment`: the probe requests' method, headers and status (AsyncHTTPClient's types).
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["CLI"])),
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["CLI"])),
+                // `writ serve mcp`: the MCP server the tools answer on.
+                .product(name: "MCP", package: "swift-sdk", condition: .when(traits: ["MCP"])),
             ]
         ),
         .testTarget(name: "WritCryptoTests", dependencies: ["WritCrypto", "WritTesting"]),
@@ -228,16 +231,30 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["HTTP"])),
             ]
         ),
+        // Test support only: a plain MCP server process (the SDK, no Writ) that WritMCPTests' gateway tests spawn as
+        // the upstream. The test target depends on it (and on `writ`, for `writ serve mcp`) so `swift test` builds it.
+        .executableTarget(
+            name: "WritMCPEchoServer",
+            dependencies: [
+                .product(name: "MCP", package: "swift-sdk", condition: .when(traits: ["MCP"])),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["MCP"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["MCP"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["MCP"])),
+                .product(name: "Logging", package: "swift-log", condition: .when(traits: ["MCP"])),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle", condition: .when(traits: ["MCP"])),
+            ]
+        ),
         .testTarget(
             name: "WritMCPTests",
             dependencies: [
                 "WritMCP", "WritHTTP", "WritHummingbird", "Writ", "WritCrypto", "WritIdentity", "WritTokens",
-                "WritRevocation", "WritAudit", "WritTesting", "WritPolicy",
+                "WritRevocation", "WritAudit", "WritTesting", "WritPolicy", "WritMCPEchoServer", "writ",
                 .product(name: "MCP", package: "swift-sdk", condition: .when(traits: ["MCP"])),
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["MCP"])),
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["MCP"])),
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["MCP"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["MCP"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["MCP"])),
                 .product(
                     name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["MCP"])
                 ),

@@ -66,10 +66,11 @@ public final class WritMCPGateway: Sendable {
 
     /// Authorises one `POST` and, when allowed, forwards it.
     public func respond(to request: Request) async -> Response {
-        let (message, grant, headers): (WritMCPMessage, WritMCPGrant, [(name: String, value: String)])
+        let (message, grant, headers, visibility):
+            (WritMCPMessage, WritMCPGrant, [(name: String, value: String)], WritMCPToolVisibility?)
         switch await endpoint.admit(request) {
         case .refused(let response): return response
-        case .admitted(let m, let g, let h): (message, grant, headers) = (m, g, h)
+        case .admitted(let m, let g, let h, let v): (message, grant, headers, visibility) = (m, g, h, v)
         }
         var outgoing = HTTPClientRequest(url: upstream.absoluteString)
         outgoing.method = .POST
@@ -86,11 +87,25 @@ public final class WritMCPGateway: Sendable {
             for header in answer.headers where Self.returnedHeaders.contains(header.name.lowercased()) {
                 if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
             }
-            return Response(
-                status: .init(code: Int(answer.status.code)),
-                headers: fields,
-                body: ResponseBody(asyncSequence: answer.body)
-            )
+            guard let visibility, answer.status == .ok else {
+                return Response(
+                    status: .init(code: Int(answer.status.code)),
+                    headers: fields,
+                    body: ResponseBody(asyncSequence: answer.body)
+                )
+            }
+            // A tools/list answer is read whole (bounded) and filtered by the grant before it is passed back.
+            let body = try await answer.body.collect(upTo: WritMCPServerEndpoint.maximumToolListBytes)
+            guard
+                let kept = WritMCPServerEndpoint.filteredToolList(
+                    Data(body.readableBytesView),
+                    contentType: answer.headers.first(name: "content-type"),
+                    visibility
+                )
+            else {
+                return WritMCPServerEndpoint.unfilterable(id: message.id)
+            }
+            return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: kept)))
         } catch {
             return WritMCPServerEndpoint.jsonRPCError(
                 status: 502,

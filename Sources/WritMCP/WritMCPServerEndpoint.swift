@@ -7,6 +7,7 @@ import NIOCore
 import Synchronization
 public import Writ
 public import WritHTTP
+import WritTokens
 
 /// What a tool handler learns about the request it serves: the gatekeeper's grant and the Writ request it was
 /// granted for.
@@ -86,6 +87,8 @@ public final class WritMCPServerEndpoint: Sendable {
     public let transport: StatelessHTTPServerTransport
     /// Builds the `Server` that answers one client's `initialize` (see ``init(gatekeeper:configuration:transport:initializeServer:)``).
     let initializeServer: (@Sendable () async throws -> Server)?
+    /// Reads the grant of a `tools/list`'s token (already authorised by the gatekeeper) to filter the list.
+    let chainVerifier: TokenVerifier
 
     private struct State {
         var inFlightIDs: Set<String> = []
@@ -115,6 +118,11 @@ public final class WritMCPServerEndpoint: Sendable {
         self.configuration = configuration
         self.transport = transport
         self.initializeServer = initializeServer
+        self.chainVerifier = TokenVerifier(
+            trustBundle: gatekeeper.configuration.trustBundle,
+            agentClasses: gatekeeper.configuration.agentClasses,
+            options: gatekeeper.configuration.verification
+        )
     }
 
     /// Adds the endpoint's routes: `POST` ``Configuration/path`` (authorised), `GET`/`DELETE` on it (`405`,
@@ -150,21 +158,20 @@ public final class WritMCPServerEndpoint: Sendable {
 
     // MARK: Handling
 
-    /// What ``admit(_:)`` decided: the refusal to answer, or the authorised message, its grant and the request's
-    /// headers without the Writ credential.
+    /// What ``admit(_:)`` decided: the refusal to answer, or the authorised message, its grant, the request's
+    /// headers without the Writ credential, and for a `tools/list` which tools its answer may show.
     enum Admission {
         case refused(Response)
-        case admitted(WritMCPMessage, WritMCPGrant, [(name: String, value: String)])
+        case admitted(WritMCPMessage, WritMCPGrant, [(name: String, value: String)], WritMCPToolVisibility?)
     }
 
     /// Authorises one `POST` and, when allowed, hands the message to the SDK.
     public func respond(to request: Request) async -> Response {
-        let (message, grant, forwarded): (WritMCPMessage, WritMCPGrant, [(name: String, value: String)])
         switch await admit(request) {
         case .refused(let response): return response
-        case .admitted(let m, let g, let h): (message, grant, forwarded) = (m, g, h)
+        case .admitted(let message, let grant, let forwarded, let visibility):
+            return await handOver(message, grant: grant, headers: forwarded, visibility: visibility)
         }
-        return await handOver(message, grant: grant, headers: forwarded)
     }
 
     /// Reads, parses, maps and authorises one `POST`.
@@ -235,14 +242,32 @@ public final class WritMCPServerEndpoint: Sendable {
             }
             forwarded.append((name: field.name.rawName, value: field.value))
         }
-        return .admitted(message, grant, forwarded)
+        var visibility: WritMCPToolVisibility?
+        if message.method == ListTools.name {
+            // The gatekeeper has just verified this chain: it verifies again here (a tools/list is rare) only to
+            // read the step's effective actions and resources, which the grant does not carry.
+            guard let token = try? chainVerifier.verifyChain(text: presentation.credential) else {
+                return .refused(
+                    Self.jsonRPCError(
+                        status: 500,
+                        id: message.id,
+                        code: -32603,
+                        message: "the token's grant could not be read to filter tools/list",
+                        data: [:]
+                    )
+                )
+            }
+            visibility = WritMCPToolVisibility(token: token, map: configuration.tools)
+        }
+        return .admitted(message, grant, forwarded, visibility)
     }
 
     /// Runs an admitted message through the SDK transport, its grant readable by the tool handler.
     func handOver(
         _ message: WritMCPMessage,
         grant: WritMCPGrant,
-        headers forwarded: [(name: String, value: String)]
+        headers forwarded: [(name: String, value: String)],
+        visibility: WritMCPToolVisibility? = nil
     ) async -> Response {
         let reference = Self.newReference()
         let idKey = message.idKey
@@ -297,10 +322,44 @@ public final class WritMCPServerEndpoint: Sendable {
                 )
             }
         }
-        return Self.response(await transport.handleRequest(sdkRequest))
+        let answer = await transport.handleRequest(sdkRequest)
+        if let visibility, answer.statusCode == 200 {
+            let contentType = answer.headers.first { $0.key.lowercased() == "content-type" }?.value
+            guard let kept = Self.filteredToolList(answer.bodyData ?? Data(), contentType: contentType, visibility)
+            else {
+                return Self.unfilterable(id: message.id)
+            }
+            var response = Self.response(answer)
+            response.headers[.contentLength] = nil
+            response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: kept))
+            return response
+        }
+        return Self.response(answer)
     }
 
     // MARK: Responses
+
+    /// The largest `tools/list` answer filtered (larger ones are refused: the list cannot be checked).
+    static let maximumToolListBytes = 4 << 20
+
+    /// A `tools/list` answer's body with the tools the grant cannot allow removed, or `nil` when it cannot be read
+    /// (the caller fails closed: an unreadable list is never passed on unfiltered).
+    static func filteredToolList(_ body: Data, contentType: String?, _ visibility: WritMCPToolVisibility) -> Data? {
+        guard body.count <= maximumToolListBytes else { return nil }
+        let eventStream = contentType?.lowercased().hasPrefix("text/event-stream") ?? false
+        return visibility.filter(body, eventStream: eventStream)
+    }
+
+    /// The answer to a `tools/list` whose list could not be filtered: `502`.
+    static func unfilterable(id: Value?) -> Response {
+        jsonRPCError(
+            status: 502,
+            id: id,
+            code: -32603,
+            message: "the server's tools/list answer could not be read to filter it by the grant",
+            data: ["writ_code": .string(WritMCPError.Code.transport.rawValue)]
+        )
+    }
 
     private static func newReference() -> String {
         var generator = SystemRandomNumberGenerator()

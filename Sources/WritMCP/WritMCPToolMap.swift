@@ -106,9 +106,9 @@ public struct WritMCPMessage: Sendable {
 
 /// How an MCP endpoint maps each message to a Writ action and resource (`Docs/MCPBinding.md`).
 ///
-/// * `tools/call` of tool `T` → action `tools/call:T`; the resource from the tool's declared template, whose
-///   `:name` segments are replaced by the call's arguments (`tickets/:id` with `{"id": 42}` → `tickets/42`), or
-///   `tools/T` for a tool without a declaration.
+/// * `tools/call` of tool `T` → action `tools/call:T` (or the tool's declared action); the resource from the
+///   tool's declared template, whose `:name` (or `{name}`) segments are replaced by the call's arguments
+///   (`tickets/:id` with `{"id": 42}` → `tickets/42`), or `tools/T` for a tool without a declaration.
 /// * The session's own methods (``sessionMethods``: `initialize`, `ping`, `tools/list`, and every
 ///   `notifications/…`) → action ``sessionAction`` (default `mcp`), resource = the method. A token for the
 ///   audience with that one action opens a session; it grants no tool.
@@ -123,6 +123,8 @@ public struct WritMCPToolMap: Sendable, Hashable {
     public var sessionMethods: Set<String>
     /// Declared resource templates, by tool name.
     public private(set) var templates: [String: [Segment]]
+    /// Declared actions, by tool name (a tool without one maps to `tools/call:<tool>`).
+    public private(set) var actions: [String: String]
 
     /// One template segment.
     public enum Segment: Sendable, Hashable {
@@ -136,11 +138,27 @@ public struct WritMCPToolMap: Sendable, Hashable {
     ///
     /// - Parameters:
     ///   - tools: resource templates by tool name, e.g. `["read_ticket": "tickets/:id"]`: segments separated by
-    ///     `/`, a segment `:name` is replaced by argument `name` (a string or an integer).
+    ///     `/`, a segment `:name` or `{name}` is replaced by argument `name` (a string or an integer).
+    ///   - actions: Writ actions by tool name, for tools whose action is not `tools/call:<tool>` (e.g.
+    ///     `["read_ticket": "read"]`); never the session action.
     ///   - sessionAction: the action of the session's own methods (default `mcp`).
-    /// - Throws: ``WritMCPError/Code/invalidMapping`` for an empty template, an empty segment or a `*`.
-    public init(tools: [String: String] = [:], sessionAction: String = "mcp") throws(WritMCPError) {
+    /// - Throws: ``WritMCPError/Code/invalidMapping`` for an empty template, an empty segment or a `*`, or an
+    ///   action that is empty, longer than 256 bytes, or the session action.
+    public init(
+        tools: [String: String] = [:],
+        actions: [String: String] = [:],
+        sessionAction: String = "mcp"
+    ) throws(WritMCPError) {
         guard !sessionAction.isEmpty else { throw WritMCPError(.invalidMapping, "the session action is empty") }
+        for (tool, action) in actions {
+            guard !tool.isEmpty, !action.isEmpty, action.utf8.count <= 256, action != sessionAction else {
+                throw WritMCPError(
+                    .invalidMapping,
+                    "tool '\(tool)': an action is 1…256 bytes and not the session action '\(sessionAction)'"
+                )
+            }
+        }
+        self.actions = actions
         self.sessionAction = sessionAction
         self.sessionMethods = [Initialize.name, Ping.name, ListTools.name]
         var templates: [String: [Segment]] = [:]
@@ -150,7 +168,11 @@ public struct WritMCPToolMap: Sendable, Hashable {
                 throw WritMCPError(.invalidMapping, "tool '\(tool)': a template is non-empty segments without '*'")
             }
             templates[tool] = parts.map { part in
-                part.hasPrefix(":") && part.count > 1 ? .argument(String(part.dropFirst())) : .literal(String(part))
+                if part.hasPrefix(":"), part.count > 1 { return .argument(String(part.dropFirst())) }
+                if part.hasPrefix("{"), part.hasSuffix("}"), part.count > 2 {
+                    return .argument(String(part.dropFirst().dropLast()))
+                }
+                return .literal(String(part))
             }
         }
         self.templates = templates
@@ -162,7 +184,7 @@ public struct WritMCPToolMap: Sendable, Hashable {
     ///   integer, empty, longer than 256 bytes, `.` or `..`, or contains `/`, `*` or a control character.
     public func map(_ message: WritMCPMessage) throws(WritMCPError) -> (action: String, resource: String) {
         if let tool = message.toolName {
-            let action = "\(CallTool.name):\(tool)"
+            let action = action(forTool: tool)
             guard let segments = templates[tool] else { return (action, "tools/\(tool)") }
             var pieces: [String] = []
             for segment in segments {
@@ -177,6 +199,11 @@ public struct WritMCPToolMap: Sendable, Hashable {
             return (sessionAction, message.method)
         }
         return (message.method, message.method)
+    }
+
+    /// The Writ action of a `tools/call` of `tool`: its declared action, else `tools/call:<tool>`.
+    public func action(forTool tool: String) -> String {
+        actions[tool] ?? "\(CallTool.name):\(tool)"
     }
 
     private static func argument(

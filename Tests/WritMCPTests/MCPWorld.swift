@@ -118,6 +118,7 @@ final class MCPWorld: Sendable {
                             audience: "tickets",
                             actions: [
                                 "mcp", "tools/call:read_ticket", "tools/call:comment", "tools/call:close_ticket",
+                                "tools/call:echo", "tools/call:headers",
                             ],
                             resources: ["*"]
                         )
@@ -246,10 +247,11 @@ final class MCPWorld: Sendable {
         _ = try await follower.syncOnce()
     }
 
-    /// Runs the tool server on loopback for the duration of `body`.
-    func serving(_ body: @Sendable () async throws -> Void) async throws {
+    /// Runs the tool server on loopback for the duration of `body`: the endpoint's routes (unless
+    /// `mountsEndpoint` is `false`, e.g. for a gateway in ``extraRoutes``) and ``extraRoutes``.
+    func serving(mountsEndpoint: Bool = true, _ body: @Sendable () async throws -> Void) async throws {
         let router = Router()
-        endpoint.mount(on: router)
+        if mountsEndpoint { endpoint.mount(on: router) }
         extraRoutes(router)
         let app = Application(
             router: router,

@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run a Writ server: the authority, a Writ-protected service, or the credential broker.",
         subcommands: [ServeAuthorityCommand.self, ServeServiceCommand.self, ServeBrokerCommand.self]
+            + serveMCPSubcommands  // `mcp` with the MCP trait (ServeMCPCommand.swift)
     )
 }
 
