@@ -157,6 +157,8 @@ let package = Package(
                 // `writ serve broker`: the upstream client; `writ serve service`: its answers' header fields.
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["CLI"])),
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["CLI"])),
+                // `writ demo --processes`: the agents' signed calls to the services (AsyncHTTPClient's methods).
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["CLI"])),
             ]
         ),
         .testTarget(name: "WritCryptoTests", dependencies: ["WritCrypto", "WritTesting"]),
