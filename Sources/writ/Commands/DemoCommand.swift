@@ -10,7 +10,7 @@ struct DemoCommand: AsyncParsableCommand {
         abstract:
             "Run Writ's end-to-end demonstration: attestation, per-step tokens, delegation, refresh, checkpoints, anomaly revocation, the broker, hand-off, the revocation drill, audit verification and the forensic timeline.",
         discussion: """
-            Two modes. With --processes, the mission runs as separate OS processes on loopback: the authority, three
+            Two modes. By default (or with --processes), the mission runs as separate OS processes on loopback: the authority, three
             services (repo, tickets, payments) and the broker in front of a legacy billing API (served by the demo
             process itself) are `writ serve` children of this executable, each in its own process group with its
             own SQLite file (or, with --postgres URL, its own schema on one PostgreSQL); the planner, its sub-agents
@@ -21,7 +21,7 @@ struct DemoCommand: AsyncParsableCommand {
             keys/, logs/<name>.log, <name>.sqlite, deployment.json); --keep also keeps the PostgreSQL schemas and
             prints commands to inspect the stores.
 
-            With --in-process (the default for now), everything runs in this process on the embedded default: one SQLite database in the work directory
+            With --in-process (implied by --seed or --store), everything runs in this process on the embedded default: one SQLite database in the work directory
             (default ./writ-demo/writ.sqlite) holds the authority's state, the signed revocation feed, the
             verifiers' watermark reports and the services' shared nonces; the audit logs are files beside it
             (audit/*.log). Time is simulated so "seconds" of token lifetime take no real time.
@@ -42,10 +42,13 @@ struct DemoCommand: AsyncParsableCommand {
             """
     )
 
-    @Flag(name: .long, help: "Run everything in this process on a simulated clock (the default for now).")
+    @Flag(name: .long, help: "Run everything in this process on a simulated clock (implied by --seed or --store).")
     var inProcess = false
 
-    @Flag(name: .long, help: "Run the authority, the services and the broker as separate `writ serve` processes.")
+    @Flag(
+        name: .long,
+        help: "Run the authority, the services and the broker as separate `writ serve` processes (the default)."
+    )
     var processes = false
 
     @Option(
@@ -61,7 +64,15 @@ struct DemoCommand: AsyncParsableCommand {
     var sabotage: String?
 
     /// Whether the process mode is the default (switched once it passed five runs in a row).
-    static let processesByDefault = false
+    static let processesByDefault = true
+
+    /// Whether this run is the process demo: `--processes`, or the default unless `--in-process`, `--seed` or
+    /// `--store` (options of the in-process demo) asks for the one-process demo.
+    var processMode: Bool {
+        if processes { return true }
+        if inProcess || seed != nil || store != Self.defaultStore { return false }
+        return Self.processesByDefault
+    }
 
     @Option(name: .long, help: "Work directory for the audit logs and checkpoints.")
     var dir: String = "writ-demo"
@@ -89,7 +100,6 @@ struct DemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         if inProcess, processes { throw ValidationError("--in-process and --processes: choose one") }
-        let processMode = processes || (Self.processesByDefault && !inProcess)
         if !processMode, postgres != nil || keep {
             throw ValidationError("--postgres and --keep are options of --processes")
         }
@@ -99,7 +109,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if processes || (Self.processesByDefault && !inProcess) {
+        if processMode {
             let passed = try await DemoProcessRun.run(
                 directory: dir,
                 postgres: postgres,

@@ -133,16 +133,19 @@ struct DemoProcessSetup: Sendable {
         }
         """
 
-    /// Cleans `directory` (everything an earlier run left) and writes every file.
+    /// Cleans `directory` (the files an earlier run wrote) and writes every file.
     ///
     /// `sabotage` names a verifier whose policy file is written broken, so that it fails at start (the tests of the
     /// start-up failure path).
     static func make(directory: String, postgres: String?, sabotage: String? = nil) throws -> DemoProcessSetup {
+        // Only what an earlier run wrote is removed: anything else in the directory is left alone.
         let fm = FileManager.default
-        if fm.fileExists(atPath: directory) {
-            for name in try fm.contentsOfDirectory(atPath: directory) {
-                try fm.removeItem(atPath: directory + "/" + name)
-            }
+        var ours = ["keys", "logs", "policies", "legacy.secret", "deployment.json", "authority.json"]
+        for name in ["authority"] + verifierList().map(\.name) {
+            ours += ["\(name).json", "\(name).sqlite", "\(name).sqlite-wal", "\(name).sqlite-shm"]
+        }
+        for name in ours where fm.fileExists(atPath: directory + "/" + name) {
+            try fm.removeItem(atPath: directory + "/" + name)
         }
         for folder in ["keys", "logs", "policies"] {
             try fm.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
