@@ -162,6 +162,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["CLI"])),
                 // `writ serve mcp`: the MCP server the tools answer on.
                 .product(name: "MCP", package: "swift-sdk", condition: .when(traits: ["MCP"])),
+                // `writ demo --processes`: the agents' signed calls to the services (AsyncHTTPClient's methods).
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["CLI"])),
             ]
         ),
         .testTarget(name: "WritCryptoTests", dependencies: ["WritCrypto", "WritTesting"]),

@@ -10,7 +10,18 @@ struct DemoCommand: AsyncParsableCommand {
         abstract:
             "Run Writ's end-to-end demonstration: attestation, per-step tokens, delegation, refresh, checkpoints, anomaly revocation, the broker, hand-off, the revocation drill, audit verification and the forensic timeline.",
         discussion: """
-            Everything runs in this process on the embedded default: one SQLite database in the work directory
+            Two modes. By default (or with --processes), the mission runs as separate OS processes on loopback: the authority, three
+            services (repo, tickets, payments) and the broker in front of a legacy billing API (served by the demo
+            process itself) are `writ serve` children of this executable, each in its own process group with its
+            own SQLite file (or, with --postgres URL, its own schema on one PostgreSQL); the planner, its sub-agents
+            and the canary call them over HTTP with their own keys, on the real clock (step tokens live 4 s, so they
+            refresh for real). It shows the faults (SIGKILL of a service, a restart of the authority), measures
+            revocation → denial on every service, and stops every child on every exit path (SIGTERM, then SIGKILL
+            after 3 s), including ^C. The work directory is cleaned at the start and kept at the end (configs,
+            keys/, logs/<name>.log, <name>.sqlite, deployment.json); --keep also keeps the PostgreSQL schemas and
+            prints commands to inspect the stores.
+
+            With --in-process (implied by --seed or --store), everything runs in this process on the embedded default: one SQLite database in the work directory
             (default ./writ-demo/writ.sqlite) holds the authority's state, the signed revocation feed, the
             verifiers' watermark reports and the services' shared nonces; the audit logs are files beside it
             (audit/*.log). Time is simulated so "seconds" of token lifetime take no real time.
@@ -20,6 +31,9 @@ struct DemoCommand: AsyncParsableCommand {
 
             Examples:
               swift run writ demo
+              swift run writ demo --processes
+              swift run writ demo --processes --json
+              swift run writ demo --processes --postgres 'postgres://postgres:postgres@127.0.0.1:5432/writ?sslmode=disable'
               swift run writ demo --dir /tmp/writ-demo --seed 7 --json
               swift run writ demo --store file
               sqlite3 writ-demo/writ.sqlite 'SELECT sequence, target FROM revocation_entries'
@@ -27,6 +41,38 @@ struct DemoCommand: AsyncParsableCommand {
             Exit status: 0 when every expectation held, 1 otherwise.
             """
     )
+
+    @Flag(name: .long, help: "Run everything in this process on a simulated clock (implied by --seed or --store).")
+    var inProcess = false
+
+    @Flag(
+        name: .long,
+        help: "Run the authority, the services and the broker as separate `writ serve` processes (the default)."
+    )
+    var processes = false
+
+    @Option(
+        name: .long,
+        help: "With --processes: put every child's store on this PostgreSQL (a fresh schema each run)."
+    )
+    var postgres: String?
+
+    @Flag(name: .long, help: "With --processes: keep the PostgreSQL schemas and print how to inspect the stores.")
+    var keep = false
+
+    @Option(name: .long, help: .hidden)
+    var sabotage: String?
+
+    /// Whether the process mode is the default (switched once it passed five runs in a row).
+    static let processesByDefault = true
+
+    /// Whether this run is the process demo: `--processes`, or the default unless `--in-process`, `--seed` or
+    /// `--store` (options of the in-process demo) asks for the one-process demo.
+    var processMode: Bool {
+        if processes { return true }
+        if inProcess || seed != nil || store != Self.defaultStore { return false }
+        return Self.processesByDefault
+    }
 
     @Option(name: .long, help: "Work directory for the audit logs and checkpoints.")
     var dir: String = "writ-demo"
@@ -52,7 +98,28 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print a machine-readable JSON report instead of progress.")
     var json = false
 
+    func validate() throws {
+        if inProcess, processes { throw ValidationError("--in-process and --processes: choose one") }
+        if !processMode, postgres != nil || keep {
+            throw ValidationError("--postgres and --keep are options of --processes")
+        }
+        if processMode, seed != nil || store != Self.defaultStore {
+            throw ValidationError("--seed and --store are options of --in-process")
+        }
+    }
+
     func run() async throws {
+        if processMode {
+            let passed = try await DemoProcessRun.run(
+                directory: dir,
+                postgres: postgres,
+                keep: keep,
+                json: json,
+                sabotage: sabotage
+            )
+            if !passed { throw ExitCode(1) }
+            return
+        }
         let started = ContinuousClock.now
         let locator: StoreLocator =
             switch store.lowercased() {
