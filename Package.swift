@@ -157,13 +157,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log", condition: .when(traits: ["CLI"])),
                 // `writ serve broker`: the upstream client; `writ serve service`: its answers' header fields.
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["CLI"])),
-                // `writ drill --deployment`: the probe requests' method, headers and status (AsyncHTTPClient's types).
+                // `writ drill --deployment` and `writ demo`'s agents: requests' method, headers and status
+                // (AsyncHTTPClient's types).
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["CLI"])),
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["CLI"])),
                 // `writ serve mcp`: the MCP server the tools answer on.
                 .product(name: "MCP", package: "swift-sdk", condition: .when(traits: ["MCP"])),
-                // `writ demo --processes`: the agents' signed calls to the services (AsyncHTTPClient's methods).
-                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["CLI"])),
             ]
         ),
         .testTarget(name: "WritCryptoTests", dependencies: ["WritCrypto", "WritTesting"]),

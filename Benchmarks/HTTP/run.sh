@@ -39,7 +39,7 @@ run() {
   if [ "$server" = authority-pg ]; then
     export WRIT_BENCH_SCHEMA="writ_bench_$$_$RANDOM"
   fi
-  "$BIN" serve "$server" "$PORT" "$WORK" &
+  "$BIN" serve "$server" "$PORT" "$WORK" > "$WORK/server.log" &
   local pid=$!
   wait_port
   "$BIN" gen "$load" 4000 "$PORT" "$WORK" "$WORK/warm.txt"

@@ -401,7 +401,7 @@ extension VerifierServer {
         )
         return [
             app,
-            FollowerService(follower: follower, logger: logger),
+            FollowerService(follower: follower, gap: pollGap, logger: logger),
             WritAnomalyForwarder(gatekeeper: gatekeeper, client: client, key: reportKey, logger: logger),
         ]
     }
