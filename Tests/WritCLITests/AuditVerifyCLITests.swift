@@ -8,7 +8,7 @@ struct AuditVerifyCLITests {
     /// A fresh demo run's work directory, shared by the tests of this suite (each copies what it changes).
     static let demo: Result<String, any Error> = Result {
         let dir = try CLITests.temporaryDirectory()
-        let run = try CLITests.run(["demo", "--dir", dir, "--seed", "1", "--json"])
+        let run = try CLITests.runBlocking(["demo", "--dir", dir, "--seed", "1", "--json"])
         guard run.status == 0 else { throw CLIFailure(description: "demo failed: \(run.stderr)") }
         return dir
     }
@@ -50,15 +50,15 @@ struct AuditVerifyCLITests {
 
         func write(_ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: log)) }
 
-        func verify(_ extra: [String] = ["--keys"]) throws -> CLITests.Run {
-            try CLITests.run(["audit", "verify", log] + (extra == ["--keys"] ? ["--keys", keys] : extra))
+        func verify(_ extra: [String] = ["--keys"]) async throws -> CLITests.Run {
+            try await CLITests.run(["audit", "verify", log] + (extra == ["--keys"] ? ["--keys", keys] : extra))
         }
     }
 
     @Test("the demo's log verifies against its keys folder: every entry covered, witnessed")
-    func verified() throws {
+    func verified() async throws {
         let copy = try Copy()
-        let run = try copy.verify()
+        let run = try await copy.verify()
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("OK:") && run.stdout.contains("witnessed up to"))
         #expect(run.stdout.contains("checkpoint file (size"))
@@ -66,40 +66,40 @@ struct AuditVerifyCLITests {
     }
 
     @Test("without a key the command refuses; with --no-key it says UNVERIFIED and never 'verified'")
-    func withoutKey() throws {
+    func withoutKey() async throws {
         let copy = try Copy()
-        let refused = try copy.verify([])
+        let refused = try await copy.verify([])
         #expect(refused.status == 2 && refused.stderr.contains("--no-key"), "\(refused.stderr)")
-        let chainOnly = try copy.verify(["--no-key"])
+        let chainOnly = try await copy.verify(["--no-key"])
         #expect(chainOnly.status == 0, "\(chainOnly.stderr)")
         #expect(chainOnly.stdout.contains("UNVERIFIED") && chainOnly.stdout.contains("NOT checked"))
         #expect(!chainOnly.stdout.contains("verified by") && !chainOnly.stdout.contains("OK"))
     }
 
     @Test("another log's key verifies nothing: unknown key, exit 1")
-    func wrongKey() throws {
+    func wrongKey() async throws {
         let copy = try Copy()
-        let run = try copy.verify(["--key", copy.keys + "/tickets.pub"])
+        let run = try await copy.verify(["--key", copy.keys + "/tickets.pub"])
         #expect(run.status == 1)
         #expect(run.stdout.contains("unverified: signed by unknown key repo+"), "\(run.stdout)")
         #expect(!run.stdout.contains("OK"))
     }
 
     @Test("a flipped byte in the last entry is tampering, exit 1 naming it")
-    func flippedLastEntry() throws {
+    func flippedLastEntry() async throws {
         let copy = try Copy()
         var (bytes, frames) = try copy.frames()
         let last = try #require(frames.last { !$0.checkpoint })
         let entries = frames.filter { !$0.checkpoint }.count
         bytes[last.offset + 30] ^= 0x01
         try copy.write(bytes)
-        let run = try copy.verify()
+        let run = try await copy.verify()
         #expect(run.status == 1)
         #expect(run.stderr.contains("entry \(entries - 1):"), "\(run.stderr)")
     }
 
     @Test("the last batch cut off, or the checkpoint file deleted, is exit 1", arguments: [false, true])
-    func cutOrDeleted(deleteCheckpointFile: Bool) throws {
+    func cutOrDeleted(deleteCheckpointFile: Bool) async throws {
         let copy = try Copy()
         if deleteCheckpointFile {
             try FileManager.default.removeItem(atPath: copy.log + ".checkpoint")
@@ -108,21 +108,21 @@ struct AuditVerifyCLITests {
             let lastEntry = try #require(frames.lastIndex { !$0.checkpoint })
             try copy.write(Array(bytes[..<frames[lastEntry].offset]))
         }
-        let run = try copy.verify()
+        let run = try await copy.verify()
         #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
         #expect(run.stderr.contains(deleteCheckpointFile ? "missing" : "removed"), "\(run.stderr)")
     }
 
     @Test("the timeline takes the same keys; without them it refuses, with --no-key every row says NONE")
-    func timeline() throws {
+    func timeline() async throws {
         let demo = try Self.demo.get()
         let logs = ["authority", "repo", "tickets", "payments"].map { demo + "/audit/\($0).log" }
-        let verified = try CLITests.run(["audit", "timeline"] + logs + ["--keys", demo + "/keys"])
+        let verified = try await CLITests.run(["audit", "timeline"] + logs + ["--keys", demo + "/keys"])
         #expect(verified.status == 0, "\(verified.stderr)")
         let rows = verified.stdout.split(separator: "\n").dropFirst()
         #expect(!rows.isEmpty && rows.allSatisfy { $0.contains(" ok ") })
-        #expect(try CLITests.run(["audit", "timeline"] + logs).status == 2)
-        let unverified = try CLITests.run(["audit", "timeline"] + logs + ["--no-key"])
+        #expect(try await CLITests.run(["audit", "timeline"] + logs).status == 2)
+        let unverified = try await CLITests.run(["audit", "timeline"] + logs + ["--no-key"])
         #expect(unverified.status == 0)
         #expect(unverified.stdout.split(separator: "\n").dropFirst().allSatisfy { $0.contains(" NONE ") })
         #expect(unverified.stderr.contains("NOT checked"))

@@ -24,7 +24,19 @@ struct CLITests {
         return nil
     }
 
-    static func run(_ arguments: [String]) throws -> Run {
+    /// Runs `writ` with `arguments` on a thread of its own and waits for it without holding a thread of the
+    /// cooperative pool (a blocked pool thread — there are as many as cores — would stall every other suite's
+    /// async work, e.g. PostgreSQL pools and HTTP servers, for as long as the child runs).
+    static func run(_ arguments: [String]) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try runBlocking(arguments) })
+            }
+        }
+    }
+
+    /// Runs `writ` with `arguments` on the calling thread (blocking it until the child exits).
+    static func runBlocking(_ arguments: [String]) throws -> Run {
         let executable = try #require(writ, "writ not found beside \(CommandLine.arguments[0])")
         let process = Process()
         process.executableURL = executable
@@ -52,10 +64,10 @@ struct CLITests {
     }
 
     @Test("writ demo: every expectation holds, exit 0, JSON report, audit logs and revocation file written")
-    func demo() throws {
+    func demo() async throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let run = try Self.run(["demo", "--dir", dir, "--seed", "3", "--json"])
+        let run = try await Self.run(["demo", "--dir", dir, "--seed", "3", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         #expect(report?["passed"] as? Bool == true)
@@ -75,37 +87,37 @@ struct CLITests {
         }
 
         // The audit logs it wrote verify, and one tampered byte is caught (exit 1, named on stderr).
-        #expect(try Self.run(["audit", "verify", "--keys", dir + "/keys", dir + "/audit/repo.log"]).status == 0)
+        #expect(try await Self.run(["audit", "verify", "--keys", dir + "/keys", dir + "/audit/repo.log"]).status == 0)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/audit/repo.log"))
         bytes[bytes.count / 2] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: dir + "/audit/repo.log"))
-        let tampered = try Self.run(["audit", "verify", "--keys", dir + "/keys", dir + "/audit/repo.log"])
+        let tampered = try await Self.run(["audit", "verify", "--keys", dir + "/keys", dir + "/audit/repo.log"])
         #expect(tampered.status == 1)
         #expect(tampered.stderr.hasPrefix("error:"))
 
         // TTL advice from the (intact) authority log.
-        let advice = try Self.run(["ttl", "advise", "--json", dir + "/audit/authority.log"])
+        let advice = try await Self.run(["ttl", "advise", "--json", dir + "/audit/authority.log"])
         #expect(advice.status == 0, "\(advice.stderr)")
         #expect(advice.stdout.contains("\"agentClass\" : \"planner\""))
     }
 
     @Test("writ drill passes on a healthy deployment and exits 1 when a service does not apply revocations")
-    func drill() throws {
+    func drill() async throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let healthy = try Self.run(["drill", "--dir", dir])
+        let healthy = try await Self.run(["drill", "--dir", dir])
         #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
         #expect(healthy.stdout.contains("✓"))
-        let deaf = try Self.run(["drill", "--dir", dir, "--deaf", "tickets"])
+        let deaf = try await Self.run(["drill", "--dir", dir, "--deaf", "tickets"])
         #expect(deaf.status == 1)
         #expect(deaf.stdout.contains("✗ tickets revocation"))
     }
 
     @Test("keygen writes the private key with mode 0600")
-    func keygen() throws {
+    func keygen() async throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let run = try Self.run(["keygen", "--out", dir + "/agent.key"])
+        let run = try await Self.run(["keygen", "--out", dir + "/agent.key"])
         #expect(run.status == 0, "\(run.stderr)")
         let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/agent.key")
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
@@ -113,12 +125,12 @@ struct CLITests {
     }
 
     @Test("usage errors exit 2 with one line on standard error; unreadable input exits 2")
-    func usageErrors() throws {
-        let unknown = try Self.run(["--no-such-option"])
+    func usageErrors() async throws {
+        let unknown = try await Self.run(["--no-such-option"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.split(separator: "\n").count == 1)
         #expect(unknown.stderr.hasPrefix("error:"))
-        let missing = try Self.run(["audit", "verify", "/nonexistent/writ.log"])
+        let missing = try await Self.run(["audit", "verify", "/nonexistent/writ.log"])
         #expect(missing.status == 2)
         #expect(!missing.stderr.contains("Fatal"))
     }

@@ -54,10 +54,10 @@ struct DemoProcessTests {
     }
 
     @Test("the process demo: every expectation holds, every child stopped, no port left bound")
-    func processDemo() throws {
+    func processDemo() async throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let run = try CLITests.run(["demo", "--processes", "--json", "--dir", dir])
+        let run = try await CLITests.run(["demo", "--processes", "--json", "--dir", dir])
         let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let expectations = (report?["expectations"] as? [[String: Any]]) ?? []
         let failed = expectations.filter { $0["passed"] as? Bool != true }
@@ -89,10 +89,10 @@ struct DemoProcessTests {
     }
 
     @Test("a child failing at start: a clear error naming it and its log, and no orphan")
-    func childFailsAtStart() throws {
+    func childFailsAtStart() async throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let run = try CLITests.run(["demo", "--processes", "--json", "--dir", dir, "--sabotage", "tickets"])
+        let run = try await CLITests.run(["demo", "--processes", "--json", "--dir", dir, "--sabotage", "tickets"])
         #expect(run.status == 1, "\(run.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let expectations = (report?["expectations"] as? [[String: Any]]) ?? []

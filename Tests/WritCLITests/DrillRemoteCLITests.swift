@@ -150,13 +150,13 @@ struct DrillRemoteCLITests {
         _ = try #require(try await repo.address(), "repo: \(repo.stdout) \(repo.stderr)")
         _ = try #require(try await tickets.address(), "tickets: \(tickets.stdout) \(tickets.stderr)")
 
-        let table = try CLITests.run(["drill", "--deployment", dir + "/deploy/drill.json"])
+        let table = try await CLITests.run(["drill", "--deployment", dir + "/deploy/drill.json"])
         #expect(table.status == 0, "\(table.stdout)\n\(table.stderr)")
         #expect(table.stdout.contains("SERVICE"))
         #expect(table.stdout.contains("drill: every check held on every service"))
         #expect(!table.stdout.contains("✗"), "\(table.stdout)")
 
-        let json = try CLITests.run(["drill", "--deployment", dir + "/deploy/drill.json", "--json"])
+        let json = try await CLITests.run(["drill", "--deployment", dir + "/deploy/drill.json", "--json"])
         #expect(json.status == 0, "\(json.stdout)\n\(json.stderr)")
         let rows = Self.rows(json.stdout)
         #expect(rows.count == 2)
@@ -172,7 +172,9 @@ struct DrillRemoteCLITests {
 
         // tickets dies without a word: its cells fail (within the timeout), repo's still pass, exit 1 naming it.
         tickets.killNow()
-        let killed = try CLITests.run(["drill", "--deployment", dir + "/deploy/drill.json", "--json", "--timeout", "3"])
+        let killed = try await CLITests.run([
+            "drill", "--deployment", dir + "/deploy/drill.json", "--json", "--timeout", "3",
+        ])
         #expect(killed.status == 1, "\(killed.stdout)\n\(killed.stderr)")
         #expect(killed.stderr.contains("tickets"), "\(killed.stderr)")
         #expect(!killed.stderr.contains("repo ("), "\(killed.stderr)")
@@ -230,7 +232,7 @@ struct DrillRemoteCLITests {
         _ = try #require(try await repo.address(), "repo: \(repo.stdout) \(repo.stderr)")
         _ = try #require(try await tickets.address(), "tickets: \(tickets.stdout) \(tickets.stderr)")
 
-        let run = try CLITests.run(["drill", "--deployment", dir + "/drill.json", "--json", "--timeout", "3"])
+        let run = try await CLITests.run(["drill", "--deployment", dir + "/drill.json", "--json", "--timeout", "3"])
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stderr.contains("tickets (revocation"), "\(run.stderr)")
         let rows = Self.rows(run.stdout)
@@ -243,37 +245,37 @@ struct DrillRemoteCLITests {
     }
 
     @Test("a bad deployment file or an unreachable authority: exit 2 naming the key or the authority")
-    func badInput() throws {
+    func badInput() async throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.prepare(dir, services: ["repo"])
         let deadPort = Net.freePort()
         let good = Self.deployment(authorityPort: deadPort, services: [("repo", Net.freePort())])
 
-        func run(_ text: String) throws -> CLITests.Run {
+        func run(_ text: String) async throws -> CLITests.Run {
             try Net.write(text, to: dir + "/drill.json")
-            return try CLITests.run(["drill", "--deployment", dir + "/drill.json"])
+            return try await CLITests.run(["drill", "--deployment", dir + "/drill.json"])
         }
-        let unknownTop = try run(good.replacingOccurrences(of: "\"drillClass\"", with: "\"drillClas\""))
+        let unknownTop = try await run(good.replacingOccurrences(of: "\"drillClass\"", with: "\"drillClas\""))
         #expect(unknownTop.status == 2)
         #expect(unknownTop.stderr.contains("drillClas"), "\(unknownTop.stderr)")
-        let unknownService = try run(good.replacingOccurrences(of: "\"verifier\"", with: "\"verifer\""))
+        let unknownService = try await run(good.replacingOccurrences(of: "\"verifier\"", with: "\"verifer\""))
         #expect(unknownService.status == 2)
         #expect(unknownService.stderr.contains("services[0].verifer"), "\(unknownService.stderr)")
-        let unknownProbe = try run(good.replacingOccurrences(of: "\"path\"", with: "\"route\""))
+        let unknownProbe = try await run(good.replacingOccurrences(of: "\"path\"", with: "\"route\""))
         #expect(unknownProbe.status == 2)
         #expect(unknownProbe.stderr.contains("services[0].probe.route"), "\(unknownProbe.stderr)")
-        let missingKey = try run(good.replacingOccurrences(of: "repo-audit.pub", with: "absent.pub"))
+        let missingKey = try await run(good.replacingOccurrences(of: "repo-audit.pub", with: "absent.pub"))
         #expect(missingKey.status == 2)
         #expect(missingKey.stderr.contains("services[0].auditKey"), "\(missingKey.stderr)")
-        let badURL = try run(good.replacingOccurrences(of: "http://127.0.0.1:\(deadPort)", with: "ftp://nowhere"))
+        let badURL = try await run(good.replacingOccurrences(of: "http://127.0.0.1:\(deadPort)", with: "ftp://nowhere"))
         #expect(badURL.status == 2)
         #expect(badURL.stderr.contains("authority"), "\(badURL.stderr)")
-        let notJSON = try run("[1, 2]")
+        let notJSON = try await run("[1, 2]")
         #expect(notJSON.status == 2)
 
         // Nothing listens on the authority's port.
-        let unreachable = try run(good)
+        let unreachable = try await run(good)
         #expect(unreachable.status == 2, "\(unreachable.stderr)")
         #expect(unreachable.stderr.contains("127.0.0.1:\(deadPort)"), "\(unreachable.stderr)")
         #expect(unreachable.stderr.contains("unreachable"), "\(unreachable.stderr)")

@@ -133,7 +133,8 @@ struct ServeCLITests {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(
-            try CLITests.run(["keygen", "--out", dir + "/operator.key", "--public", dir + "/operator.pub"]).status == 0
+            try await CLITests.run(["keygen", "--out", dir + "/operator.key", "--public", dir + "/operator.pub"]).status
+                == 0
         )
         let configPath = dir + "/authority.json"
         try Self.config(in: dir).write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -178,12 +179,13 @@ struct ServeCLITests {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(
-            try CLITests.run(["keygen", "--out", dir + "/operator.key", "--public", dir + "/operator.pub"]).status == 0
+            try await CLITests.run(["keygen", "--out", dir + "/operator.key", "--public", dir + "/operator.pub"]).status
+                == 0
         )
         let configPath = dir + "/authority.json"
 
         try "{ \"listen\": { \"host\": \"127.0.0.1\" } }".write(toFile: configPath, atomically: true, encoding: .utf8)
-        var run = try CLITests.run(["serve", "authority", "--config", configPath])
+        var run = try await CLITests.run(["serve", "authority", "--config", configPath])
         #expect(run.status == 2)
         #expect(run.stderr.contains("'port': missing"), "\(run.stderr)")
 
@@ -198,12 +200,12 @@ struct ServeCLITests {
                 atomically: true,
                 encoding: .utf8
             )
-            run = try CLITests.run(["serve", "authority", "--config", configPath])
+            run = try await CLITests.run(["serve", "authority", "--config", configPath])
             #expect(run.status == 2)
             #expect(run.stderr.contains("\(named) is not a setting of `writ serve authority`"), "\(run.stderr)")
         }
 
-        run = try CLITests.run(["serve", "authority", "--config", dir + "/missing.json"])
+        run = try await CLITests.run(["serve", "authority", "--config", dir + "/missing.json"])
         #expect(run.status == 2)
         #expect(run.stderr.contains("missing.json"), "\(run.stderr)")
 
@@ -212,7 +214,7 @@ struct ServeCLITests {
             atomically: true,
             encoding: .utf8
         )
-        run = try CLITests.run(["serve", "authority", "--config", configPath])
+        run = try await CLITests.run(["serve", "authority", "--config", configPath])
         #expect(run.status == 2)
         #expect(run.stderr.contains("PostgreSQL") && run.stderr.contains("@db/writ"), "\(run.stderr)")
         #expect(!run.stderr.contains("secret"))
@@ -220,7 +222,7 @@ struct ServeCLITests {
         try FileManager.default.createDirectory(atPath: dir + "/keys", withIntermediateDirectories: true)
         try "not a key\n".write(toFile: dir + "/keys/issuer.key", atomically: true, encoding: .utf8)
         try Self.config(in: dir).write(toFile: configPath, atomically: true, encoding: .utf8)
-        run = try CLITests.run(["serve", "authority", "--config", configPath])
+        run = try await CLITests.run(["serve", "authority", "--config", configPath])
         #expect(run.status == 2)
         #expect(run.stderr.contains("issuer key"), "\(run.stderr)")
         try FileManager.default.removeItem(atPath: dir + "/keys/issuer.key")
@@ -230,12 +232,12 @@ struct ServeCLITests {
         let address = try #require(try await first.address(), "no address: \(first.stdout)")
         let port = try #require(Int(address.split(separator: ":").last ?? ""))
         try Self.config(in: dir, port: port).write(toFile: configPath, atomically: true, encoding: .utf8)
-        run = try CLITests.run(["serve", "authority", "--config", configPath])
+        run = try await CLITests.run(["serve", "authority", "--config", configPath])
         #expect(run.status == 2)
         #expect(run.stderr.contains("cannot serve on 127.0.0.1:\(port)"), "\(run.stderr)")
         #expect(try await first.stop(SIGINT) == 0)
 
-        run = try CLITests.run(["serve", "authority", "--print-example-config"])
+        run = try await CLITests.run(["serve", "authority", "--print-example-config"])
         #expect(run.status == 0)
         #expect((try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) != nil, "\(run.stdout)")
     }

@@ -391,13 +391,13 @@ struct ServeExtCLITests {
     }
 
     @Test("approvers and detectors: bad settings exit 2 naming the setting")
-    func badSettings() throws {
+    func badSettings() async throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try Net.setUp(dir, verifiers: ["repo"])
         let human = Ed25519.PrivateKey()
         let text = "writpk1_" + Base64URL.encode(human.publicKey.rawRepresentation)
-        func refused(_ extra: String, _ expected: String, role: String = "service") throws {
+        func refused(_ extra: String, _ expected: String, role: String = "service") async throws {
             let path = try Self.verifier(
                 dir,
                 name: "repo",
@@ -406,27 +406,36 @@ struct ServeExtCLITests {
                 routes: Net.repoRoutes,
                 extra: extra
             )
-            let run = try CLITests.run(["serve", role, "--config", path])
+            let run = try await CLITests.run(["serve", role, "--config", path])
             #expect(run.status == 2, "\(extra): \(run.stdout)")
             #expect(run.stderr.contains(expected), "expected '\(expected)' in \(run.stderr)")
         }
-        try refused(#""detectors": { "denialBurts": {} },"#, "'detectors.denialBurts' is not a setting")
-        try refused(#""detectors": { "denialBurst": { "treshold": 3 } },"#, "'detectors.denialBurst.treshold'")
-        try refused(#""detectors": { "denialBurst": { "threshold": 0 } },"#, "detectors.denialBurst.threshold")
-        try refused(#""detectors": { "rateSpike": { "windowSeconds": 0 } },"#, "detectors.rateSpike.windowSeconds")
-        try refused(
+        try await refused(#""detectors": { "denialBurts": {} },"#, "'detectors.denialBurts' is not a setting")
+        try await refused(#""detectors": { "denialBurst": { "treshold": 3 } },"#, "'detectors.denialBurst.treshold'")
+        try await refused(#""detectors": { "denialBurst": { "threshold": 0 } },"#, "detectors.denialBurst.threshold")
+        try await refused(
+            #""detectors": { "rateSpike": { "windowSeconds": 0 } },"#,
+            "detectors.rateSpike.windowSeconds"
+        )
+        try await refused(
             #""detectors": { "intentDeviation": { "fix": { "actions": [], "x": 1 } } },"#,
             "intentDeviation.fix.x"
         )
-        try refused(#""approvers": [{ "name": "alice" }],"#, "approvers[0]")
-        try refused(#""approvers": [{ "name": "alice", "publicKey": "writpk1_AAAA" }],"#, "approvers[0].publicKey")
-        try refused(#""approvers": [{ "name": "alice", "publicKey": "\#(text)", "key": "x" }],"#, "approvers[0].key")
-        try refused(
+        try await refused(#""approvers": [{ "name": "alice" }],"#, "approvers[0]")
+        try await refused(
+            #""approvers": [{ "name": "alice", "publicKey": "writpk1_AAAA" }],"#,
+            "approvers[0].publicKey"
+        )
+        try await refused(
+            #""approvers": [{ "name": "alice", "publicKey": "\#(text)", "key": "x" }],"#,
+            "approvers[0].key"
+        )
+        try await refused(
             #""approvers": [{ "name": "a", "publicKey": "\#(text)" }, { "name": "a", "publicKey": "\#(text)" }],"#,
             "approvers[1].name"
         )
-        try refused(#""approvers": [{ "name": "alice", "publicKeyFile": "missing.pub" }],"#, "missing.pub")
-        try refused(#""detectors": { "denialBurts": {} },"#, "detectors.denialBurts", role: "broker")
+        try await refused(#""approvers": [{ "name": "alice", "publicKeyFile": "missing.pub" }],"#, "missing.pub")
+        try await refused(#""detectors": { "denialBurts": {} },"#, "detectors.denialBurts", role: "broker")
     }
 }
 #endif

@@ -388,7 +388,7 @@ struct ServeNetworkCLITests {
         }
 
         // The service's audit log, read back from its store by a later process.
-        let audit = try CLITests.run(["serve", "service", "--config", dir + "/service.json", "--print-audit"])
+        let audit = try await CLITests.run(["serve", "service", "--config", dir + "/service.json", "--print-audit"])
         #expect(audit.status == 0, "\(audit.stderr)")
         let entries = audit.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
@@ -465,27 +465,33 @@ struct ServeNetworkCLITests {
             ),
             to: dir + "/service.json"
         )
-        let run = try CLITests.run(["serve", "service", "--config", dir + "/service.json", "--log-level", "error"])
+        let run = try await CLITests.run([
+            "serve", "service", "--config", dir + "/service.json", "--log-level", "error",
+        ])
         #expect(run.status == 2)
         #expect(run.stderr.contains("not ready within 1 s"), "\(run.stderr)")
         #expect(!run.stdout.contains("listening"))
     }
 
     @Test("service and broker: bad configurations exit 2 with what is wrong; each role prints a JSON example")
-    func badConfigurations() throws {
+    func badConfigurations() async throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try Self.setUp(dir, verifiers: ["repo"])
         let path = dir + "/service.json"
-        func refused(_ role: String, _ config: String, _ expected: String) throws {
+        func refused(_ role: String, _ config: String, _ expected: String) async throws {
             try Self.write(config, to: path)
-            let run = try CLITests.run(["serve", role, "--config", path])
+            let run = try await CLITests.run(["serve", role, "--config", path])
             #expect(run.status == 2, "\(role): \(run.stdout)")
             #expect(run.stderr.contains(expected), "\(role): expected '\(expected)' in \(run.stderr)")
         }
         let good = Self.verifierConfig(name: "repo", port: 1, authorityPort: 1, routes: Self.repoRoutes)
-        try refused("service", Self.verifierConfig(name: "repo", port: 1, authorityPort: 1, routes: "[]"), "routes:")
-        try refused(
+        try await refused(
+            "service",
+            Self.verifierConfig(name: "repo", port: 1, authorityPort: 1, routes: "[]"),
+            "routes:"
+        )
+        try await refused(
             "service",
             Self.verifierConfig(
                 name: "repo",
@@ -495,16 +501,20 @@ struct ServeNetworkCLITests {
             ),
             "routes[0]"
         )
-        try refused("service", good.replacingOccurrences(of: "policy.cedar", with: "missing.cedar"), "missing.cedar")
+        try await refused(
+            "service",
+            good.replacingOccurrences(of: "policy.cedar", with: "missing.cedar"),
+            "missing.cedar"
+        )
         try Self.write("permit (principal, action, resource", to: dir + "/bad.cedar")
-        try refused("service", good.replacingOccurrences(of: "policy.cedar", with: "bad.cedar"), "policy '")
-        try refused("service", good.replacingOccurrences(of: "\"name\": \"repo\",", with: ""), "name")
-        try refused(
+        try await refused("service", good.replacingOccurrences(of: "policy.cedar", with: "bad.cedar"), "policy '")
+        try await refused("service", good.replacingOccurrences(of: "\"name\": \"repo\",", with: ""), "name")
+        try await refused(
             "service",
             good.replacingOccurrences(of: "\"maxStalenessSeconds\": 3", with: "\"maxStalenessSeconds\": 0"),
             "maxStalenessSeconds"
         )
-        try refused(
+        try await refused(
             "service",
             good.replacingOccurrences(
                 of: "\"routes\"",
@@ -512,18 +522,18 @@ struct ServeNetworkCLITests {
             ),
             "broker settings"
         )
-        try refused(
+        try await refused(
             "service",
             good.replacingOccurrences(of: "\"maxStalenessSeconds\"", with: "\"maxStalenessSecond\""),
             "'maxStalenessSecond' is not a setting"
         )
-        try refused(
+        try await refused(
             "service",
             good.replacingOccurrences(of: "\"auditSalt\"", with: "\"salt\""),
             "'keys.salt' is not a setting"
         )
-        try refused("broker", good, "upstream: missing")
-        try refused(
+        try await refused("broker", good, "upstream: missing")
+        try await refused(
             "broker",
             good.replacingOccurrences(
                 of: "\"routes\"",
@@ -531,22 +541,26 @@ struct ServeNetworkCLITests {
             ),
             "upstream.url"
         )
-        try refused(
+        try await refused(
             "service",
             good.replacingOccurrences(of: "sqlite:repo/repo.sqlite", with: "postgres://u:hunter2@127.0.0.1/db?bogus=1"),
             "bogus"
         )
-        let leaked = try CLITests.run(["serve", "service", "--config", path])
+        let leaked = try await CLITests.run(["serve", "service", "--config", path])
         #expect(!leaked.stderr.contains("hunter2"), "\(leaked.stderr)")
-        try refused("service", good.replacingOccurrences(of: "sqlite:repo/repo.sqlite", with: "file:x"), "sqlite:PATH")
+        try await refused(
+            "service",
+            good.replacingOccurrences(of: "sqlite:repo/repo.sqlite", with: "file:x"),
+            "sqlite:PATH"
+        )
 
         for role in ["service", "broker"] {
-            let run = try CLITests.run(["serve", role, "--print-example-config"])
+            let run = try await CLITests.run(["serve", role, "--print-example-config"])
             #expect(run.status == 0)
             let json = try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
             #expect(json?["routes"] != nil && json?["authority"] != nil, "\(role): \(run.stdout)")
             #expect((json?["upstream"] != nil) == (role == "broker"))
-            let help = try CLITests.run(["serve", role, "--help"])
+            let help = try await CLITests.run(["serve", role, "--help"])
             #expect(help.status == 0 && help.stdout.contains("\"routes\""), "\(help.stdout)")
         }
     }

@@ -142,7 +142,7 @@ struct ServeStoreCLITests {
         try await http.shutdown()
 
         // Both processes' entries, read back from PostgreSQL (every entry checked against the checkpoint).
-        let audit = try CLITests.run(["serve", "service", "--config", config, "--print-audit"])
+        let audit = try await CLITests.run(["serve", "service", "--config", config, "--print-audit"])
         #expect(audit.status == 0, "\(audit.stderr)")
         let entries = Self.auditLines(audit.stdout)
         #expect(entries.contains { $0["kind"] == "used" && $0["resource"] == "repo/writ/README" }, "\(audit.stdout)")
@@ -204,16 +204,20 @@ struct ServeStoreCLITests {
         #expect(try await service.stop(SIGTERM) == 0, "\(service.stderr)")
         #expect(try await authority.stop(SIGTERM) == 0)
 
-        func printAudit() throws -> CLITests.Run {
-            try CLITests.run(["serve", "service", "--config", config, "--print-audit"])
+        func printAudit() async throws -> CLITests.Run {
+            try await CLITests.run(["serve", "service", "--config", config, "--print-audit"])
         }
-        let clean = try printAudit()
+        let clean = try await printAudit()
         #expect(clean.status == 0, "\(clean.stderr)")
         let cleanEntries = Self.auditLines(clean.stdout)
         #expect(cleanEntries.filter { $0["kind"] == "used" }.count == 3, "\(clean.stdout)")
 
-        func tampered(_ label: String, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let run = try printAudit()
+        func tampered(
+            _ label: String,
+            _ expected: String,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) async throws {
+            let run = try await printAudit()
             #expect(run.status == 2, "\(label): \(run.stdout)", sourceLocation: sourceLocation)
             #expect(
                 run.stderr.contains(expected),
@@ -234,11 +238,11 @@ struct ServeStoreCLITests {
         let pub = dir + "/repo/report.key.pub"
         let pubBytes = try backup(pub)
         try Net.writePublicKey(Ed25519.PrivateKey().publicKey, to: pub)
-        try tampered("replaced .pub", "report public key")
+        try await tampered("replaced .pub", "report public key")
         try Net.write("garbage\n", to: pub)
-        try tampered("damaged .pub", "report public key")
+        try await tampered("damaged .pub", "report public key")
         try files.removeItem(atPath: pub)
-        let rewritten = try printAudit()
+        let rewritten = try await printAudit()
         #expect(rewritten.status == 0, "\(rewritten.stderr)")
         #expect(rewritten.stdout.contains("created report public key"), "written again, visibly: \(rewritten.stdout)")
         #expect(try backup(pub) == pubBytes, "the same public key as before")
@@ -249,24 +253,24 @@ struct ServeStoreCLITests {
             let path = dir + "/repo/" + file
             let original = try backup(path)
             try Net.write("writsk1_not-a-key\n", to: path)
-            try tampered("damaged \(file)", label)
+            try await tampered("damaged \(file)", label)
             try restore(original, path)
         }
         let auditKey = dir + "/repo/audit.key"
         let auditKeyBytes = try backup(auditKey)
         try Net.writePrivateKey(Ed25519.PrivateKey(), to: auditKey)
-        try tampered("replaced audit key", "audit log")
+        try await tampered("replaced audit key", "audit log")
         // A service started with it refuses too (it never appends to a log it cannot prove).
-        let refusing = try CLITests.run(["serve", "service", "--config", config, "--log-level", "error"])
+        let refusing = try await CLITests.run(["serve", "service", "--config", config, "--log-level", "error"])
         #expect(refusing.status != 0, "\(refusing.stdout)")
         #expect(!refusing.stdout.contains("listening"), "\(refusing.stdout)")
         try restore(auditKeyBytes, auditKey)
         let reportKey = dir + "/repo/report.key"
         let reportKeyBytes = try backup(reportKey)
         try Net.writePrivateKey(Ed25519.PrivateKey(), to: reportKey)
-        try tampered("replaced report key (the .pub no longer matches)", "report public key")
+        try await tampered("replaced report key (the .pub no longer matches)", "report public key")
         try restore(reportKeyBytes, reportKey)
-        #expect(try printAudit().status == 0, "restored")
+        #expect(try await printAudit().status == 0, "restored")
 
         // The SQLite store: an audit row changed (the last one, a middle one), the file replaced.
         let store = dir + "/repo/repo.sqlite"
@@ -278,17 +282,17 @@ struct ServeStoreCLITests {
         let storeBytes = try backup(store)
         let flip = "substr(entry, 1, 40) || x'5A' || substr(entry, 42)"
         try sqlite("UPDATE audit_entries SET entry = \(flip) WHERE idx = (SELECT max(idx) FROM audit_entries);")
-        try tampered("last audit row changed", "audit log")
+        try await tampered("last audit row changed", "audit log")
         try restore(storeBytes, store)
         try sqlite("UPDATE audit_entries SET entry = \(flip) WHERE idx = 1;")
-        try tampered("middle audit row changed", "audit log")
+        try await tampered("middle audit row changed", "audit log")
         try sqlite("DELETE FROM audit_entries WHERE idx = 1;")
-        try tampered("middle audit row removed", "audit log")
+        try await tampered("middle audit row removed", "audit log")
         try restore(storeBytes, store)
         try Net.write("not a database", to: store)
-        try tampered("store replaced", "store")
+        try await tampered("store replaced", "store")
         try restore(storeBytes, store)
-        let back = try printAudit()
+        let back = try await printAudit()
         #expect(back.status == 0 && Self.auditLines(back.stdout).count == cleanEntries.count, "\(back.stderr)")
     }
 
