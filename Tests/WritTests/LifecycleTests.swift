@@ -243,6 +243,32 @@ struct LifecycleTests {
         #expect(try await world.call(provider, repo, "read", "repo/writ/a").isAllowed)
     }
 
+    @Test("refusals for the service's own stale data are not counted against the agent (no burst, no revocation)")
+    func staleRefusalsAreNotAnomalies() async throws {
+        let world = try await World()
+        let repo = try await world.service(
+            "repo",
+            policies: #"permit (principal, action == Action::"read", resource);"#,
+            detectors: [DenialBurstDetector(threshold: 3, window: .seconds(60))],
+            maxStaleness: .seconds(5)
+        )
+        let provider = world.supervisorProvider()
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(60))
+        try await provider.begin(task: task, step: World.step())
+        world.clock.advance(by: .seconds(6))
+        // A client retrying through a partition: every answer is the service's own "cannot decide".
+        for _ in 0..<6 {
+            #expect(try await world.call(provider, repo, "read", "repo/writ/a").denialCode == .revocationUnavailable)
+        }
+        try await repo.sync()
+        let after = try await world.call(provider, repo, "read", "repo/writ/a")
+        #expect(after.isAllowed, "the stale refusals got the token quarantined: \(after)")
+        // The same detector still counts the holder's own policy denials (write is granted, never permitted).
+        for _ in 0..<3 { _ = try await world.call(provider, repo, "write", "repo/writ/a") }
+        let quarantined = try await world.call(provider, repo, "read", "repo/writ/a")
+        #expect(!quarantined.isAllowed, "three policy denials by the holder raised nothing: \(quarantined)")
+    }
+
     @Test("the watermark proof holds only once every registered verifier has applied the revocation")
     func provableRevocation() async throws {
         let world = try await World()

@@ -372,7 +372,11 @@ public final class Gatekeeper: Sendable {
             revocationReason: outcome.revocationReason
         )
         var reports: [AnomalyReport] = []
-        for detector in configuration.detectors {
+        // A refusal for this service's own stale revocation data says nothing about the agent: a client
+        // retrying through a partition must not be counted as a denial burst and revoked once the feed is back.
+        var ownFault = false
+        if case .deny(let denial) = outcome.decision, denial.code == .revocationUnavailable { ownFault = true }
+        for detector in configuration.detectors where !ownFault {
             if let report = detector.observe(observation) { reports.append(report) }
         }
         // Quarantine at once, before any await, so concurrent requests with the same block are refused too.
