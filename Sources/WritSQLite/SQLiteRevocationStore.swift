@@ -29,6 +29,8 @@ public final class SQLiteRevocationStore: RevocationStore {
     /// A store over an open database.
     public init(database: SQLiteDatabase) { self.database = database }
 
+    private let announcer = FeedAnnouncer()
+
     /// Opens (creating when missing) the database at `path` and a store over it.
     ///
     /// - Throws: ``SQLiteStoreError`` naming the file when it cannot be opened as a Writ database.
@@ -46,7 +48,7 @@ public final class SQLiteRevocationStore: RevocationStore {
         for request in revocations { try request.target.validate() }
         guard !revocations.isEmpty else { return [] }
         let name = self.name
-        return try await run("appending revocations", write: true) { db in
+        let entries = try await run("appending revocations", write: true) { db in
             var tip = try Self.checkedTip(db, minimum: minimum, store: name)
             var written: [SignedRevocationEntry] = []
             for request in revocations {
@@ -81,6 +83,8 @@ public final class SQLiteRevocationStore: RevocationStore {
             }
             return written
         }
+        if let last = entries.map(\.sequence).max() { announcer.announce(last) }
+        return entries
     }
 
     public func publishHead(
@@ -89,7 +93,7 @@ public final class SQLiteRevocationStore: RevocationStore {
         minimum: RevocationFeedTip?
     ) async throws -> SignedFeedMark {
         let name = self.name
-        return try await run("publishing a head", write: true) { db in
+        let head = try await run("publishing a head", write: true) { db in
             let tip = try Self.checkedTip(db, minimum: minimum, store: name)
             let head = try SignedFeedMark(
                 signing: .head,
@@ -101,10 +105,13 @@ public final class SQLiteRevocationStore: RevocationStore {
             try Self.store(head, db)
             return head
         }
+        announcer.announce(head.sequence)
+        return head
     }
 
-    /// No push across processes: followers poll (an announcement would only be a wake-up hint anyway).
-    public func announcements() -> AsyncStream<UInt64>? { nil }
+    /// The tip after each write made through this store (a wake-up hint: a follower or a held feed long-poll in
+    /// this process reads at once). Writes by other handles or processes are not announced: those followers poll.
+    public func announcements() -> AsyncStream<UInt64>? { announcer.subscribe() }
 
     public func page(after sequence: UInt64, limit: Int) async throws -> RevocationFeedPage {
         guard limit > 0 else { throw RevocationError(.invalidArgument, "page limit must be at least 1, got \(limit)") }
