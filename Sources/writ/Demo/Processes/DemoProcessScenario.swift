@@ -92,7 +92,7 @@ final class DemoProcessScenario {
         try await serviceCrash()
         try await partition()
         try await revocationTiming()
-        drillPending()
+        try drill()
     }
 
     // MARK: Helpers

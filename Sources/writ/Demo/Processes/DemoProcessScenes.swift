@@ -289,11 +289,47 @@ extension DemoProcessScenario {
             merge.status == 403 && merge.refusal?.retry == .approval,
             "\(merge)"
         )
-        pending.append(
-            "checkpoint approval over HTTP: `writ serve service` has no approvals route yet (helper serve-ext); "
-                + "the merge with a human's approval is not shown across processes"
+        report.say(
+            "    (a human approves: a Writ-Approval signed by the approver key repo trusts, for this token only)"
         )
-        report.say("    ⧗ pending: the human's approval over HTTP (needs approvals in `writ serve service`)")
+        let approver = setup.approverKey
+        func approval(name: String, resource: String) -> @Sendable (CapabilityToken) throws -> WritApproval {
+            { token in
+                try WritApproval.sign(
+                    name: name,
+                    audience: "repo",
+                    action: "merge",
+                    resource: resource,
+                    tokenDigest: token.digest,
+                    key: approver,
+                    at: SystemClock().now()
+                )
+            }
+        }
+        let forged = try await wire.call(
+            provider,
+            "repo",
+            "POST",
+            "/merge/writ/pr/42",
+            action: "merge",
+            resource: "repo/writ/pr/42",
+            approval: approval(name: "merge", resource: "repo/writ/pr/41")
+        )
+        report.expect(
+            "an approval for another pull request does not pass the checkpoint (still 403)",
+            forged.status == 403 && forged.refusal?.retry == .approval,
+            "\(forged)"
+        )
+        let approved = try await wire.call(
+            provider,
+            "repo",
+            "POST",
+            "/merge/writ/pr/42",
+            action: "merge",
+            resource: "repo/writ/pr/42",
+            approval: approval(name: "merge", resource: "repo/writ/pr/42")
+        )
+        report.expect("merge with the human's approval is allowed", approved.isAllowed, "\(approved)")
     }
 
     func replay(_ cast: Cast) async throws {

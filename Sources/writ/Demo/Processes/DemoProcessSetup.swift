@@ -31,6 +31,8 @@ struct DemoProcessSetup: Sendable {
     var verifiers: [Verifier]
     let legacyPort: Int
     let operatorKey: Ed25519.PrivateKey
+    /// The human who approves checkpoints (`approvers` at repo): signs `Writ-Approval`s.
+    let approverKey: Ed25519.PrivateKey
     let reportKeys: [String: Ed25519.PrivateKey]
     let auditKeys: [String: Ed25519.PrivateKey]
     /// `nil`: each child on its own SQLite file; else the PostgreSQL URL with the run's schema.
@@ -168,6 +170,7 @@ struct DemoProcessSetup: Sendable {
             verifiers: verifiers,
             legacyPort: freeLoopbackPort(),
             operatorKey: Ed25519.PrivateKey(),
+            approverKey: Ed25519.PrivateKey(),
             reportKeys: reportKeys,
             auditKeys: auditKeys,
             postgres: postgres
@@ -234,6 +237,10 @@ struct DemoProcessSetup: Sendable {
               "upstream": { "url": "http://127.0.0.1:\(legacyPort)", "secretFile": "legacy.secret" },
               "session": { "rateLimit": 100000 },
             """ : ""
+        let approvers =
+            name == "repo"
+            ? "  \"approvers\": [{ \"name\": \"human\", \"publicKey\": \"\(KeyFiles.publicText(approverKey.publicKey))\" }],\n"
+            : ""
         return """
             {
               "listen": { "host": "127.0.0.1", "port": \(verifier.port) },
@@ -247,7 +254,8 @@ struct DemoProcessSetup: Sendable {
                 "audit": "keys/\(name)-audit.key", "auditSalt": "keys/\(name)-audit-salt.key",
                 "report": "keys/\(name)-report.key"
               },
-              "agentClasses": \(Self.classes),
+              "operatorKeys": ["keys/operator.pub"],
+            \(approvers)  "agentClasses": \(Self.classes),
             \(upstream)
               "routes": \(verifier.routes)
             }

@@ -64,7 +64,8 @@ struct DemoWire: Sendable {
         _ target: String,
         action: String,
         resource: String,
-        body: [UInt8] = []
+        body: [UInt8] = [],
+        approval: (@Sendable (CapabilityToken) throws -> WritApproval)? = nil
     ) async throws -> DemoAnswer {
         let credential = try await provider.credential(
             audience: service,
@@ -72,7 +73,16 @@ struct DemoWire: Sendable {
             resource: resource,
             binding: try binding(service, method, target, body)
         )
-        return await send(service, method, target, body: body, token: credential.token, proof: credential.proof)
+        let approvals = try approval.map { sign in [try sign(CapabilityToken(text: credential.token)).headerField] }
+        return await send(
+            service,
+            method,
+            target,
+            body: body,
+            token: credential.token,
+            proof: credential.proof,
+            extra: approvals ?? []
+        )
     }
 
     /// A fresh proof for `token` signed by `key` (the superseded-token and stolen-token checks).
@@ -102,11 +112,12 @@ struct DemoWire: Sendable {
         _ target: String,
         body: [UInt8] = [],
         token: String,
-        proof: String
+        proof: String,
+        extra: [(name: String, value: String)] = []
     ) async -> DemoAnswer {
         var request = HTTPClientRequest(url: (urls[service] ?? "http://127.0.0.1:1") + target)
         request.method = HTTPMethod(rawValue: method)
-        for field in WritPresentation(credential: token, proof: proof).headerFields {
+        for field in WritPresentation(credential: token, proof: proof).headerFields + extra {
             request.headers.add(name: field.name, value: field.value)
         }
         if method != "GET" {
