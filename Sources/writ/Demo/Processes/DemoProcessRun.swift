@@ -153,7 +153,7 @@ enum DemoProcessRun {
                 print(
                     "  revocation → denial on \(row.service): p50 \(String(format: "%.0f", row.p50)) ms, "
                         + "p99 \(String(format: "%.0f", row.p99)) ms, max \(String(format: "%.0f", row.max)) ms "
-                        + "(\(row.samples) revocations; budget p99 ≤ 100 ms)"
+                        + "(\(row.samples) revocations; budget p99 ≤ \(postgres == nil ? 100 : 50) ms)"
                 )
             }
             print("  audit logs read back: \(report.audit.filter(\.valid).count)/\(report.audit.count)")

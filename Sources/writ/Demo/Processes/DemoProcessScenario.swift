@@ -8,10 +8,6 @@ import WritIdentity
 import WritRevocation
 import WritTokens
 
-#if SQLite
-import WritSQLite
-#endif
-
 /// The mission across real processes: the authority, three services and the broker as `writ serve` children on
 /// loopback; the planner, its sub-agents and the drill's canary in this process, each with its own key, calling
 /// them over HTTP. Real clock throughout.
@@ -186,40 +182,40 @@ final class DemoProcessScenario {
         return results
     }
 
-    /// Waits until every verifier's signed watermark report in the authority's store covers `sequence`, each
-    /// signed by that verifier's report key. One line per verifier.
-    /// `nil` on PostgreSQL (pending: not read there).
+    /// Waits until every verifier's signed watermark report, read from the authority (`GET /v1/watermarks`, the
+    /// operator's key), covers `sequence`; each report is checked against the report key the demo gave that
+    /// verifier (not the key the authority says it registered). One line per verifier. Works on SQLite and
+    /// PostgreSQL alike.
     func watermarkProof(covering sequence: UInt64, within limit: Duration = .seconds(10)) async -> (Bool?, String) {
-        if setup.postgres != nil {
-            let note = "the watermark proof on PostgreSQL (the demo reads the reports from the authority's SQLite file)"
-            if !pending.contains(note) { pending.append(note) }
-            return (nil, "pending on PostgreSQL")
-        }
-        #if SQLite
         let started = ContinuousClock.now
         var seen: [String: UInt64] = [:]
+        var problems: [String: String] = [:]
         while true {
-            if let database = try? SQLiteDatabase.open(path: setup.directory + "/authority.sqlite", mode: .readWrite) {
-                let reports = (try? await SQLiteWatermarkStore(database: database).reports()) ?? []
-                database.close()
-                for report in reports {
-                    guard let key = setup.reportKeys[report.verifier], report.isSigned(by: key.publicKey) else {
-                        continue
-                    }
-                    seen[report.verifier] = report.sequence
+            for verifier in setup.verifiers {
+                guard let key = setup.reportKeys[verifier.name] else { continue }
+                do {
+                    let reports = try await client.watermarks(
+                        verifier: verifier.name,
+                        operatorKey: operatorKey,
+                        verifierKey: key.publicKey
+                    )
+                    for report in reports { seen[verifier.name] = max(seen[verifier.name] ?? 0, report.sequence) }
+                    problems[verifier.name] = nil
+                } catch {
+                    problems[verifier.name] = "\(error)"
                 }
             }
             let complete = setup.verifiers.allSatisfy { (seen[$0.name] ?? 0) >= sequence }
             if complete || started.duration(to: .now) > limit {
-                let line = setup.verifiers.map { "\($0.name)@\(seen[$0.name].map(String.init) ?? "none")" }
-                    .joined(separator: " ")
+                let line = setup.verifiers.map { verifier in
+                    "\(verifier.name)@\(seen[verifier.name].map(String.init) ?? "none")"
+                        + (problems[verifier.name].map { " (\($0))" } ?? "")
+                }
+                .joined(separator: " ")
                 return (complete, line + " (after \(ms(started.duration(to: .now))))")
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        #else
-        return (false, "built without SQLite: the watermark store cannot be read")
-        #endif
     }
 
     /// Percentiles per service of every revoke → deny timing measured.
