@@ -81,7 +81,7 @@ extension DemoProcessScenario {
     /// The task's events across services (each service's log order kept; services in the order the workflow used
     /// them). No cross-service clock is claimed: the entries carry no shared timestamp in this output.
     func timeline(_ lines: [AuditLine]) {
-        report.begin("Forensic timeline: the task's events across every service's log")
+        report.begin("The task's entries per service, as a later process reads them (log order, no shared clock)")
         let mine = lines.filter { line in line.task.map { tasks.contains($0) } ?? false }
         for line in mine.prefix(40) {
             report.say(

@@ -89,6 +89,7 @@ final class DemoProcessScenario {
         try await partition()
         try await revocationTiming()
         try drill()
+        try await mergedTimeline()
     }
 
     // MARK: Helpers
