@@ -386,24 +386,7 @@ extension VerifierServer {
             try await server.start(transport: endpoint.transport)
             endpoint.mount(on: router)
         }
-        let host = settings.listen.host
-        let listenPort = settings.listen.port
-        let app = Application(
-            router: router,
-            server: WritServerLimits().http1,  // head/body timeouts, header limits (HTTPBinding §6)
-            configuration: .init(address: .hostname(host, port: listenPort)),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? listenPort
-                writeLine("ready")
-                writeLine("listening on http://\(host):\(port)")
-            },
-            logger: logger
-        )
-        return [
-            app,
-            FollowerService(follower: follower, gap: pollGap, logger: logger),
-            WritAnomalyForwarder(gatekeeper: gatekeeper, client: client, key: reportKey, logger: logger),
-        ]
+        return serving(router, follower: follower, gatekeeper: gatekeeper, client: client)
     }
 }
 

@@ -404,6 +404,17 @@ struct VerifierServer: Sendable {
                 router.on("**", method: method) { request, context in try await answer.respond(request, context) }
             }
         }
+        return serving(router, follower: follower, gatekeeper: gatekeeper, client: client)
+    }
+
+    /// What a ready verifier runs (service, broker, MCP server alike): the HTTP server on `router` with Writ's
+    /// limits, printing `ready` and the address once listening; the feed follower; the anomaly forwarder.
+    func serving(
+        _ router: Router<WritBasicRequestContext>,
+        follower: RevocationFeedFollower,
+        gatekeeper: Gatekeeper,
+        client: WritAuthorityClient
+    ) -> [any Service] {
         let host = settings.listen.host
         let listenPort = settings.listen.port
         let app = Application(
