@@ -214,10 +214,10 @@ public final class FileAuditStore: AuditStore {
     ///     beside it (which never creates, locks or repairs the file, and reads it whole).
     ///
     /// - Throws: ``AuditError/Code/storeFailure`` when the file cannot be opened, locked or repaired;
-    ///   ``AuditError/Code/conflict`` when another process holds it; ``AuditError/Code/tampered`` when a frame that
-    ///   a checkpoint covers is damaged, a checkpoint frame does not match its position, or `<path>.checkpoint`
-    ///   is damaged, missing or covers entries the log no longer holds; ``AuditError/Code/invalidEncoding`` when
-    ///   the file is not an audit log of format 2.
+    ///   ``AuditError/Code/conflict`` when another writer still holds it after a second;
+    ///   ``AuditError/Code/tampered`` when a frame that a checkpoint covers is damaged, a checkpoint frame does not
+    ///   match its position, or `<path>.checkpoint` is damaged, missing or covers entries the log no longer holds;
+    ///   ``AuditError/Code/invalidEncoding`` when the file is not an audit log of format 2.
     public static func open(
         path: String,
         checking: AuditOpenCheck = .tail,
@@ -227,7 +227,7 @@ public final class FileAuditStore: AuditStore {
         let fd = POSIXFile.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AuditError(.storeFailure, "cannot open '\(path)': \(POSIXFile.errnoText())") }
         do {
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            guard POSIXFile.lockExclusive(fd) else {
                 throw AuditError(.conflict, "'\(path)' is locked by another writer")
             }
             if checking == .tail, let store = try openTail(fd: fd, path: path) { return store }

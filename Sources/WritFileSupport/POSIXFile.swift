@@ -50,6 +50,23 @@ package enum POSIXFile {
         return result == 0
     }
 
+    /// A non-blocking exclusive `flock(2)` tried until `patience` has passed; `false` when another open file
+    /// description still holds the lock then.
+    ///
+    /// The patience covers a holder that is already letting go: an `flock` lock lives as long as any copy of its
+    /// descriptor, and a child being spawned by another thread holds copies of every descriptor — `O_CLOEXEC` or
+    /// not — until its `exec`. A handle closed and reopened at that moment would otherwise see its own released
+    /// lock as another writer's.
+    package static func lockExclusive(_ fd: Int32, patience: Duration = .seconds(1)) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: patience)
+        while true {
+            if lock(fd, LOCK_EX | LOCK_NB) { return true }
+            guard errno == EWOULDBLOCK, clock.now < deadline else { return false }
+            usleep(5_000)
+        }
+    }
+
     /// Writes all of `bytes` at `offset`; returns an error message on failure.
     package static func write(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) -> String? {
         var done = 0
