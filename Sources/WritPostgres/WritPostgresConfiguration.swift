@@ -46,6 +46,13 @@ public struct WritPostgresConfiguration: Sendable, Hashable, CustomStringConvert
     public var maximumConnections: Int
     /// How long opening one connection may take.
     public var connectTimeout: Duration
+    /// The most a statement may run, or a transaction sit idle, on the server (`statement_timeout` and
+    /// `idle_in_transaction_session_timeout` on every pooled connection; 30 s unless set, whole milliseconds).
+    ///
+    /// Writ's statements take milliseconds; the bound is there so that nothing waits without end: a statement
+    /// queued behind a lock a stalled client holds fails (`unavailable`) instead, and a connection whose client
+    /// went away mid-transaction gives its locks back.
+    public var statementTimeout: Duration = .seconds(30)
 
     /// The schema used when none is given.
     public static let defaultSchema = "writ"
@@ -241,6 +248,11 @@ public struct WritPostgresConfiguration: Sendable, Hashable, CustomStringConvert
         return configuration
     }
 
+    /// ``statementTimeout`` in whole milliseconds, clamped to what the server accepts (1…2³¹−1).
+    var statementTimeoutMilliseconds: Int {
+        Int(min(max((statementTimeout / .milliseconds(1)).rounded(.up), 1), 2_147_483_647))
+    }
+
     /// The postgres-nio client configuration.
     func clientConfiguration() throws(PostgresStoreError) -> PostgresClient.Configuration {
         var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
@@ -277,7 +289,12 @@ public struct WritPostgresConfiguration: Sendable, Hashable, CustomStringConvert
         )
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = connectTimeout
-        configuration.options.additionalStartupParameters = [("application_name", "writ")]
+        let bound = String(statementTimeoutMilliseconds)
+        configuration.options.additionalStartupParameters = [
+            ("application_name", "writ"),
+            ("statement_timeout", bound),
+            ("idle_in_transaction_session_timeout", bound),
+        ]
         return configuration
     }
 }

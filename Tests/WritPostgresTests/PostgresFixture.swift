@@ -119,14 +119,34 @@ final class PostgresFixture: Sendable {
         }
     }
 
+    /// Stops the services (so none still holds a lock on the schema), drops the schema, then stops the raw client.
     func close() async {
-        _ = try? await rawQuery("DROP SCHEMA IF EXISTS \(unescaped: "\"\(schema)\"") CASCADE")
         let all = tasks.withLock { tasks in
             defer { tasks = [] }
             return tasks
         }
-        for task in all.reversed() { task.cancel() }
-        for task in all { await task.value }
+        let services = all.dropFirst()  // the first is the raw client's
+        for task in services.reversed() { task.cancel() }
+        for task in services { await task.value }
+        _ = try? await rawQuery("DROP SCHEMA IF EXISTS \(unescaped: "\"\(schema)\"") CASCADE")
+        all.first?.cancel()
+        await all.first?.value
+    }
+
+    /// Runs `body` until it stops failing with ``PostgresStoreError`` `unreachable`, for at most `patience`: a first
+    /// pooled connection under a loaded full-suite run can take longer than a test's short connect timeout.
+    static func retryingUnreachable<T>(
+        for patience: Duration = .seconds(30),
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            do {
+                return try await body()
+            } catch let error as PostgresStoreError where error.code == .unreachable && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
     }
 }
 

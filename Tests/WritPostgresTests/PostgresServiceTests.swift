@@ -1,5 +1,6 @@
 #if Postgres
 import Foundation
+import Logging
 import PostgresNIO
 import Testing
 import WritCrypto
@@ -157,6 +158,43 @@ struct PostgresServiceTests {
         // (A server with TLS on and a certificate this machine does not trust fails the handshake instead: also
         // tlsUnavailable. Either way no plaintext connection is made.)
         #expect(error?.code == .tlsUnavailable, "got \(String(describing: error))")
+    }
+
+    @Test("a statement queued behind a stalled client's lock fails typed after statementTimeout, never waits on")
+    func statementTimeout() async throws {
+        try await PostgresFixture.with { fixture, _ in
+            var bounded = fixture.configuration
+            bounded.statementTimeout = .milliseconds(800)
+            let service = try await fixture.service(configuration: bounded)
+            let table = "\"\(fixture.schema)\".nonces"
+            // A stalled client: holds the nonce table locked in an open transaction for 6 s.
+            let (locked, signal) = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await fixture.raw.withConnection { connection in
+                    let logger = Logger(label: "test")
+                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.query(
+                        "LOCK TABLE \(unescaped: table) IN ACCESS EXCLUSIVE MODE",
+                        logger: logger
+                    )
+                    signal.yield()
+                    try await connection.query("SELECT pg_sleep(6)", logger: logger)
+                    try await connection.query("ROLLBACK", logger: logger)
+                }
+            }
+            for await _ in locked { break }
+            let started = ContinuousClock.now
+            let error = await #expect(throws: NonceStoreError.self) {
+                _ = try await PostgresNonceStore(service: service).insertIfAbsent(
+                    .random(),
+                    expiresAt: .init(secondsSinceEpoch: 1)
+                )
+            }
+            #expect(error?.code == .unavailable, "\(String(describing: error))")
+            #expect("\(String(describing: error))".contains("57014"), "the server's statement timeout, by its code")
+            #expect(ContinuousClock.now - started < .seconds(5), "failed before the holder let go")
+            try await holder.value
+        }
     }
 
     @Test("writes to a server that is gone fail with a typed error, and nothing is half-written")

@@ -69,7 +69,8 @@ struct PostgresTLSTests {
         let configuration = try TLSServer.configuration()
         #expect(configuration.tls == .require)
         try await TLSServer.withService(configuration) { service in
-            try await service.migrate()
+            // A first TLS connection in a debug build under a loaded full-suite run has taken over 3 s.
+            try await PostgresFixture.retryingUnreachable { try await service.migrate() }
             let key = Ed25519.PrivateKey()
             let now = Timestamp(secondsSinceEpoch: 1_800_000_000)
             let store = PostgresRevocationStore(service: service)
