@@ -15,11 +15,58 @@ enum FaultCluster {
     static let cluster = ProcessInfo.processInfo.environment["WRIT_POSTGRES_FAULT_CLUSTER"]
     static var enabled: Bool { url != nil && cluster != nil }
 
+    /// Runs `pg_ctlcluster <cluster> <action>` and waits for it.
+    ///
+    /// Not `system(3)`: that forks this test process with every descriptor it holds, and `start` leaves a server
+    /// daemon running with copies of them — other tests' pipes (whose readers then never see their end) and the
+    /// output CI reads (which then never ends). The child here gets /dev/null for 0–2 and every other descriptor
+    /// closed in the child itself (`closefrom` at spawn), so one opened by another thread meanwhile is closed too.
     static func control(_ action: String) throws {
-        let command =
-            "pg_ctlcluster \(cluster ?? "") \(action)\(action == "stop" ? " -m immediate" : "") </dev/null >/dev/null 2>&1"
-        let status = system(command)
-        #expect(status == 0, "\(command) failed: \(status)")
+        let arguments =
+            ["pg_ctlcluster"] + (cluster ?? "").split(separator: " ").map(String.init) + [action]
+            + (action == "stop" ? ["-m", "immediate"] : [])
+        let status = try spawnAlone(arguments)
+        #expect(status == 0, "\(arguments.joined(separator: " ")) failed: \(status)")
+    }
+
+    /// Spawns `arguments` (looked up in `PATH`) with stdio on /dev/null and no other inherited descriptor; its
+    /// exit status.
+    static func spawnAlone(_ arguments: [String]) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // glibc ≥ 2.34 has it; Swift's Glibc module does not declare it.
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { throw POSIXError(.ENOSYS) }
+        guard unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3) == 0 else { throw POSIXError(.EINVAL) }
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return status
+    }
+
+    /// The pipes and sockets this process holds that the cluster's server process holds too (by inode).
+    static func descriptorsSharedWithServer() throws -> Set<String> {
+        let dataDirectory = "/var/lib/postgresql/" + (cluster ?? "").replacingOccurrences(of: " ", with: "/")
+        let pidLine =
+            try String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8)
+            .split(separator: "\n").first.map(String.init) ?? ""
+        func targets(_ directory: String) -> Set<String> {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return Set(
+                names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0) }
+                    .filter { $0.hasPrefix("pipe:") || $0.hasPrefix("socket:") }
+            )
+        }
+        return targets("/proc/self/fd").intersection(targets("/proc/\(pidLine)/fd"))
     }
 }
 
@@ -36,7 +83,7 @@ struct PostgresServerRestartTests {
     func killAndRestart() async throws {
         let url = try #require(FaultCluster.url)
         var configuration = try WritPostgresConfiguration(url: url, schema: PostgresFixture.schemaName())
-        // 3 s, as the fixture: under a loaded full-suite run a first pooled connection can take longer than 1 s.
+        // 3 s: writes during the outage below fail within it.
         configuration.connectTimeout = .seconds(3)
         configuration.maximumConnections = 3
         let service = try WritPostgresService(
@@ -47,7 +94,8 @@ struct PostgresServerRestartTests {
         )
         let running = Task { try? await service.run() }
         defer { running.cancel() }
-        try await service.migrate()
+        // The 3 s bound is for the outage below; the first connection may take longer under a loaded run.
+        try await PostgresFixture.retryingUnreachable { try await service.migrate() }
         let key = Ed25519.PrivateKey()
         let publisher = RevocationPublisher(
             store: PostgresRevocationStore(service: service),
@@ -98,6 +146,8 @@ struct PostgresServerRestartTests {
         #expect(snapshot.contains(block: first), "it keeps what it applied")
 
         try FaultCluster.control("start")
+        let shared = try FaultCluster.descriptorsSharedWithServer()
+        #expect(shared.isEmpty, "the restarted server holds this process's descriptors: \(shared.sorted())")
         let second = RevocationID(high: 3, low: 3)
         #expect(
             await eventually(timeout: .seconds(30)) {
