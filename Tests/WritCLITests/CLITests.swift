@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Runs the `writ` executable as a user would and checks exit codes, output and files.
@@ -35,7 +36,16 @@ struct CLITests {
         }
     }
 
-    /// Runs `writ` with `arguments` on the calling thread (blocking it until the child exits).
+    /// The longest one `writ` run may take before it is stopped and reported (the process demo takes 25–40 s).
+    static let runLimit: Duration = .seconds(240)
+
+    /// Runs `writ` with `arguments` on the calling thread (blocking it until the child exits, at most
+    /// ``runLimit``).
+    ///
+    /// Both pipes are read at once (a child filling one while the other is read to its end would block forever).
+    /// A run past the limit is stopped (SIGTERM, then SIGKILL) and returned with status 124 and a note on stderr,
+    /// so that a hung child fails its test by name instead of hanging the whole run; so is a run whose output never
+    /// ends because something the child started still holds its pipes.
     static func runBlocking(_ arguments: [String]) throws -> Run {
         let executable = try #require(writ, "writ not found beside \(CommandLine.arguments[0])")
         let process = Process()
@@ -45,16 +55,73 @@ struct CLITests {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let output = Output()
+        output.collect(out.fileHandleForReading, errors: false)
+        output.collect(err.fileHandleForReading, errors: true)
         try process.run()
-        // Read both pipes before waiting, so a large output cannot block the child.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + runLimit
+        var note = ""
+        if !output.waitForEnds(until: deadline) || !waitForExit(process, until: deadline) {
+            note = "\n[CLITests: writ \(arguments.joined(separator: " ")) still ran after \(runLimit): stopped]"
+            kill(process.processIdentifier, SIGTERM)
+            if !waitForExit(process, until: .now + .seconds(5)) { kill(process.processIdentifier, SIGKILL) }
+            _ = waitForExit(process, until: .now + .seconds(5))
+            _ = output.waitForEnds(until: .now + .seconds(5))
+        }
+        let collected = output.state.withLock { $0 }
         return Run(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self)
+            status: note.isEmpty && !process.isRunning ? process.terminationStatus : 124,
+            stdout: String(decoding: collected.out, as: UTF8.self),
+            stderr: String(decoding: collected.err, as: UTF8.self) + note
         )
+    }
+
+    /// Polls until `process` exits or `deadline` passes; whether it exited.
+    private static func waitForExit(_ process: Process, until deadline: ContinuousClock.Instant) -> Bool {
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    /// A child's standard output and error, collected as they arrive.
+    final class Output: Sendable {
+        struct Streams {
+            var out = Data()
+            var err = Data()
+            var ended = 0
+        }
+        let state = Mutex(Streams())
+
+        /// Reads `handle` to its end on a thread of its own (not a `readabilityHandler`: under a loaded full run
+        /// its end-of-file was seen never to be delivered, leaving the run waiting after the child had exited).
+        func collect(_ handle: FileHandle, errors: Bool) {
+            Thread.detachNewThread { [self] in
+                let fd = handle.fileDescriptor  // `handle`, captured, stays open until this thread is done
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if count < 0, errno == EINTR { continue }
+                    guard count > 0 else { break }
+                    state.withLock {
+                        errors
+                            ? $0.err.append(contentsOf: buffer[0..<count])
+                            : $0.out.append(contentsOf: buffer[0..<count])
+                    }
+                }
+                state.withLock { $0.ended += 1 }
+            }
+        }
+
+        /// Waits until both streams ended or `deadline` passes; whether both ended.
+        func waitForEnds(until deadline: ContinuousClock.Instant) -> Bool {
+            while state.withLock({ $0.ended }) < 2 {
+                guard ContinuousClock.now < deadline else { return false }
+                usleep(5_000)
+            }
+            return true
+        }
     }
 
     static func temporaryDirectory() throws -> String {
