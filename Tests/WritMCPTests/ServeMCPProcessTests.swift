@@ -70,6 +70,7 @@ struct ServeMCPProcessTests {
           "store": "sqlite:\(name)/\(name).sqlite",
           "keys": { "audit": "\(name)/audit.key", "auditSalt": "\(name)/salt.key", "report": "\(name)/report.key" },
           "agentClasses": [{ "name": "planner", "defaultTTLSeconds": 60, "maximumTTLSeconds": 300, "refreshLimit": 5 }],
+          "operatorKeys": ["operator.pub"],
           \(extra)
         }
         """
@@ -341,6 +342,14 @@ struct ServeMCPProcessTests {
                 #expect(refusal?.status == 401, "\(name)")
                 #expect(refusal?.code == "revoked", "\(name)")
             }
+            // The tool server's own audit log, read by the operator with GET /v1/audit as from any service: every
+            // call above is in it; without the operator's key the route refuses.
+            let audit = WritServiceAuditClient(origin: ticketsOrigin, service: "tickets", httpClient: http)
+            let page = try await audit.page(after: 0, limit: 1000, operatorKey: operatorKey)
+            #expect(page.entries.count >= 5, "\(page.entries.count) entries")
+            await #expect(throws: WritHTTPError.self) {
+                _ = try await audit.page(after: 0, limit: 10, operatorKey: agentKey)
+            }
             await ticketsClient.disconnect()
             await legacyClient.disconnect()
         } catch {
@@ -366,6 +375,9 @@ struct ServeMCPProcessTests {
         #expect((object?["tools"] as? [Any])?.count == 3)
 
         let base = Self.mcpConfig(name: "tickets", port: 0, authorityPort: 1, extra: Self.tools)
+        // What a server reads before it checks its detectors' ranges (so the range case fails for that reason).
+        try Self.write(Self.policy, to: dir + "/policy.cedar")
+        try Self.writeKeyPair(to: dir + "/operator")
         let mistakes = [
             ("misspelt", base.replacingOccurrences(of: "\"maxStalenessSeconds\"", with: "\"maxStalnessSeconds\"")),
             ("tool-key", base.replacingOccurrences(of: "\"description\"", with: "\"descripton\"")),
@@ -388,6 +400,24 @@ struct ServeMCPProcessTests {
                     extra: Self.tools + #", "routes": []"#
                 )
             ),
+            (
+                "detector-key",
+                Self.mcpConfig(
+                    name: "tickets",
+                    port: 1,
+                    authorityPort: 1,
+                    extra: Self.tools + #", "detectors": { "denialBurst": { "treshold": 3 } }"#
+                )
+            ),
+            (
+                "detector-range",
+                Self.mcpConfig(
+                    name: "tickets",
+                    port: 1,
+                    authorityPort: 1,
+                    extra: Self.tools + #", "detectors": { "denialBurst": { "threshold": 0 } }"#
+                )
+            ),
         ]
         for (name, text) in mistakes {
             try Self.write(text, to: dir + "/\(name).json")
@@ -395,6 +425,9 @@ struct ServeMCPProcessTests {
             defer { child.killNow() }
             let status = try await child.waitForExit()
             #expect(status == 2, "\(name): \(child.stdout) \(child.stderr)")
+            if name.hasPrefix("detector") {
+                #expect(child.stderr.contains("detectors.denialBurst"), "\(name): \(child.stderr)")
+            }
         }
     }
 }

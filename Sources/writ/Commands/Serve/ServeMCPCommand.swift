@@ -35,8 +35,9 @@ struct ServeMCPCommand: AsyncParsableCommand {
             `writ serve service`: it fetches the authority's trust bundle and catches up its signed revocation feed
             before it listens (printing `ready` and `listening on http://HOST:PORT`), refuses every message with
             503 once the feed is older than `maxStalenessSeconds`, reports watermarks and forwards anomalies to the
-            authority, and keeps its own audit log (same keys and store settings). Each entry of `tools` is a tool
-            (`name`; `resource`, a template over its arguments such as `tickets/{id}`; `action`, default
+            authority, and keeps its own audit log (same keys and store settings; `operatorKeys` opens
+            `GET /v1/audit` to those operators, `detectors` chooses the anomaly detectors). Each entry of `tools`
+            is a tool (`name`; `resource`, a template over its arguments such as `tickets/{id}`; `action`, default
             `tools/call:<name>`) answered with its fixed `response` JSON or, without one, a JSON echo of the grant
             and arguments. With `upstream.url`, the process is a gateway instead: every authorised message is
             forwarded to that MCP endpoint (without the Writ credential), and `tools` only declares how tool
@@ -126,7 +127,7 @@ struct MCPServeConfig: Sendable {
 
     static let verifierKeys: Set<String> = [
         "listen", "origin", "name", "authority", "authorityAudience", "policy", "maxStalenessSeconds",
-        "readinessTimeoutSeconds", "store", "keys", "agentClasses", "maximumBodyBytes",
+        "readinessTimeoutSeconds", "store", "keys", "agentClasses", "maximumBodyBytes", "operatorKeys", "detectors",
     ]
 
     /// The configuration in `path`, with relative paths resolved against the configuration's directory.
@@ -146,6 +147,7 @@ struct MCPServeConfig: Sendable {
             role: "mcp",
             path: file
         )
+        try VerifierServeConfig.refuseUnknownNestedKeys(in: data, role: "mcp", path: file)
         let own: Own
         var object: [String: Any]
         do {
@@ -221,6 +223,7 @@ struct MCPServeConfig: Sendable {
             auditSalt: resolve(verifier.keys.auditSalt),
             report: resolve(verifier.keys.report)
         )
+        verifier.operatorKeys = verifier.operatorKeys?.map(resolve)
         let store = verifier.store ?? "sqlite:\(verifier.name).sqlite"
         if store.lowercased().hasPrefix("sqlite:") {
             let path = String(store.dropFirst("sqlite:".count))
@@ -353,7 +356,8 @@ extension VerifierServer {
                 policies: policies,
                 revocation: follower.snapshot,
                 sharedNonces: stores.nonces,
-                audit: log
+                audit: log,
+                detectors: detectors
             )
         )
         let configuration = WritMCPServerEndpoint.Configuration(
@@ -364,6 +368,7 @@ extension VerifierServer {
             authorizationServers: mcp.authorizationServers
         )
         let router = Router(context: WritBasicRequestContext.self)
+        if let auditRoute = auditRoute(log) { router.add(middleware: auditRoute) }  // GET /v1/audit, as a service
         if let upstream = mcp.upstream, let url = URL(string: upstream.url) {
             WritMCPGateway(
                 gatekeeper: gatekeeper,
