@@ -25,8 +25,8 @@ let package = Package(
         .trait(
             name: "CLI",
             description: "The `writ` command-line tool (swift-argument-parser); its demo runs on SQLite, `writ serve` on "
-                + "SQLite or PostgreSQL.",
-            enabledTraits: ["SQLite", "Postgres", "HTTP"]
+                + "SQLite or PostgreSQL, and its tickets tools over MCP (`writ serve mcp`).",
+            enabledTraits: ["SQLite", "Postgres", "HTTP", "MCP"]
         ),
         .trait(name: "SQLite", description: "WritSQLite: the embedded durable stores (GRDB)."),
         .trait(name: "Postgres", description: "WritPostgres: shared stores for many machines (postgres-nio)."),

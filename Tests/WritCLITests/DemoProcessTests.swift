@@ -69,7 +69,9 @@ struct DemoProcessTests {
         for needed in [
             "planner attested over HTTP", "replayed request denied", "old task's token denied after hand-off",
             "planner's token denied after completion", "killed (SIGKILL): requests to tickets fail",
-            "denial burst detected, reported, and the ticketer revoked",
+            "denial burst detected by the tool server, reported, and the ticketer revoked",
+            "MCP tools/list shows the triage step only the tools it may call",
+            "close_ticket, outside the triage step, is refused", "the planner's own MCP session still works",
         ] {
             #expect(names.contains { $0.hasPrefix(needed) }, "missing expectation '\(needed)'")
         }

@@ -22,7 +22,7 @@ extension DemoProcessScenario {
     func verifyLogs() throws -> [AuditLine] {
         report.begin("Audit logs: each verifier's log read back from its store by a later process")
         var all: [AuditLine] = []
-        for verifier in setup.verifiers {
+        for verifier in setup.everyVerifier {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: processes.executable)
             process.arguments = [

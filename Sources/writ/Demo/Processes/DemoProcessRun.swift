@@ -25,7 +25,9 @@ enum DemoProcessRun {
     /// Drops the run's PostgreSQL schemas with `psql` (when it is installed; else says what to drop).
     static func dropSchemas(_ url: String, schema: String, names: [String], json: Bool) {
         let base = String(url.split(separator: "?", maxSplits: 1).first ?? "")
-        let sql = (["authority"] + names).map { "DROP SCHEMA IF EXISTS \"\($0)_\(schema)\" CASCADE;" }.joined()
+        let sql = (["authority"] + names).map {
+            "DROP SCHEMA IF EXISTS \"\(DemoProcessSetup.schemaPrefix($0))_\(schema)\" CASCADE;"
+        }.joined()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["psql", "-q", base, "-c", sql]
@@ -87,10 +89,10 @@ enum DemoProcessRun {
             relay.start()
             report.say("  ● relay to the authority (in this process) on \(setup.authorityURL), its public origin")
             try await processes.start("authority", role: "authority")
-            for verifier in setup.verifiers {
+            for verifier in setup.everyVerifier {
                 try processes.spawn(verifier.name, role: verifier.role)
             }
-            for verifier in setup.verifiers {
+            for verifier in setup.everyVerifier {
                 try await processes.waitReady(verifier.name, role: verifier.role)
             }
             let run = try DemoProcessScenario(
@@ -107,7 +109,7 @@ enum DemoProcessRun {
         }
         report.begin("Stopping every child (SIGTERM, SIGKILL after 3 s)")
         var statuses: [String: Int32] = [:]
-        for name in ["billing", "payments", "tickets", "repo", "authority"] {
+        for name in ["tickets-mcp", "billing", "payments", "tickets", "repo", "authority"] {
             if let status = processes.stop(name) { statuses[name] = status }
         }
         processes.stopAll()
@@ -168,7 +170,9 @@ enum DemoProcessRun {
             }
             print(passed ? "demo: every expectation held" : "demo: some expectations failed")
         }
-        if let postgres, !keep { dropSchemas(postgres, schema: schema, names: setup.verifiers.map(\.name), json: json) }
+        if let postgres, !keep {
+            dropSchemas(postgres, schema: schema, names: setup.everyVerifier.map(\.name), json: json)
+        }
         return passed
     }
 }

@@ -65,7 +65,7 @@ final class DemoProcessScenario {
         self.report = report
         self.legacy = legacy
         var urls: [String: String] = [:]
-        for verifier in processes.setup.verifiers { urls[verifier.name] = processes.setup.url(verifier.name) }
+        for verifier in processes.setup.everyVerifier { urls[verifier.name] = processes.setup.url(verifier.name) }
         self.wire = DemoWire(http: http, urls: urls)
         self.client = WritAuthorityClient(origin: try WritOrigin(processes.setup.authorityURL), httpClient: http)
     }
@@ -192,7 +192,7 @@ final class DemoProcessScenario {
         var seen: [String: UInt64] = [:]
         var problems: [String: String] = [:]
         while true {
-            for verifier in setup.verifiers {
+            for verifier in setup.everyVerifier {
                 guard let key = setup.reportKeys[verifier.name] else { continue }
                 do {
                     let reports = try await client.watermarks(
@@ -206,9 +206,9 @@ final class DemoProcessScenario {
                     problems[verifier.name] = "\(error)"
                 }
             }
-            let complete = setup.verifiers.allSatisfy { (seen[$0.name] ?? 0) >= sequence }
+            let complete = setup.everyVerifier.allSatisfy { (seen[$0.name] ?? 0) >= sequence }
             if complete || started.duration(to: .now) > limit {
-                let line = setup.verifiers.map { verifier in
+                let line = setup.everyVerifier.map { verifier in
                     "\(verifier.name)@\(seen[verifier.name].map(String.init) ?? "none")"
                         + (problems[verifier.name].map { " (\($0))" } ?? "")
                 }
@@ -221,7 +221,7 @@ final class DemoProcessScenario {
 
     /// Percentiles per service of every revoke → deny timing measured.
     var timingSummary: [TimingSummary] {
-        let services = setup.verifiers.map(\.name)
+        let services = setup.everyVerifier.map(\.name)
         return services.compactMap { service in
             // The anomaly's time includes detection and reporting: not a revoke → deny figure.
             let values = timings.filter { $0.service == service && $0.revocation != "anomaly" }

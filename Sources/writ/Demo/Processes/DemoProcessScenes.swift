@@ -1,5 +1,6 @@
 #if CLI
 import Foundation
+import MCP
 import Writ
 import WritCrypto
 import WritHTTP
@@ -121,6 +122,8 @@ extension DemoProcessScenario {
             notEntitled != nil,
             notEntitled.map { String($0.prefix(140)) } ?? ""
         )
+        // The tickets system's MCP tool server: the planner calls its tools through the MCP client, each message
+        // with the step's token and a fresh proof.
         let ticket = CredentialProvider(
             identity: cast.planner.identity,
             key: cast.planner.key,
@@ -128,24 +131,38 @@ extension DemoProcessScenario {
         )
         try await ticket.begin(
             task: task,
-            step: StepGrant(
-                name: "triage",
-                audience: "tickets",
+            step: DemoToolSession.step(
+                "triage",
                 actions: ["read", "comment"],
-                resources: ["tickets/writ/*"],
+                resources: ["tickets/*"],
                 duration: .seconds(4)
             )
         )
-        let comment = try await wire.call(
-            ticket,
-            "tickets",
-            "POST",
-            "/tickets/writ/42",
-            action: "comment",
-            resource: "tickets/writ/42",
-            body: Array(#"{"comment":"root cause found in the parser"}"#.utf8)
+        let tools = try await DemoToolSession.open(
+            wire.urls[DemoToolSession.audience] ?? "",
+            provider: ticket,
+            agent: "planner"
         )
-        expect("planner comments on ticket #42 (tickets service, its own step token)", comment, "ok")
+        let listed = try await tools.toolNames()
+        report.expect(
+            "MCP tools/list shows the triage step only the tools it may call",
+            listed == ["comment", "read_ticket"],
+            listed.joined(separator: ", ")
+        )
+        expect(
+            "planner reads ticket #42 over MCP (read_ticket, its own step token)",
+            await tools.call("read_ticket", ["id": 42]),
+            "ok"
+        )
+        let comment = await tools.call("comment", ["id": 42, "text": "root cause found in the parser"])
+        expect("planner comments on ticket #42 over MCP (comment)", comment, "ok")
+        let close = await tools.call("close_ticket", ["id": 42])
+        report.expect(
+            "close_ticket, outside the triage step, is refused: 403 insufficient_scope",
+            close.status == 403 && close.refusal?.error == "insufficient_scope",
+            "\(close)"
+        )
+        await tools.close()
         return task
     }
 
@@ -382,16 +399,16 @@ extension DemoProcessScenario {
         report.expect("a stolen token without the holder's key is denied", theft.status == 401, "\(theft)")
     }
 
-    /// The ticketer probes tickets it was not given: the tickets service's denial-burst detector (5 denials)
-    /// reports it to the authority, which revokes the ticketer everywhere; the planner keeps working.
+    /// The ticketer probes tickets it was not given, over MCP: the tool server's denial-burst detector (5
+    /// denials) reports it to the authority, which revokes the ticketer everywhere; the planner keeps working.
     func anomaly(_ cast: Cast, task: String) async throws {
-        report.begin("Anomaly: the ticketer sub-agent probes tickets it was not given")
+        report.begin("Anomaly: the ticketer sub-agent probes tickets it was not given (MCP tool calls)")
+        let url = wire.urls[DemoToolSession.audience] ?? ""
         let planner = provider(cast.planner)
         try await planner.begin(
             task: task,
-            step: StepGrant(
-                name: "triage-2",
-                audience: "tickets",
+            step: DemoToolSession.step(
+                "triage-2",
                 actions: ["read", "comment"],
                 resources: ["tickets/*"],
                 duration: .seconds(20)
@@ -401,69 +418,58 @@ extension DemoProcessScenario {
             to: cast.ticketer.identity,
             publicKey: cast.ticketer.key.publicKey,
             agentClass: "ticketer",
-            actions: ["comment"],
-            resources: ["tickets/BUG-42"]
+            actions: ["mcp", "comment"],
+            resources: ["tickets/BUG-42"] + DemoProcessSetup.sessionResources
         )
         let ticketer = try CredentialProvider(
             identity: cast.ticketer.identity,
             key: cast.ticketer.key,
             delegatedToken: delegated
         )
-        func comment() async throws -> DemoAnswer {
-            try await wire.call(
-                ticketer,
-                "tickets",
-                "POST",
-                "/tickets/BUG-42",
-                action: "comment",
-                resource: "tickets/BUG-42",
-                body: Array(#"{"comment":"fixed in #42"}"#.utf8)
-            )
-        }
-        expect("ticketer comments on tickets/BUG-42", try await comment(), "ok")
+        let tools = try await DemoToolSession.open(url, provider: ticketer, agent: "ticketer")
+        let plannerTools = try await DemoToolSession.open(url, provider: planner, agent: "planner")
+        let listed = try await tools.toolNames()
+        report.expect(
+            "the ticketer's delegated step lists one tool: comment",
+            listed == ["comment"],
+            listed.joined(separator: ", ")
+        )
+        expect(
+            "ticketer comments on tickets/BUG-42 over MCP",
+            await tools.call("comment", ["id": "BUG-42", "text": "fixed in #42"]),
+            "ok"
+        )
         var denied = 0
         for n in 1...5 {
-            let probe = try await wire.call(
-                ticketer,
-                "tickets",
-                "GET",
-                "/tickets/BUG-\(n)",
-                action: "read",
-                resource: "tickets/BUG-\(n)"
-            )
-            if !probe.isAllowed { denied += 1 }
+            let probe = await tools.call("read_ticket", ["id": .string("BUG-\(n)")])
+            if probe.status == 403 { denied += 1 }
         }
         let since = ContinuousClock.now
-        report.expect("5 probes of other tickets denied", denied == 5)
-        let (elapsed, code) = await Self.timeToDenial(since: since, limit: .seconds(15)) { [wire] in
-            (try? await wire.call(
-                ticketer,
-                "tickets",
-                "POST",
-                "/tickets/BUG-42",
-                action: "comment",
-                resource: "tickets/BUG-42",
-                body: Array(#"{"comment":"again"}"#.utf8)
-            )) ?? DemoAnswer(status: -1, refusal: nil, body: "no credential")
+        report.expect("5 read_ticket probes of other tickets denied (403)", denied == 5)
+        let (elapsed, code) = await Self.timeToDenial(since: since, limit: .seconds(15)) {
+            await tools.call("comment", ["id": "BUG-42", "text": "again"])
         }
         timings.append(
-            Timing(revocation: "anomaly", service: "tickets", milliseconds: elapsed.map(milliseconds), code: code)
+            Timing(
+                revocation: "anomaly",
+                service: DemoToolSession.audience,
+                milliseconds: elapsed.map(milliseconds),
+                code: code
+            )
         )
         report.expect(
-            "denial burst detected, reported, and the ticketer revoked: its next legitimate comment is denied",
+            "denial burst detected by the tool server, reported, and the ticketer revoked: its next comment is denied",
             code == "revoked",
             "\(code)"
                 + (elapsed.map { " \(ms($0)) after the 5th probe (detect → report → revoke → feed → deny)" } ?? "")
         )
-        let still = try await wire.call(
-            planner,
-            "tickets",
-            "GET",
-            "/tickets/BUG-42",
-            action: "read",
-            resource: "tickets/BUG-42"
+        expect(
+            "the planner's own MCP session still works",
+            await plannerTools.call("read_ticket", ["id": "BUG-42"]),
+            "ok"
         )
-        expect("the planner's own token still works", still, "ok")
+        await tools.close()
+        await plannerTools.close()
     }
 
     func broker(_ cast: Cast, task: String) async throws {

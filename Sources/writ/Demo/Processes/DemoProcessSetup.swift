@@ -3,6 +3,7 @@ import Foundation
 import Writ
 import WritCrypto
 import WritTesting
+import WritTokens
 
 /// The process demo's files: keys, policies and one `writ serve` configuration per child, written into the work
 /// directory before anything starts, plus `deployment.json` for `writ drill --deployment`.
@@ -28,7 +29,13 @@ struct DemoProcessSetup: Sendable {
     /// Where the authority listens; everyone reaches it through the relay on ``relayPort`` (its public origin).
     let authorityPort: Int
     let relayPort: Int
+    /// The HTTP verifiers (services and the broker): the drill and the fault scenes probe each of them.
     var verifiers: [Verifier]
+    /// The tickets system's MCP tool server (`writ serve mcp`, audience `tickets-mcp`): the planner and the
+    /// ticketer call its tools through the MCP client.
+    var toolServer: Verifier
+    /// Every verifier: the HTTP ones and the tool server (each follows the feed, reports watermarks, keeps a log).
+    var everyVerifier: [Verifier] { verifiers + [toolServer] }
     let legacyPort: Int
     let operatorKey: Ed25519.PrivateKey
     /// The human who approves checkpoints (`approvers` at repo): signs `Writ-Approval`s.
@@ -42,7 +49,31 @@ struct DemoProcessSetup: Sendable {
     var authorityURL: String { "http://127.0.0.1:\(relayPort)" }
 
     func url(_ verifier: String) -> String {
-        "http://127.0.0.1:\(verifiers.first { $0.name == verifier }?.port ?? 0)"
+        "http://127.0.0.1:\(everyVerifier.first { $0.name == verifier }?.port ?? 0)"
+    }
+
+    /// The tool server's tools, as `writ serve mcp` declares them (name, Writ action, resource template over the
+    /// arguments, fixed answer).
+    static let tools: [(name: String, action: String, resource: String, response: String)] = [
+        ("read_ticket", "read", "tickets/{id}", ""),
+        ("comment", "comment", "tickets/{id}", #"{ "ok": true }"#),
+        ("close_ticket", "close", "tickets/{id}", #"{ "status": "closed" }"#),
+    ]
+
+    /// The MCP methods every tool-server step needs besides its tools (the session's own, action `mcp`).
+    static let sessionResources: [ResourcePattern] = ["initialize", "notifications/*", "tools/list", "ping"]
+
+    static let toolPolicies = """
+        @id("ticket-tools")
+        permit (principal, action in [Action::"read", Action::"comment", Action::"close"], resource)
+        when { context.intent == "fix-bug" };
+
+        @id("mcp-session")
+        permit (principal, action == Action::"mcp", resource);
+        """
+
+    static func toolServerEntry() -> Verifier {
+        Verifier(name: "tickets-mcp", role: "mcp", policy: toolPolicies, routes: "", port: 0)
     }
 
     static let drillRoute = """
@@ -122,10 +153,16 @@ struct DemoProcessSetup: Sendable {
             { "audience": "repo", "actions": ["read", "write", "merge"], "resources": ["repo/*"] },
             { "audience": "tickets", "actions": ["read", "comment"], "resources": ["tickets/*"] },
             { "audience": "payments", "actions": ["refund"], "resources": ["payments/*"] },
-            { "audience": "billing", "actions": ["refund"], "resources": ["billing/*"] }
+            { "audience": "billing", "actions": ["refund"], "resources": ["billing/*"] },
+            { "audience": "tickets-mcp", "actions": ["mcp", "read", "comment", "close"],
+              "resources": ["tickets/*", "initialize", "notifications/*", "tools/list", "ping"] }
           ],
           "reader": [{ "audience": "repo", "actions": ["read"], "resources": ["repo/*"] }],
-          "ticketer": [{ "audience": "tickets", "actions": ["read", "comment"], "resources": ["tickets/*"] }],
+          "ticketer": [
+            { "audience": "tickets", "actions": ["read", "comment"], "resources": ["tickets/*"] },
+            { "audience": "tickets-mcp", "actions": ["mcp", "read", "comment"],
+              "resources": ["tickets/*", "initialize", "notifications/*", "tools/list", "ping"] }
+          ],
           "canary": [
             { "audience": "repo", "actions": ["drill.probe"], "resources": ["drill/*"] },
             { "audience": "tickets", "actions": ["drill.probe"], "resources": ["drill/*"] },
@@ -143,7 +180,7 @@ struct DemoProcessSetup: Sendable {
         // Only what an earlier run wrote is removed: anything else in the directory is left alone.
         let fm = FileManager.default
         var ours = ["keys", "logs", "policies", "legacy.secret", "deployment.json", "authority.json"]
-        for name in ["authority"] + verifierList().map(\.name) {
+        for name in ["authority", toolServerEntry().name] + verifierList().map(\.name) {
             ours += ["\(name).json", "\(name).sqlite", "\(name).sqlite-wal", "\(name).sqlite-shm"]
         }
         for name in ours where fm.fileExists(atPath: directory + "/" + name) {
@@ -157,9 +194,11 @@ struct DemoProcessSetup: Sendable {
             verifiers[index].port = freeLoopbackPort()
             if verifiers[index].name == sabotage { verifiers[index].policy = "permit (principal, action, resource" }
         }
+        var toolServer = toolServerEntry()
+        toolServer.port = freeLoopbackPort()
         var reportKeys: [String: Ed25519.PrivateKey] = [:]
         var auditKeys: [String: Ed25519.PrivateKey] = [:]
-        for verifier in verifiers {
+        for verifier in verifiers + [toolServer] {
             reportKeys[verifier.name] = Ed25519.PrivateKey()
             auditKeys[verifier.name] = Ed25519.PrivateKey()
         }
@@ -168,6 +207,7 @@ struct DemoProcessSetup: Sendable {
             authorityPort: freeLoopbackPort(),
             relayPort: freeLoopbackPort(),
             verifiers: verifiers,
+            toolServer: toolServer,
             legacyPort: freeLoopbackPort(),
             operatorKey: Ed25519.PrivateKey(),
             approverKey: Ed25519.PrivateKey(),
@@ -179,10 +219,13 @@ struct DemoProcessSetup: Sendable {
         return setup
     }
 
+    /// `name` as the start of a schema name (`tickets-mcp` → `tickets_mcp`: schema names are `a-z`, `0-9`, `_`).
+    static func schemaPrefix(_ name: String) -> String { name.replacingOccurrences(of: "-", with: "_") }
+
     /// A child's store: its own SQLite file, or its own schema (`<schema>_<name>`) on the one PostgreSQL.
     func store(_ name: String) -> String {
         guard let postgres else { return "sqlite:\(name).sqlite" }
-        return postgres.replacingOccurrences(of: "schema=", with: "schema=\(name)_")
+        return postgres.replacingOccurrences(of: "schema=", with: "schema=\(Self.schemaPrefix(name))_")
     }
 
     private func write(_ text: String, _ path: String, mode: mode_t = 0o644) throws {
@@ -194,7 +237,7 @@ struct DemoProcessSetup: Sendable {
         try write(KeyFiles.publicText(operatorKey.publicKey) + "\n", "keys/operator.pub")
         try write(Self.legacyKey + "\n", "legacy.secret", mode: 0o600)
         var serviceKeys: [String] = []
-        for verifier in verifiers {
+        for verifier in everyVerifier {
             let name = verifier.name
             let report = reportKeys[name]!
             let audit = auditKeys[name]!
@@ -257,10 +300,19 @@ struct DemoProcessSetup: Sendable {
               "operatorKeys": ["keys/operator.pub"],
             \(approvers)  "agentClasses": \(Self.classes),
             \(upstream)
-              "routes": \(verifier.routes)
+              \(verifier.role == "mcp" ? Self.toolsSetting : "\"routes\": \(verifier.routes)")
             }
 
             """
+    }
+
+    /// `path` and `tools` of the tool server's configuration.
+    static var toolsSetting: String {
+        let tools = Self.tools.map { tool in
+            #"{ "name": "\#(tool.name)", "action": "\#(tool.action)", "resource": "\#(tool.resource)""#
+                + (tool.response.isEmpty ? "" : #", "response": \#(tool.response)"#) + " }"
+        }
+        return #""path": "/mcp", "tools": ["# + tools.joined(separator: ", ") + "]"
     }
 
     /// `deployment.json` for `writ drill --deployment` (paths relative to the file's directory).
