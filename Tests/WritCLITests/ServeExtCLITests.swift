@@ -390,6 +390,70 @@ struct ServeExtCLITests {
         try await http.shutdown()
     }
 
+    /// The public half of a `writsk1_…` key file the authority wrote.
+    static func publicKey(ofKeyFile path: String) throws -> Ed25519.PublicKey {
+        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let seed = try #require(Base64URL.decode(String(text.dropFirst("writsk1_".count))))
+        return try Ed25519.PrivateKey(seed: SecureBytes(seed)).publicKey
+    }
+
+    @Test("authorityKeys: pinning other keys, a service refuses the authority's trust bundle, exits 2 naming the key")
+    func pinnedAuthorityKeys() async throws {
+        let dir = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var children: [Server] = []
+        defer { for child in children { child.killNow() } }
+        let (_, _, authorityPort) = try await Self.startAuthority(dir, verifiers: ["repo"], children: &children)
+        try Net.writePublicKey(try Self.publicKey(ofKeyFile: dir + "/keys/issuer.key"), to: dir + "/issuer.pub")
+        try Net.writePublicKey(try Self.publicKey(ofKeyFile: dir + "/keys/revocation.key"), to: dir + "/revocation.pub")
+        try Net.writePublicKey(Ed25519.PrivateKey().publicKey, to: dir + "/stranger.pub")
+        func service(_ issuers: String, _ revocation: String) throws -> String {
+            try Self.verifier(
+                dir,
+                name: "repo",
+                port: Net.freePort(),
+                authorityPort: authorityPort,
+                routes: Self.repoRoutes,
+                policy: "repo.cedar",
+                extra: #""authorityKeys": { "issuers": [\#(issuers)], "revocation": [\#(revocation)] },"#
+            )
+        }
+        // Whoever answers at the authority's URL with other keys (here: the real authority, pinned wrongly).
+        for (issuers, revocation, named) in [
+            (#""stranger.pub""#, #""revocation.pub""#, "authorityKeys.issuers does not pin"),
+            (#""issuer.pub""#, #""stranger.pub""#, "authorityKeys.revocation does not pin"),
+        ] {
+            let run = try await CLITests.run(["serve", "service", "--config", try service(issuers, revocation)])
+            #expect(run.status == 2, "\(run.stdout) \(run.stderr)")
+            #expect(run.stderr.contains(named), "expected '\(named)' in \(run.stderr)")
+            #expect(!run.stdout.contains("listening on"), "it must never serve")
+        }
+        // Its real keys pinned (and a next key beside them, as before a rotation): it serves.
+        let pinned = try service(#""issuer.pub", "stranger.pub""#, #""revocation.pub""#)
+        let served = try Server(["serve", "service", "--config", pinned, "--log-level", "warning"])
+        children.append(served)
+        #expect(try await served.address() != nil, "\(served.stdout) \(served.stderr)")
+        #expect(!served.stderr.contains("authorityKeys is not set"))
+        // Settings: an empty list and an unknown key are refused before anything is fetched.
+        for (extra, expected) in [
+            (#""authorityKeys": { "issuers": [], "revocation": ["revocation.pub"] },"#, "authorityKeys.issuers"),
+            (#""authorityKeys": { "issuer": ["issuer.pub"], "revocation": [] },"#, "'authorityKeys.issuer'"),
+            (#""authorityKeys": { "issuers": ["missing.pub"], "revocation": ["revocation.pub"] },"#, "missing.pub"),
+        ] {
+            let path = try Self.verifier(
+                dir,
+                name: "repo",
+                port: 1,
+                authorityPort: 1,
+                routes: Net.repoRoutes,
+                extra: extra
+            )
+            let run = try await CLITests.run(["serve", "service", "--config", path])
+            #expect(run.status == 2, "\(extra): \(run.stdout)")
+            #expect(run.stderr.contains(expected), "expected '\(expected)' in \(run.stderr)")
+        }
+    }
+
     @Test("approvers and detectors: bad settings exit 2 naming the setting")
     func badSettings() async throws {
         let dir = try CLITests.temporaryDirectory()

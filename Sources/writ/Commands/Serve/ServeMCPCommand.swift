@@ -128,6 +128,7 @@ struct MCPServeConfig: Sendable {
     static let verifierKeys: Set<String> = [
         "listen", "origin", "name", "authority", "authorityAudience", "policy", "maxStalenessSeconds",
         "readinessTimeoutSeconds", "store", "keys", "agentClasses", "maximumBodyBytes", "operatorKeys", "detectors",
+        "authorityKeys",
     ]
 
     /// The configuration in `path`, with relative paths resolved against the configuration's directory.
@@ -143,6 +144,7 @@ struct MCPServeConfig: Sendable {
                 "keys": ["audit", "auditSalt", "report"],
                 "upstream": ["url", "timeoutSeconds"],
                 "tools[]": ["name", "description", "action", "resource", "response"],
+                "authorityKeys": ["issuers", "revocation"],
             ],
             role: "mcp",
             path: file
@@ -224,6 +226,9 @@ struct MCPServeConfig: Sendable {
             report: resolve(verifier.keys.report)
         )
         verifier.operatorKeys = verifier.operatorKeys?.map(resolve)
+        verifier.authorityKeys = verifier.authorityKeys.map {
+            AuthorityKeysSetting(issuers: $0.issuers.map(resolve), revocation: $0.revocation.map(resolve))
+        }
         let store = verifier.store ?? "sqlite:\(verifier.name).sqlite"
         if store.lowercased().hasPrefix("sqlite:") {
             let path = String(store.dropFirst("sqlite:".count))

@@ -122,6 +122,8 @@ struct VerifierServer: Sendable {
     /// The trusted approvers (`approvers`), and the anomaly detectors (`detectors`).
     let approvers: WritApprovers?
     let detectors: [any AnomalyDetector]
+    /// The authority's keys `authorityKeys` pins (`nil`: the trust bundle is trusted as served).
+    let authorityPins: AuthorityKeyPins?
 
     init(settings: VerifierServeConfig, role: String, logger: Logger) throws {
         self.settings = settings
@@ -147,6 +149,7 @@ struct VerifierServer: Sendable {
         operatorKeys = try settings.operatorKeySet()
         approvers = try settings.approverSet()
         detectors = try settings.anomalyDetectors()
+        authorityPins = try settings.authorityKeyPins()
         let locator = try StoreLocator.parse(settings.store ?? "", option: "store")
         auditKey = try loadOrCreatePrivateKey(settings.keys.audit, what: "audit")
         let saltKey = try loadOrCreatePrivateKey(settings.keys.auditSalt, what: "audit salt")
@@ -298,6 +301,13 @@ struct VerifierServer: Sendable {
                     let bundle = try await client.trustBundle()
                     guard bundle.issuers.count > 0 else {
                         throw CLIError.input("authority: its trust bundle names no issuer key")
+                    }
+                    if let authorityPins {
+                        try authorityPins.check(bundle, authority: settings.authority)
+                    } else {
+                        logger.warning(
+                            "authorityKeys is not set: trusting the keys \(settings.authority) serves now (set it to pin them)"
+                        )
                     }
                     follower = try RevocationFeedFollower(
                         verifier: settings.name,

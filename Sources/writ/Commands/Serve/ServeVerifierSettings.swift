@@ -3,8 +3,10 @@ import Foundation
 import Writ
 import WritCrypto
 import WritHTTP
+import WritIdentity
 
-// The `approvers` and `detectors` settings of `writ serve service` and `writ serve broker` (Docs/Serve.md).
+// The `approvers`, `detectors` and `authorityKeys` settings of `writ serve service`, `broker` and `mcp`
+// (Docs/Serve.md).
 
 /// One trusted approver: its name and its public key, given as the key's text or as a key file.
 struct ApproverSetting: Decodable {
@@ -202,6 +204,61 @@ extension VerifierServeConfig {
     func anomalyDetectors() throws -> [any AnomalyDetector] {
         guard let detectors else { return AnomalyDetectors.defaults() }
         return try detectors.detectors { CLIError.input("--config: \($0)") }
+    }
+}
+/// `authorityKeys`: key files of the authority's issuer and revocation public keys that this verifier trusts.
+///
+/// With it, the trust bundle fetched at start must name only pinned keys (a pinned key it does not name is fine:
+/// pin the next key before the authority rotates to it); a bundle naming any other key is refused and the
+/// verifier exits, so whoever answers at the authority's URL cannot make it trust their keys. Without it, the
+/// bundle is trusted as served (trust on first use), and the verifier says so in its log.
+struct AuthorityKeysSetting: Codable {
+    var issuers: [String]
+    var revocation: [String]
+}
+
+/// The pinned keys of `authorityKeys`.
+struct AuthorityKeyPins: Sendable {
+    let issuers: Set<Ed25519.PublicKey>
+    let revocation: Set<Ed25519.PublicKey>
+
+    /// Refuses `bundle` when it names a key that is not pinned, or no key at all of either kind.
+    func check(_ bundle: (issuers: TrustBundle, revocation: TrustBundle), authority: String) throws {
+        for (what, keys, pinned) in [
+            ("issuers", bundle.issuers.keys.map(\.publicKey), issuers),
+            ("revocation", bundle.revocation.keys.map(\.publicKey), revocation),
+        ] {
+            guard !keys.isEmpty else {
+                throw CLIError.input("authority \(authority): its trust bundle names no \(what) key")
+            }
+            for key in keys where !pinned.contains(key) {
+                throw CLIError.input(
+                    "authority \(authority): its trust bundle names \(what) key \(KeyFiles.publicText(key)) "
+                        + "(key id \(key.keyID)), which authorityKeys.\(what) does not pin: refusing to trust it"
+                )
+            }
+        }
+    }
+}
+
+extension VerifierServeConfig {
+    /// The keys of `authorityKeys`, read from their files; `nil` when it is absent.
+    func authorityKeyPins() throws -> AuthorityKeyPins? {
+        guard let setting = authorityKeys else { return nil }
+        func read(_ paths: [String], _ what: String) throws -> Set<Ed25519.PublicKey> {
+            guard !paths.isEmpty else { throw CLIError.input("authorityKeys.\(what): name at least one key file") }
+            var keys = Set<Ed25519.PublicKey>()
+            for path in paths {
+                do { keys.insert(try KeyFiles.readPublic(path)) } catch let error as CLIError {
+                    throw CLIError.input("authorityKeys.\(what): \(error.message)")
+                }
+            }
+            return keys
+        }
+        return AuthorityKeyPins(
+            issuers: try read(setting.issuers, "issuers"),
+            revocation: try read(setting.revocation, "revocation")
+        )
     }
 }
 #endif

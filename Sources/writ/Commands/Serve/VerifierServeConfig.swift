@@ -135,6 +135,9 @@ struct VerifierServeConfig: Decodable {
     var approvers: [ApproverSetting]?
     /// The anomaly detectors (default: the core's defaults) (`ServeVerifierSettings.swift`).
     var detectors: DetectorSettings?
+    /// The authority's public keys this verifier pins (`ServeVerifierSettings.swift`); absent, the trust bundle
+    /// fetched at start is trusted as served.
+    var authorityKeys: AuthorityKeysSetting?
 
     /// The configuration in `path`, with relative paths resolved against the configuration's directory.
     static func load(_ path: String, role: String) throws -> VerifierServeConfig {
@@ -148,8 +151,9 @@ struct VerifierServeConfig: Decodable {
                     "listen", "origin", "name", "authority", "authorityAudience", "policy", "maxStalenessSeconds",
                     "readinessTimeoutSeconds", "store", "keys", "agentClasses", "routes", "maximumBodyBytes",
                     "upstream", "session", "operatorKeys",
-                    "approvers", "detectors",
+                    "approvers", "detectors", "authorityKeys",
                 ],
+                "authorityKeys": ["issuers", "revocation"],
                 "listen": ["host", "port"],
                 "keys": ["audit", "auditSalt", "report"],
                 "upstream": ["url", "secretFile", "header", "prefix", "timeoutSeconds"],
@@ -230,8 +234,12 @@ struct VerifierServeConfig: Decodable {
         config.approvers = config.approvers?.map {
             ApproverSetting(name: $0.name, publicKey: $0.publicKey, publicKeyFile: $0.publicKeyFile.map(resolve))
         }
+        config.authorityKeys = config.authorityKeys.map {
+            AuthorityKeysSetting(issuers: $0.issuers.map(resolve), revocation: $0.revocation.map(resolve))
+        }
         _ = try config.approverSet()
         _ = try config.anomalyDetectors()
+        _ = try config.authorityKeyPins()
         let store = config.store ?? "sqlite:\(config.name).sqlite"
         if store.lowercased().hasPrefix("sqlite:") {
             let file = String(store.dropFirst("sqlite:".count))

@@ -38,6 +38,10 @@ struct DemoProcessSetup: Sendable {
     var everyVerifier: [Verifier] { verifiers + [toolServer] }
     let legacyPort: Int
     let operatorKey: Ed25519.PrivateKey
+    /// The authority's issuer and revocation keys, made here (the authority loads them) so that every verifier
+    /// pins their public halves (`authorityKeys`) instead of trusting what answers at the authority's URL.
+    let issuerKey: Ed25519.PrivateKey
+    let revocationKey: Ed25519.PrivateKey
     /// The human who approves checkpoints (`approvers` at repo): signs `Writ-Approval`s.
     let approverKey: Ed25519.PrivateKey
     let reportKeys: [String: Ed25519.PrivateKey]
@@ -210,6 +214,8 @@ struct DemoProcessSetup: Sendable {
             toolServer: toolServer,
             legacyPort: freeLoopbackPort(),
             operatorKey: Ed25519.PrivateKey(),
+            issuerKey: Ed25519.PrivateKey(),
+            revocationKey: Ed25519.PrivateKey(),
             approverKey: Ed25519.PrivateKey(),
             reportKeys: reportKeys,
             auditKeys: auditKeys,
@@ -235,6 +241,10 @@ struct DemoProcessSetup: Sendable {
     private func writeFiles() throws {
         try write(KeyFiles.privateText(operatorKey) + "\n", "keys/operator.key", mode: 0o600)
         try write(KeyFiles.publicText(operatorKey.publicKey) + "\n", "keys/operator.pub")
+        for (name, key) in [("issuer", issuerKey), ("revocation", revocationKey)] {
+            try write(KeyFiles.privateText(key) + "\n", "keys/authority-\(name).key", mode: 0o600)
+            try write(KeyFiles.publicText(key.publicKey) + "\n", "keys/authority-\(name).pub")
+        }
         try write(Self.legacyKey + "\n", "legacy.secret", mode: 0o600)
         var serviceKeys: [String] = []
         for verifier in everyVerifier {
@@ -298,6 +308,7 @@ struct DemoProcessSetup: Sendable {
                 "report": "keys/\(name)-report.key"
               },
               "operatorKeys": ["keys/operator.pub"],
+              "authorityKeys": { "issuers": ["keys/authority-issuer.pub"], "revocation": ["keys/authority-revocation.pub"] },
             \(approvers)  "agentClasses": \(Self.classes),
             \(upstream)
               \(verifier.role == "mcp" ? Self.toolsSetting : "\"routes\": \(verifier.routes)")
