@@ -206,6 +206,7 @@ extension VerifierServeConfig {
         return try detectors.detectors { CLIError.input("--config: \($0)") }
     }
 }
+
 /// `authorityKeys`: key files of the authority's issuer and revocation public keys that this verifier trusts.
 ///
 /// With it, the trust bundle fetched at start must name only pinned keys (a pinned key it does not name is fine:
