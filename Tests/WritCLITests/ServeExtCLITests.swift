@@ -434,27 +434,9 @@ struct ServeExtCLITests {
         children.append(served)
         #expect(try await served.address() != nil, "\(served.stdout) \(served.stderr)")
         #expect(!served.stderr.contains("authorityKeys is not set"))
-        // Settings: an empty list and an unknown key are refused before anything is fetched.
-        for (extra, expected) in [
-            (#""authorityKeys": { "issuers": [], "revocation": ["revocation.pub"] },"#, "authorityKeys.issuers"),
-            (#""authorityKeys": { "issuer": ["issuer.pub"], "revocation": [] },"#, "'authorityKeys.issuer'"),
-            (#""authorityKeys": { "issuers": ["missing.pub"], "revocation": ["revocation.pub"] },"#, "missing.pub"),
-        ] {
-            let path = try Self.verifier(
-                dir,
-                name: "repo",
-                port: 1,
-                authorityPort: 1,
-                routes: Net.repoRoutes,
-                extra: extra
-            )
-            let run = try await CLITests.run(["serve", "service", "--config", path])
-            #expect(run.status == 2, "\(extra): \(run.stdout)")
-            #expect(run.stderr.contains(expected), "expected '\(expected)' in \(run.stderr)")
-        }
     }
 
-    @Test("approvers and detectors: bad settings exit 2 naming the setting")
+    @Test("approvers, detectors and authorityKeys: bad settings exit 2 naming the setting")
     func badSettings() async throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -500,6 +482,19 @@ struct ServeExtCLITests {
         )
         try await refused(#""approvers": [{ "name": "alice", "publicKeyFile": "missing.pub" }],"#, "missing.pub")
         try await refused(#""detectors": { "denialBurts": {} },"#, "detectors.denialBurts", role: "broker")
+        // authorityKeys: refused at load, before anything is fetched from the authority.
+        try await refused(
+            #""authorityKeys": { "issuers": [], "revocation": ["revocation.pub"] },"#,
+            "authorityKeys.issuers"
+        )
+        try await refused(
+            #""authorityKeys": { "issuer": ["issuer.pub"], "revocation": [] },"#,
+            "'authorityKeys.issuer'"
+        )
+        try await refused(
+            #""authorityKeys": { "issuers": ["missing.pub"], "revocation": ["revocation.pub"] },"#,
+            "missing.pub"
+        )
     }
 }
 #endif

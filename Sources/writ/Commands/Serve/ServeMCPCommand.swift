@@ -215,27 +215,8 @@ struct MCPServeConfig: Sendable {
             }
             guard names.insert(tool.name).inserted else { throw bad("tools[\(index)].name: '\(tool.name)' twice") }
         }
-        let base = (file as NSString).deletingLastPathComponent
-        func resolve(_ file: String) -> String {
-            file.hasPrefix("/") || base.isEmpty ? file : (base as NSString).appendingPathComponent(file)
-        }
-        verifier.policy = resolve(verifier.policy)
-        verifier.keys = VerifierServeConfig.Keys(
-            audit: resolve(verifier.keys.audit),
-            auditSalt: resolve(verifier.keys.auditSalt),
-            report: resolve(verifier.keys.report)
-        )
-        verifier.operatorKeys = verifier.operatorKeys?.map(resolve)
-        verifier.authorityKeys = verifier.authorityKeys.map {
-            AuthorityKeysSetting(issuers: $0.issuers.map(resolve), revocation: $0.revocation.map(resolve))
-        }
-        let store = verifier.store ?? "sqlite:\(verifier.name).sqlite"
-        if store.lowercased().hasPrefix("sqlite:") {
-            let path = String(store.dropFirst("sqlite:".count))
-            verifier.store = path.isEmpty ? store : "sqlite:" + resolve(path)
-        } else {
-            verifier.store = store
-        }
+        verifier.resolvePaths(relativeTo: file)
+        try verifier.checkKeySettings()
         let config = MCPServeConfig(
             verifier: verifier,
             path: path,

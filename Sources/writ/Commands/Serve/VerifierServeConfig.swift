@@ -219,35 +219,44 @@ struct VerifierServeConfig: Decodable {
                 throw bad("upstream and session are broker settings (use `writ serve broker`)")
             }
         }
-        let base = (path as NSString).deletingLastPathComponent
+        config.resolvePaths(relativeTo: path)
+        try config.checkKeySettings()
+        return config
+    }
+
+    /// Resolves every file the configuration names (policy, keys, the broker's secret, operator, approver and
+    /// authority key files, a `sqlite:` store, defaulting to `sqlite:<name>.sqlite`) against the directory of the
+    /// configuration file at `configPath`; absolute paths stay as they are. One place for `writ serve service`,
+    /// `broker` and `mcp`, so that a setting added to one resolves for all.
+    mutating func resolvePaths(relativeTo configPath: String) {
+        let base = (configPath as NSString).deletingLastPathComponent
         func resolve(_ file: String) -> String {
             file.hasPrefix("/") || base.isEmpty ? file : (base as NSString).appendingPathComponent(file)
         }
-        config.policy = resolve(config.policy)
-        config.keys = Keys(
-            audit: resolve(config.keys.audit),
-            auditSalt: resolve(config.keys.auditSalt),
-            report: resolve(config.keys.report)
-        )
-        if let secretFile = config.upstream?.secretFile { config.upstream?.secretFile = resolve(secretFile) }
-        config.operatorKeys = config.operatorKeys?.map(resolve)
-        config.approvers = config.approvers?.map {
+        policy = resolve(policy)
+        keys = Keys(audit: resolve(keys.audit), auditSalt: resolve(keys.auditSalt), report: resolve(keys.report))
+        if let secretFile = upstream?.secretFile { upstream?.secretFile = resolve(secretFile) }
+        operatorKeys = operatorKeys?.map(resolve)
+        approvers = approvers?.map {
             ApproverSetting(name: $0.name, publicKey: $0.publicKey, publicKeyFile: $0.publicKeyFile.map(resolve))
         }
-        config.authorityKeys = config.authorityKeys.map {
+        authorityKeys = authorityKeys.map {
             AuthorityKeysSetting(issuers: $0.issuers.map(resolve), revocation: $0.revocation.map(resolve))
         }
-        _ = try config.approverSet()
-        _ = try config.anomalyDetectors()
-        _ = try config.authorityKeyPins()
-        let store = config.store ?? "sqlite:\(config.name).sqlite"
+        let store = self.store ?? "sqlite:\(name).sqlite"
         if store.lowercased().hasPrefix("sqlite:") {
             let file = String(store.dropFirst("sqlite:".count))
-            config.store = file.isEmpty ? store : "sqlite:" + resolve(file)
+            self.store = file.isEmpty ? store : "sqlite:" + resolve(file)
         } else {
-            config.store = store
+            self.store = store
         }
-        return config
+    }
+
+    /// Reads and checks the approver, detector and authority key settings, so a bad one fails at load.
+    func checkKeySettings() throws {
+        _ = try approverSet()
+        _ = try anomalyDetectors()
+        _ = try authorityKeyPins()
     }
 
     /// The operator keys of `operatorKeys` (empty when none are configured).
