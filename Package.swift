@@ -146,6 +146,7 @@ let package = Package(
                 "WritSQLite", "WritPostgres", "WritHTTP", "WritHummingbird",
                 "WritMCP",  // `writ serve mcp` (compiled empty without the MCP trait)
                 "WritTesting",  // the demo's one-process deployment (LocalDeployment)
+                "WritFileSupport",  // the process demo's spawn (POSIXFile.addCloseFromThree)
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["CLI"])),
                 // `writ serve`: the servers' process (Hummingbird in a ServiceGroup, swift-log).
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["CLI"])),
@@ -212,7 +213,7 @@ let package = Package(
             name: "WritPostgresTests",
             dependencies: [
                 "WritPostgres", "Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritRevocation", "WritAudit",
-                "WritTesting", "WritPostgresHelper",
+                "WritTesting", "WritPostgresHelper", "WritFileSupport",
                 // Raw SQL for the tamper tests (writing the tables as an attacker would, bypassing the stores).
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
             ]

@@ -67,6 +67,22 @@ package enum POSIXFile {
         }
     }
 
+    /// Adds "close every descriptor from 3 up" to `actions`, done in the child itself at spawn (so a descriptor
+    /// another thread opens meanwhile is closed too, whether close-on-exec or not); `false` where the C library
+    /// lacks `posix_spawn_file_actions_addclosefrom_np` (glibc before 2.34; not Linux), which Swift's Glibc
+    /// module does not declare, hence the lookup.
+    package static func addCloseFromThree(_ actions: inout posix_spawn_file_actions_t) -> Bool {
+        #if os(Linux)
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        // A null handle is RTLD_DEFAULT on glibc: every loaded object.
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return false }
+        return unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3) == 0
+        #else
+        return false
+        #endif
+    }
+
     /// Writes all of `bytes` at `offset`; returns an error message on failure.
     package static func write(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) -> String? {
         var done = 0

@@ -6,6 +6,7 @@ import Glibc
 import Testing
 import WritCrypto
 @_spi(Testing) import WritPostgres
+import WritFileSupport
 import WritRevocation
 
 /// Stops and starts a throw-away PostgreSQL cluster (never the shared one): `WRIT_POSTGRES_FAULT_URL` is its URL,
@@ -38,11 +39,7 @@ enum FaultCluster {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        // glibc ≥ 2.34 has it; Swift's Glibc module does not declare it.
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
-        else { throw POSIXError(.ENOSYS) }
-        guard unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3) == 0 else { throw POSIXError(.EINVAL) }
+        guard POSIXFile.addCloseFromThree(&actions) else { throw POSIXError(.ENOSYS) }
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0

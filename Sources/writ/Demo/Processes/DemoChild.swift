@@ -1,6 +1,7 @@
 #if CLI
 import Foundation
 import Synchronization
+import WritFileSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -53,7 +54,7 @@ final class DemoChild: Sendable {
         // Nothing else of the demo's: a server holding a copy of a pipe the demo reads to its end (another child's
         // output) would keep that read from ever ending. Closed in the child, so a descriptor another thread opens
         // meanwhile is closed too.
-        Self.closeFromThree(&actions)
+        _ = POSIXFile.addCloseFromThree(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -96,18 +97,6 @@ final class DemoChild: Sendable {
             close(readEnd)
         }
         return child
-    }
-
-    /// Adds `closefrom(3)` to `actions` (glibc 2.34 and later have it; Swift's Glibc module does not declare it).
-    /// Without it, descriptors that are not close-on-exec are inherited, as with a plain `posix_spawn`.
-    private static func closeFromThree(_ actions: inout posix_spawn_file_actions_t) {
-        #if os(Linux)
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        // A null handle is RTLD_DEFAULT on glibc: every loaded object.
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
-        else { return }
-        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
-        #endif
     }
 
     /// What the child printed on standard output so far.
