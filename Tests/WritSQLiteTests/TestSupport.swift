@@ -102,6 +102,30 @@ final class SmallFileSystem: Sendable {
 
     func remount(_ options: String) -> Bool { system("/bin/mount", ["-o", "remount,\(options)", path]) }
 
+    /// A read-only view of this file system: a bind mount at a fresh directory, remounted read-only.
+    ///
+    /// Remounting the file system itself read-only fails (`EBUSY`) while any process holds one of its files open
+    /// for writing, and a child spawned by another test holds copies of this process's descriptors until its
+    /// `exec`. A fresh bind mount has no writers, so making it read-only cannot race with them.
+    func readOnlyView() throws -> ReadOnlyView? { try ReadOnlyView(of: path) }
+
+    deinit { system("/bin/umount", ["-l", directory.url.path]) }
+}
+
+/// A read-only bind mount of a directory (needs root), unmounted when released; `nil` when mounting fails.
+final class ReadOnlyView: Sendable {
+    let directory: TemporaryDirectory
+    var path: String { directory.url.path }
+
+    init?(of source: String) throws {
+        directory = try TemporaryDirectory()
+        guard system("/bin/mount", ["--bind", source, directory.url.path]) else { return nil }
+        guard system("/bin/mount", ["-o", "remount,bind,ro", directory.url.path]) else {
+            system("/bin/umount", ["-l", directory.url.path])
+            return nil
+        }
+    }
+
     deinit { system("/bin/umount", ["-l", directory.url.path]) }
 }
 #endif
