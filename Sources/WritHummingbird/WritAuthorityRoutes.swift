@@ -244,10 +244,10 @@ public final class WritAuthorityRoutes: Sendable {
     /// The caller's own task, or a refusal.
     func ownTask(_ id: String, _ caller: WritCaller) async throws -> IdentityDocument {
         let document = try Self.agent(caller)
-        guard let task = try await authority.task(id) else {
+        guard let owner = try await authority.agent(ofTask: id) else {
             throw AuthorityError(.unknownTask, "task \(id) does not exist")
         }
-        guard task.agent == document.identity else { throw Self.forbidden("task \(id) belongs to another agent") }
+        guard owner == document.identity else { throw Self.forbidden("task \(id) belongs to another agent") }
         return document
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
 import NIOCore
+import Synchronization
 import Testing
 import Writ
 import WritAudit
@@ -603,6 +604,74 @@ struct AuthorityRouteTests {
             }
             #expect(statuses == [200, 200, 429])
         }
+    }
+
+    @Test("a token exchange reads its task's record, never every step of the task (no cost growing with the task)")
+    func exchangeReadsNoStepList() async throws {
+        let store = StepScanCountingStore()
+        let world = try await HTTPWorld(store: store)
+        let clock = world.clock
+        let document = try await world.attest(world.agent, key: world.agentKey)
+        let me = WritCredential.identity(document)
+        try await withApp(world) { client in
+            let open = try self.json(WritWire.OpenTaskBody(objective: "o", intent: "fix-bug", deadlineSeconds: 600))
+            let opened = try await self.send(client, me, world.agentKey, .post, "/v1/tasks", open, clock: clock)
+            let task = try JSONDecoder().decode(WritWire.TaskBody.self, from: Data(opened.body.readableBytesView)).task
+            for n in 0..<4 {
+                var step = HTTPWorld.step
+                step.name = "fix-\(n)"
+                let exchange = WritWire.TokenExchangeBody(subjectToken: document.text, task: task, step: step)
+                let issued = try await self.send(
+                    client,
+                    me,
+                    world.agentKey,
+                    .post,
+                    "/v1/token",
+                    try self.json(exchange),
+                    clock: clock
+                )
+                #expect(issued.status == .ok, "\(issued.text)")
+                let refresh = WritWire.TokenExchangeBody(
+                    subjectToken: document.text,
+                    task: task,
+                    refreshStep: step.name
+                )
+                let refreshed = try await self.send(
+                    client,
+                    me,
+                    world.agentKey,
+                    .post,
+                    "/v1/token",
+                    try self.json(refresh),
+                    clock: clock
+                )
+                #expect(refreshed.status == .ok, "\(refreshed.text)")
+            }
+            #expect(try await world.authority.task(task)?.steps.count == 4)
+        }
+        // The one scan above is the test's own `task(_:)`; the eight exchanges made none.
+        #expect(store.stepScans == 1, "step scans: \(store.stepScans)")
+    }
+}
+
+/// An in-memory authority store that counts how often every step of a task is read.
+private final class StepScanCountingStore: AuthorityStore {
+    let base = InMemoryAuthorityStore()
+    private let scans = Mutex(0)
+
+    var stepScans: Int { scans.withLock { $0 } }
+
+    func record(for key: AuthorityRecordKey) async throws -> AuthorityRecord? { try await base.record(for: key) }
+    func insert(_ record: AuthorityRecord) async throws -> AuthorityRecord { try await base.insert(record) }
+    func update(_ record: AuthorityRecord, expecting version: UInt64) async throws -> AuthorityRecord {
+        try await base.update(record, expecting: version)
+    }
+    func delete(_ key: AuthorityRecordKey, expecting version: UInt64) async throws {
+        try await base.delete(key, expecting: version)
+    }
+    func records(matching query: AuthorityQuery) async throws -> [AuthorityRecord] {
+        if case .steps = query { scans.withLock { $0 += 1 } }
+        return try await base.records(matching: query)
     }
 }
 #endif

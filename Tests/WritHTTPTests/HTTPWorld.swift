@@ -57,7 +57,7 @@ final class HTTPWorld: Sendable {
     let other = try! AgentIdentity("spiffe://acme.test/agent/coder/2")
     let otherKey = Ed25519.PrivateKey()
 
-    init() async throws {
+    init(store: any AuthorityStore = InMemoryAuthorityStore()) async throws {
         publisher = RevocationPublisher(
             store: revocationStore,
             signer: revocationKey,
@@ -87,6 +87,7 @@ final class HTTPWorld: Sendable {
                 ]),
                 revocations: publisher,
                 audit: authorityLog,
+                store: store,
                 clock: clock,
                 attestor: attestor
             )

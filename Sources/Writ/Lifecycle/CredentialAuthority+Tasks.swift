@@ -83,6 +83,14 @@ extension CredentialAuthority {
         return TaskInfo(task, steps: try await storedSteps(id))
     }
 
+    /// The agent a task belongs to, or `nil` when no task has this id.
+    ///
+    /// One record read, whatever the task's size: ``task(_:)`` also reads every step, so a caller that only asks
+    /// whose task it is (an ownership check on every request) uses this.
+    ///
+    /// - Throws: ``AuthorityError/Code/storeFailed`` when the store cannot be read.
+    public func agent(ofTask id: String) async throws -> AgentIdentity? { try await storedTask(id)?.agent }
+
     /// Completes a task: every token of the task (and everything delegated from them) is revoked.
     public func complete(task taskID: String) async throws {
         try await close(taskID, state: .completed, reason: .completed)
