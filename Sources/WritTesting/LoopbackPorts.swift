@@ -11,16 +11,49 @@ import Darwin
 /// running test can take it as its local port before the server binds it (a flaky bind, or a test talking to the
 /// wrong server). Ports are drawn at random from 20000–32767, checked bindable, and never handed out twice in one
 /// process. Returns 0 when none was found.
+///
+/// The port stays reserved for the rest of the process's life: a socket bound to it with `SO_REUSEADDR` and never
+/// listening is kept open. A server binding it with `SO_REUSEADDR` (Hummingbird's default, in this process or a
+/// child) still can, since neither socket listens before it; but another process drawing ports the same way finds
+/// it taken, so two processes (the test suite and a `writ demo` it runs) never pick the same port before their
+/// servers bind. Connecting to a reserved port that no server listens on yet is refused, as for a free one.
 public func freeLoopbackPort() -> Int {
     for _ in 0..<1_000 {
         let candidate = Int.random(in: 20_000..<32_768)
         guard handedOutPorts.withLock({ $0.insert(candidate).inserted }) else { continue }
-        if loopbackPortIsBindable(candidate) { return candidate }
+        // First a plain bind, which fails while any socket holds the port (another process's reservation
+        // included), then the reservation itself.
+        guard loopbackPortIsBindable(candidate), let reservation = reserveLoopbackPort(candidate) else { continue }
+        reservedPorts.withLock { $0.append(reservation) }
+        return candidate
     }
     return 0
 }
 
 private let handedOutPorts = Mutex<Set<Int>>([])
+/// The reservation sockets, open until the process exits.
+private let reservedPorts = Mutex<[Int32]>([])
+
+/// A socket bound to `port` with `SO_REUSEADDR`, close-on-exec and not listening; `nil` when it cannot be bound.
+private func reserveLoopbackPort(_ port: Int) -> Int32? {
+    let fd = loopbackSocket()
+    guard fd >= 0 else { return nil }
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    var yes: Int32 = 1
+    var address = loopbackAddress(port)
+    let bound =
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size)) == 0
+        && withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        } == 0
+    guard bound else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
 
 private func loopbackSocket() -> Int32 {
     #if canImport(Glibc)
