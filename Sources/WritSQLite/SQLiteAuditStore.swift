@@ -72,14 +72,13 @@ public final class SQLiteAuditStore: AuditStore {
             for (offset, entry) in rows.enumerated() {
                 try statement.execute(arguments: [log, Int64(firstIndex) + Int64(offset), entry])
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO audit_logs (log, size, checkpoint, frontier) VALUES (?, ?, ?, ?)
                     ON CONFLICT (log) DO UPDATE SET size = excluded.size, checkpoint = excluded.checkpoint,
                     frontier = excluded.frontier
-                    """,
-                arguments: [log, Int64(end.partialValue), text, frontierBytes]
-            )
+                    """
+            ).execute(arguments: [log, Int64(end.partialValue), text, frontierBytes])
         }
     }
 
@@ -128,7 +127,12 @@ public final class SQLiteAuditStore: AuditStore {
     }
 
     private static func head(_ db: Database, log: String, path: String) throws -> Head? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM audit_logs WHERE log = ?", arguments: [log]) else {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM audit_logs WHERE log = ?"),
+                arguments: [log]
+            )
+        else {
             return nil
         }
         func damaged(_ what: String, _ error: (any Error)? = nil) -> AuditError {

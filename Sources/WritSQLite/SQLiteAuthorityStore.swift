@@ -35,8 +35,10 @@ public final class SQLiteAuthorityStore: AuthorityStore {
     public func record(for key: AuthorityRecordKey) async throws -> AuthorityRecord? {
         let path = database.path
         return try await run("reading \(key)") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM authority_records WHERE key = ?", arguments: [key.description])
-                .map { try Self.decode($0, path: path) }
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM authority_records WHERE key = ?"),
+                arguments: [key.description]
+            ).map { try Self.decode($0, path: path) }
         }
     }
 
@@ -48,13 +50,12 @@ public final class SQLiteAuthorityStore: AuthorityStore {
             if let found = try Self.version(of: record.key, db) {
                 throw AuthorityStoreError.conflict(record.key, expected: nil, found: found)
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO authority_records (key, kind, version, body, agent, open, due_ms, task)
                     VALUES (?, ?, 1, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [row.key, row.kind, row.body, row.agent, row.open, row.due, row.task]
-            )
+                    """
+            ).execute(arguments: [row.key, row.kind, row.body, row.agent, row.open, row.due, row.task])
             return stored
         }
     }
@@ -68,13 +69,12 @@ public final class SQLiteAuthorityStore: AuthorityStore {
         let row = try Self.encode(stored)
         return try await run("updating \(record.key)", write: true) { db in
             try Self.expect(version, of: record.key, db)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE authority_records SET version = ?, body = ?, agent = ?, open = ?, due_ms = ?, task = ?
                     WHERE key = ?
-                    """,
-                arguments: [Int64(version + 1), row.body, row.agent, row.open, row.due, row.task, row.key]
-            )
+                    """
+            ).execute(arguments: [Int64(version + 1), row.body, row.agent, row.open, row.due, row.task, row.key])
             return stored
         }
     }
@@ -190,8 +190,10 @@ public final class SQLiteAuthorityStore: AuthorityStore {
     }
 
     private static func version(of key: AuthorityRecordKey, _ db: Database) throws -> UInt64? {
-        try Int64.fetchOne(db, sql: "SELECT version FROM authority_records WHERE key = ?", arguments: [key.description])
-            .map { UInt64(bitPattern: $0) }
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT version FROM authority_records WHERE key = ?"),
+            arguments: [key.description]
+        ).map { UInt64(bitPattern: $0) }
     }
 
     private static func expect(_ version: UInt64, of key: AuthorityRecordKey, _ db: Database) throws {

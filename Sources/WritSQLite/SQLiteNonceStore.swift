@@ -64,14 +64,13 @@ public final class SQLiteNonceStore: NonceStore {
         let key = Self.bytes(nonce)
         do {
             return try await database.write("recording a nonce") { db in
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO nonces (nonce, expires_ms) VALUES (?, ?)
                         ON CONFLICT (nonce) DO UPDATE SET expires_ms = excluded.expires_ms
                         WHERE nonces.expires_ms <= ?
-                        """,
-                    arguments: [key, expiresAt.millisecondsSinceEpoch, now]
-                )
+                        """
+                ).execute(arguments: [key, expiresAt.millisecondsSinceEpoch, now])
                 let inserted = db.changesCount == 1
                 if prune > 0 { try Self.prune(db, now: now, limit: prune) }
                 return inserted

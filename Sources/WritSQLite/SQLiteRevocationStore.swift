@@ -74,10 +74,9 @@ public final class SQLiteRevocationStore: RevocationStore {
                     previousHash: tip.hash,
                     signer: signer
                 )
-                try db.execute(
-                    sql: "INSERT INTO revocation_entries (sequence, target, record) VALUES (?, ?, ?)",
-                    arguments: [Int64(entry.sequence), target, Data(entry.bytes)]
-                )
+                try db.cachedStatement(
+                    sql: "INSERT INTO revocation_entries (sequence, target, record) VALUES (?, ?, ?)"
+                ).execute(arguments: [Int64(entry.sequence), target, Data(entry.bytes)])
                 tip = RevocationFeedTip(sequence: entry.sequence, hash: entry.hash)
                 written.append(entry)
             }
@@ -199,8 +198,7 @@ public final class SQLiteRevocationStore: RevocationStore {
 
     private static func entry(at sequence: UInt64, _ db: Database, store: String) throws -> SignedRevocationEntry? {
         try Row.fetchOne(
-            db,
-            sql: "SELECT sequence, record FROM revocation_entries WHERE sequence = ?",
+            db.cachedStatement(sql: "SELECT sequence, record FROM revocation_entries WHERE sequence = ?"),
             arguments: [Int64(clamping: sequence)]
         ).map { try entry($0, store: store) }
     }
@@ -208,8 +206,9 @@ public final class SQLiteRevocationStore: RevocationStore {
     private static func newestEntry(for target: String, _ db: Database, store: String) throws -> SignedRevocationEntry?
     {
         try Row.fetchOne(
-            db,
-            sql: "SELECT sequence, record FROM revocation_entries WHERE target = ? ORDER BY sequence DESC LIMIT 1",
+            db.cachedStatement(
+                sql: "SELECT sequence, record FROM revocation_entries WHERE target = ? ORDER BY sequence DESC LIMIT 1"
+            ),
             arguments: [target]
         ).map { try entry($0, store: store) }
     }
@@ -218,8 +217,7 @@ public final class SQLiteRevocationStore: RevocationStore {
         let label = kind == .head ? "head" : "floor"
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: "SELECT sequence, record FROM revocation_marks WHERE kind = ?",
+                db.cachedStatement(sql: "SELECT sequence, record FROM revocation_marks WHERE kind = ?"),
                 arguments: [label]
             )
         else { return nil }
@@ -239,13 +237,14 @@ public final class SQLiteRevocationStore: RevocationStore {
     }
 
     private static func store(_ mark: SignedFeedMark, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO revocation_marks (kind, sequence, record) VALUES (?, ?, ?)
                 ON CONFLICT (kind) DO UPDATE SET sequence = excluded.sequence, record = excluded.record
-                """,
-            arguments: [mark.kind == .head ? "head" : "floor", Int64(bitPattern: mark.sequence), Data(mark.bytes)]
-        )
+                """
+        ).execute(arguments: [
+            mark.kind == .head ? "head" : "floor", Int64(bitPattern: mark.sequence), Data(mark.bytes),
+        ])
     }
 
     /// The feed's tip, inside a write transaction, after checking that the store is not behind `minimum` (the tip
@@ -257,8 +256,7 @@ public final class SQLiteRevocationStore: RevocationStore {
     ) throws -> RevocationFeedTip {
         let floor = try mark(.floor, db, store: store)
         let last = try Row.fetchOne(
-            db,
-            sql: "SELECT sequence, record FROM revocation_entries ORDER BY sequence DESC LIMIT 1"
+            db.cachedStatement(sql: "SELECT sequence, record FROM revocation_entries ORDER BY sequence DESC LIMIT 1")
         ).map { try entry($0, store: store) }
         let tip =
             last.map { RevocationFeedTip(sequence: $0.sequence, hash: $0.hash) }
