@@ -1,0 +1,83 @@
+import Synchronization
+import Testing
+import WritTesting
+
+@testable import Writ
+
+@Suite("Authority conflict backoff")
+struct ConflictBackoffTests {
+    @Test("the wait before a retry doubles per conflict, is jittered in the upper half, and is capped at 12.8 ms")
+    func bounds() {
+        for attempt in 1...70 {
+            let ceiling = Duration.microseconds(Int64(100) << Int64(min(attempt - 1, 7)))
+            for _ in 0..<50 {
+                let wait = CredentialAuthority.conflictBackoff(attempt: attempt)
+                #expect(wait >= ceiling / 2 && wait <= ceiling, "attempt \(attempt): \(wait)")
+            }
+        }
+        #expect(CredentialAuthority.conflictBackoff(attempt: 1) <= .microseconds(100))
+        #expect(CredentialAuthority.conflictBackoff(attempt: 1_000_000) <= .microseconds(12_800))
+        // Jittered: two callers that conflicted together rarely wait the same.
+        let waits = Set((0..<20).map { _ in CredentialAuthority.conflictBackoff(attempt: 5) })
+        #expect(waits.count > 1)
+    }
+}
+
+@Suite("Authority replicas under contention")
+struct ContentionTests {
+    /// The shared store with a little latency per call (as a real one has), counting the conflicts it reports.
+    final class SlowCountingStore: AuthorityStore {
+        let base: InMemoryAuthorityStore
+        let conflicts = Mutex(0)
+        init(base: InMemoryAuthorityStore) { self.base = base }
+
+        func pause() async throws { try await Task.sleep(for: .microseconds(300)) }
+        func counting<T>(_ body: () async throws -> T) async throws -> T {
+            do { return try await body() } catch let error as AuthorityStoreError where error.code == .conflict {
+                conflicts.withLock { $0 += 1 }
+                throw error
+            }
+        }
+        func record(for key: AuthorityRecordKey) async throws -> AuthorityRecord? {
+            try await pause()
+            return try await base.record(for: key)
+        }
+        func insert(_ record: AuthorityRecord) async throws -> AuthorityRecord {
+            try await pause()
+            return try await counting { try await base.insert(record) }
+        }
+        func update(_ record: AuthorityRecord, expecting version: UInt64) async throws -> AuthorityRecord {
+            try await pause()
+            return try await counting { try await base.update(record, expecting: version) }
+        }
+        func delete(_ key: AuthorityRecordKey, expecting version: UInt64) async throws {
+            try await pause()
+            try await counting { try await base.delete(key, expecting: version) }
+        }
+        func records(matching query: AuthorityQuery) async throws -> [AuthorityRecord] {
+            try await pause()
+            return try await base.records(matching: query)
+        }
+    }
+
+    @Test("32 steps of one task issued at once from 8 replicas all succeed, with distinct numbers")
+    func manyIssuersOneTask() async throws {
+        let world = try await World()
+        let task = try await world.openTask(for: world.supervisor, deadline: .seconds(300))
+        let store = SlowCountingStore(base: world.state)
+        var configuration = world.configuration
+        configuration.store = store
+        let replicas = (0..<8).map { _ in CredentialAuthority(configuration) }
+        let numbers = try await withThrowingTaskGroup(of: UInt64?.self) { group in
+            for i in 0..<32 {
+                let authority = replicas[i % replicas.count]
+                group.addTask {
+                    try await authority.issue(task: task, step: World.step("c\(i)")).token.root.claims.step
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(numbers).count == 32, "step numbers collided: \(numbers)")
+        #expect(store.conflicts.withLock { $0 } > 0, "the issuers did contend (else this tests nothing)")
+    }
+}
