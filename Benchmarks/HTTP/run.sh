@@ -2,7 +2,8 @@
 # The HTTP benchmark (Docs/Performance.md, "HTTP"): one run on loopback, release build, wrk from Debian.
 #   cd Benchmarks && swift build -c release --product HTTPBench && HTTP/run.sh [SECONDS]
 # For each server: start it, write its load file (requests signed ahead of time, so the client's signing is not
-# in the measurement), warm up for 2 s, then run wrk for SECONDS (default 8) with 2 threads and 16 connections,
+# in the measurement), warm up for 2 s, then run wrk for SECONDS (default 8) with 2 threads and 16 connections
+# (WRK_THREADS and WRK_CONNECTIONS change them: WRK_THREADS=1 WRK_CONNECTIONS=1 for one caller at a time),
 # reading the server process's CPU time (utime+stime from /proc) before and after. Reports requests/s, p50/p99
 # latency, non-2xx answers and the server's CPU µs per request. The authority's rows count refused answers by
 # status and code (HTTP/writ-report.lua) and print them under the table.
@@ -16,6 +17,8 @@ BIN=${BIN:-.build/release/HTTPBench}
 SECONDS_RUN=${1:-8}
 WORK=$(mktemp -d)
 PORT=${PORT:-18080}
+THREADS=${WRK_THREADS:-2}
+CONNECTIONS=${WRK_CONNECTIONS:-16}
 TICK=$(getconf CLK_TCK)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
@@ -48,7 +51,7 @@ run() {
     > /dev/null
   local before after out
   before=$(cpu_ticks "$pid")
-  out=$(wrk -t2 -c16 -d"${SECONDS_RUN}s" --latency -s "$script" "http://127.0.0.1:$PORT$path" \
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --latency -s "$script" "http://127.0.0.1:$PORT$path" \
     -- "$WORK/load.txt" 2 "$method" "$path" 2> "$WORK/refused.txt")
   after=$(cpu_ticks "$pid")
   kill "$pid"
