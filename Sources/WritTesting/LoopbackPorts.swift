@@ -88,20 +88,24 @@ public struct NothingListens: Error, CustomStringConvertible {
     public var description: String { "nothing listens on port \(port)" }
 }
 
+/// Whether something accepts a TCP connection on 127.0.0.1:`port` right now.
+public func loopbackAccepts(_ port: Int) -> Bool {
+    let fd = loopbackSocket()
+    defer { close(fd) }
+    var address = loopbackAddress(port)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    } == 0
+}
+
 /// Waits (up to 10 s) until something accepts connections on 127.0.0.1:`port`.
 ///
 /// - Throws: ``NothingListens`` when nothing does; `CancellationError` when the task is cancelled.
 public func waitUntilListening(_ port: Int) async throws {
     for _ in 0..<400 {
-        let fd = loopbackSocket()
-        var address = loopbackAddress(port)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        close(fd)
-        if result == 0 { return }
+        if loopbackAccepts(port) { return }
         try await Task.sleep(for: .milliseconds(25))
     }
     throw NothingListens(port: port)
