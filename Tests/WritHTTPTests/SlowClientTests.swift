@@ -96,9 +96,73 @@ private func trickleExchangeBlocking(
     return drain() ? .closed(answer: text()) : .stillOpen
 }
 
+/// Connects to `port`, asks for `path`, reads nothing for `stall`, then reads to the end (at most 20 s without a
+/// byte), pausing `pause` after each read of at most 64 KiB: the bytes received, or -1 when the request could not
+/// be sent. `receiveBuffer` sets the socket's receive buffer (a small one makes the server's side fill quickly).
+func readSlowly(
+    port: Int,
+    path: String,
+    stall: Duration = .zero,
+    pause: Duration = .zero,
+    receiveBuffer: Int32 = 65_536
+) async -> Int {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+        DispatchQueue.global().async {
+            continuation.resume(returning: readSlowlyBlocking(port, path, stall, pause, receiveBuffer))
+        }
+    }
+}
+
+private func readSlowlyBlocking(
+    _ port: Int,
+    _ path: String,
+    _ stall: Duration,
+    _ pause: Duration,
+    _ receiveBuffer: Int32
+) -> Int {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    defer { close(fd) }
+    var size = receiveBuffer
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    var timeout = timeval(tv_sec: 20, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    guard connected == 0, request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else {
+        return -1
+    }
+    func micros(_ duration: Duration) -> UInt32 {
+        UInt32(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+    }
+    usleep(micros(stall))
+    var received = 0
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { return received }  // end, reset, or 20 s without a byte
+        received += n
+        if pause > .zero { usleep(micros(pause)) }
+    }
+}
+
 @Suite("Slow and oversized clients against a live server with WritServerLimits", .serialized)
 struct SlowClientTests {
-    /// A live server with 1 s head and body timeouts, for `body`.
+    /// The size of `GET /big`'s answer: far more than loopback's socket buffers hold.
+    static let bigBody = 32 << 20
+
+    /// A live server with 1 s head, body and write timeouts, for `body`.
     ///
     /// The server binds port 0 and reports the port it got: a port picked free beforehand can be taken by another
     /// suite's server in between, and a silent connection to that server (without these limits) stays open.
@@ -111,7 +175,10 @@ struct SlowClientTests {
             let body = try await request.collectBody(upTo: 1 << 20)
             return "got \(body.readableBytes)"
         }
-        let limits = WritServerLimits(headTimeout: .seconds(1), bodyTimeout: .seconds(1))
+        router.get("/big") { _, _ in
+            Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(repeating: 0x61, count: Self.bigBody)))
+        }
+        let limits = WritServerLimits(headTimeout: .seconds(1), bodyTimeout: .seconds(1), writeTimeout: .seconds(1))
         let app = Application(
             router: router,
             server: limits.http1,
@@ -189,6 +256,30 @@ struct SlowClientTests {
                 }
                 #expect(answer.hasPrefix("HTTP/1.1 200"), "answered first, then closed when idle")
             }
+        }
+    }
+
+    @Test("a client that stops reading its answer is closed after the write timeout, not held")
+    func stalledReader() async throws {
+        try await withServer { port in
+            let received = await readSlowly(port: port, path: "/big", stall: .seconds(4), receiveBuffer: 4096)
+            #expect(received >= 0, "the request could not be sent")
+            #expect(
+                received < Self.bigBody,
+                "the whole \(Self.bigBody)-byte answer was still there after a 4 s stall: the connection was held"
+            )
+        }
+    }
+
+    @Test("a large answer read slowly but steadily, for longer than the head and write timeouts, arrives whole")
+    func slowSteadyReader() async throws {
+        try await withServer { port in
+            let start = ContinuousClock.now
+            let received = await readSlowly(port: port, path: "/big", pause: .milliseconds(10))
+            let took = ContinuousClock.now - start
+            #expect(received > Self.bigBody, "\(received) bytes of a \(Self.bigBody)-byte answer in \(took)")
+            // Only meaningful if the transfer outlasted both 1 s timeouts.
+            #expect(took > .seconds(1), "the answer arrived in \(took): too fast to test the timers")
         }
     }
 
