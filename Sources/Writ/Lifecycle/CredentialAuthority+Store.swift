@@ -13,7 +13,9 @@ extension CredentialAuthority {
     func withRetry<T>(_ what: @autoclosure () -> String, _ body: () async throws -> T) async throws -> T {
         var lastConflict: AuthorityStoreError?
         for attempt in 0..<configuration.maximumAttempts {
-            if attempt > 0 { try await Task.sleep(for: Self.conflictBackoff(attempt: attempt)) }
+            // Not cancellable: a cancelled caller (a client gone) must not abandon a change half-retried, such as
+            // the revocation that closing a task makes; the wait then just ends early.
+            if attempt > 0 { try? await Task.sleep(for: Self.conflictBackoff(attempt: attempt)) }
             do {
                 return try await body()
             } catch let error as AuthorityStoreError where error.code == .conflict {
