@@ -88,16 +88,30 @@ public struct NothingListens: Error, CustomStringConvertible {
     public var description: String { "nothing listens on port \(port)" }
 }
 
-/// Whether something accepts a TCP connection on 127.0.0.1:`port` right now.
-public func loopbackAccepts(_ port: Int) -> Bool {
+/// A blocking TCP socket connected to 127.0.0.1:`port` (the caller closes it), or `nil` when nothing accepts;
+/// `configure` runs on the socket before it connects (socket options such as `SO_RCVBUF`).
+public func connectLoopback(_ port: Int, configure: (Int32) -> Void = { _ in }) -> Int32? {
     let fd = loopbackSocket()
-    defer { close(fd) }
+    guard fd >= 0 else { return nil }
+    configure(fd)
     var address = loopbackAddress(port)
-    return withUnsafePointer(to: &address) {
+    let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
-    } == 0
+    }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
+/// Whether something accepts a TCP connection on 127.0.0.1:`port` right now.
+public func loopbackAccepts(_ port: Int) -> Bool {
+    guard let fd = connectLoopback(port) else { return false }
+    close(fd)
+    return true
 }
 
 /// Waits (up to 10 s) until something accepts connections on 127.0.0.1:`port`.

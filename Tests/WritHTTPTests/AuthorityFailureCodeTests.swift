@@ -21,34 +21,9 @@ import WritTokens
 /// `replay-cache-full` (the caller-proof replay cache is full). Each fails closed with 503, `retry: later`.
 @Suite("Authority routes: store-failed, internal, replay-cache-full")
 struct AuthorityFailureCodeTests {
-    /// An in-memory authority store that can be made to fail every call.
-    final class SwitchableStore: AuthorityStore {
-        let inner = InMemoryAuthorityStore()
+    /// Whether the fixture's authority store fails every call.
+    final class FailSwitch: Sendable {
         let failing = Mutex(false)
-
-        func check() throws {
-            if failing.withLock({ $0 }) { throw AuthorityStoreError(.unavailable, "the test store is down") }
-        }
-        func record(for key: AuthorityRecordKey) async throws -> AuthorityRecord? {
-            try check()
-            return try await inner.record(for: key)
-        }
-        func insert(_ record: AuthorityRecord) async throws -> AuthorityRecord {
-            try check()
-            return try await inner.insert(record)
-        }
-        func update(_ record: AuthorityRecord, expecting version: UInt64) async throws -> AuthorityRecord {
-            try check()
-            return try await inner.update(record, expecting: version)
-        }
-        func delete(_ key: AuthorityRecordKey, expecting version: UInt64) async throws {
-            try check()
-            try await inner.delete(key, expecting: version)
-        }
-        func records(matching query: AuthorityQuery) async throws -> [AuthorityRecord] {
-            try check()
-            return try await inner.records(matching: query)
-        }
     }
 
     /// A watermark store that never records, with an error that is not the authority's.
@@ -64,12 +39,20 @@ struct AuthorityFailureCodeTests {
 
     struct Fixture {
         let world: HTTPWorld
-        let store = SwitchableStore()
+        let failSwitch = FailSwitch()
+        /// An in-memory authority store that fails every call while `failSwitch` is on.
+        let store: HookedAuthorityStore
         let authority: CredentialAuthority
         let publisher: RevocationPublisher
 
         init() async throws {
             world = try await HTTPWorld()
+            let failSwitch = failSwitch
+            store = HookedAuthorityStore(InMemoryAuthorityStore()) { _ in
+                if failSwitch.failing.withLock({ $0 }) {
+                    throw AuthorityStoreError(.unavailable, "the test store is down")
+                }
+            }
             publisher = RevocationPublisher(
                 store: InMemoryRevocationStore(),
                 signer: world.revocationKey,
@@ -157,7 +140,7 @@ struct AuthorityFailureCodeTests {
                 clock: world.clock
             )
             #expect(opened.status == .ok, "\(opened.text)")
-            fixture.store.failing.withLock { $0 = true }
+            fixture.failSwitch.failing.withLock { $0 = true }
             let agentCall = try await helper.send(
                 client,
                 .identity(document),
@@ -179,7 +162,7 @@ struct AuthorityFailureCodeTests {
                 clock: world.clock
             )
             Self.expectUnavailable(operatorCall, code: "store-failed")
-            fixture.store.failing.withLock { $0 = false }
+            fixture.failSwitch.failing.withLock { $0 = false }
             let again = try await helper.send(
                 client,
                 .identity(document),

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Testing
 import WritHummingbird
+import WritTesting
 
 #if canImport(Glibc)
 import Glibc
@@ -43,23 +44,12 @@ private func trickleExchangeBlocking(
     _ giveUp: Int
 ) -> RawOutcome {
     #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     let noSignal = Int32(MSG_NOSIGNAL)
     #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
     let noSignal: Int32 = 0
     #endif
+    guard let fd = connectLoopback(port) else { return .closed(answer: "connect failed") }
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    guard connected == 0 else { return .closed(answer: "connect failed") }
     var answer: [UInt8] = []
     func drain() -> Bool {  // true when the peer closed
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -120,29 +110,16 @@ private func readSlowlyBlocking(
     _ pause: Duration,
     _ receiveBuffer: Int32
 ) -> Int {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
+    let connected = connectLoopback(port) { fd in
+        var size = receiveBuffer
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+    guard let fd = connected else { return -1 }
     defer { close(fd) }
-    var size = receiveBuffer
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-    var timeout = timeval(tv_sec: 20, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
     let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-    guard connected == 0, request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else {
-        return -1
-    }
+    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return -1 }
     func micros(_ duration: Duration) -> UInt32 {
         UInt32(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
     }

@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 import WritTesting
 
@@ -25,46 +24,12 @@ struct ConflictBackoffTests {
 
 @Suite("Authority replicas under contention")
 struct ContentionTests {
-    /// The shared store with a little latency per call (as a real one has), counting the conflicts it reports.
-    final class SlowCountingStore: AuthorityStore {
-        let base: InMemoryAuthorityStore
-        let conflicts = Mutex(0)
-        init(base: InMemoryAuthorityStore) { self.base = base }
-
-        func pause() async throws { try await Task.sleep(for: .microseconds(300)) }
-        func counting<T>(_ body: () async throws -> T) async throws -> T {
-            do { return try await body() } catch let error as AuthorityStoreError where error.code == .conflict {
-                conflicts.withLock { $0 += 1 }
-                throw error
-            }
-        }
-        func record(for key: AuthorityRecordKey) async throws -> AuthorityRecord? {
-            try await pause()
-            return try await base.record(for: key)
-        }
-        func insert(_ record: AuthorityRecord) async throws -> AuthorityRecord {
-            try await pause()
-            return try await counting { try await base.insert(record) }
-        }
-        func update(_ record: AuthorityRecord, expecting version: UInt64) async throws -> AuthorityRecord {
-            try await pause()
-            return try await counting { try await base.update(record, expecting: version) }
-        }
-        func delete(_ key: AuthorityRecordKey, expecting version: UInt64) async throws {
-            try await pause()
-            try await counting { try await base.delete(key, expecting: version) }
-        }
-        func records(matching query: AuthorityQuery) async throws -> [AuthorityRecord] {
-            try await pause()
-            return try await base.records(matching: query)
-        }
-    }
-
     @Test("32 steps of one task issued at once from 8 replicas all succeed, with distinct numbers")
     func manyIssuersOneTask() async throws {
         let world = try await World()
         let task = try await world.openTask(for: world.supervisor, deadline: .seconds(300))
-        let store = SlowCountingStore(base: world.state)
+        // The shared store with a little latency per call, as a real one has.
+        let store = HookedAuthorityStore(world.state) { _ in try await Task.sleep(for: .microseconds(300)) }
         var configuration = world.configuration
         configuration.store = store
         let replicas = (0..<8).map { _ in CredentialAuthority(configuration) }
@@ -78,6 +43,6 @@ struct ContentionTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(Set(numbers).count == 32, "step numbers collided: \(numbers)")
-        #expect(store.conflicts.withLock { $0 } > 0, "the issuers did contend (else this tests nothing)")
+        #expect(store.conflicts > 0, "the issuers did contend (else this tests nothing)")
     }
 }
