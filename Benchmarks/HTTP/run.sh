@@ -74,6 +74,7 @@ run() {
 }
 
 echo "raw libsodium Ed25519 verify, µs (median of 2,000-verify chunks, one core): $("$BIN" raw 3)"
+echo "raw libsodium Ed25519 sign, µs (median of 2,000-sign chunks, one core): $("$BIN" raw-sign 2)"
 echo
 echo "| server | requests | requests/s | p50 | p99 | non-2xx | server CPU µs/request |"
 echo "|---|---|---|---|---|---|---|"

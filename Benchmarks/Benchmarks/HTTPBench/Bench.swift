@@ -25,6 +25,7 @@ import WritTokens
 //                                                         COUNT requests' headers (and bodies), signed ahead of the
 //                                                         run so the client's signing never competes with the server
 //   HTTPBench raw SECONDS                                 raw libsodium Ed25519 verify cost on one core (µs)
+//   HTTPBench raw-sign SECONDS                            raw libsodium Ed25519 sign cost on one core (µs)
 //
 // Keys come from fixed seeds (a benchmark, not a deployment), so the generator and the server agree on them.
 
@@ -378,7 +379,8 @@ func line(_ fields: [(name: String, value: String)], body: String) -> String {
 // MARK: Raw verify
 
 /// Median µs of one raw libsodium verify over a 200-byte message, from chunks of 2,000 (one core).
-func raw(seconds: Double) -> Double {
+/// Median µs of one raw libsodium Ed25519 verify (`sign == false`) or sign, over 2,000-call chunks for `seconds`.
+func raw(seconds: Double, sign: Bool = false) -> Double {
     let message = [UInt8](repeating: 7, count: 200)
     let signature = issuerKey.signature(for: message)
     let key = issuerKey.publicKey
@@ -388,12 +390,16 @@ func raw(seconds: Double) -> Double {
     var ok = true
     while clock.now < end {
         let start = clock.now
-        for _ in 0..<2000 { ok = key.isValidSignature(signature, for: message) && ok }
+        if sign {
+            for _ in 0..<2000 { ok = issuerKey.signature(for: message).count == 64 && ok }
+        } else {
+            for _ in 0..<2000 { ok = key.isValidSignature(signature, for: message) && ok }
+        }
         let elapsed = start.duration(to: clock.now)
         let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
         chunks.append(micros / 2000)
     }
-    guard ok else { fail("a verify failed") }
+    guard ok else { fail(sign ? "a signature was malformed" : "a verify failed") }
     chunks.sort()
     return chunks[chunks.count / 2]
 }

@@ -13,6 +13,8 @@ case "gen" where arguments.count == 7:
     try await generate(kind: arguments[2], count: count, port: port, dir: arguments[5], file: arguments[6])
 case "raw" where arguments.count == 3:
     print(String(format: "%.2f", raw(seconds: Double(arguments[2]) ?? 2)))
+case "raw-sign" where arguments.count == 3:
+    print(String(format: "%.2f", raw(seconds: Double(arguments[2]) ?? 2, sign: true)))
 default:
     fail("usage: see the comment at the top of main.swift")
 }
