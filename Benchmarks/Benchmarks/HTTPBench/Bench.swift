@@ -376,10 +376,10 @@ func line(_ fields: [(name: String, value: String)], body: String) -> String {
     return "\(authorization)\t\(proof)\t\(body)\n"
 }
 
-// MARK: Raw verify
+// MARK: Raw verify and sign
 
-/// Median µs of one raw libsodium verify over a 200-byte message, from chunks of 2,000 (one core).
-/// Median µs of one raw libsodium Ed25519 verify (`sign == false`) or sign, over 2,000-call chunks for `seconds`.
+/// Median µs of one raw libsodium Ed25519 verify (`sign == false`) or sign over a 200-byte message, from chunks of
+/// 2,000 calls for `seconds` (one core).
 func raw(seconds: Double, sign: Bool = false) -> Double {
     let message = [UInt8](repeating: 7, count: 200)
     let signer = issuerKey  // `issuerKey` derives the key from its seed on every read: read it once
