@@ -91,7 +91,8 @@ extension CredentialAuthority {
     public struct StepInfo: Sendable, Hashable {
         /// What the step was granted.
         public let grant: StepGrant
-        /// The step number carried in its tokens (1, 2, … in order of first issue).
+        /// The step number carried in its tokens: distinct within the task and increasing in the order numbers
+        /// are taken (1, 2, …). A number can be skipped when two replicas issue the same new step at once.
         public let number: UInt64
         /// The live token, if any.
         public internal(set) var live: IssuedToken?
