@@ -197,7 +197,7 @@ struct MCPRoundTripBenchmark {
                 // What Writ must do per sequential call before parsing a byte, in raw libsodium: the agent signs a
                 // fresh proof, the service verifies it, and the service's audit log signs the checkpoint of the
                 // call's entry before the call is allowed (a sequential caller's batch is one entry).
-                let floor = 2 * sg.p50 + v.p50
+                let floorPerCall = 2 * sg.p50 + v.p50
                 let server = stats(serverSide)
                 let agent = stats(clientSide)
                 let parse = stats(parsing)
@@ -209,7 +209,7 @@ struct MCPRoundTripBenchmark {
                       via gateway: p50 \(Int(g.p50)) µs, p99 \(Int(g.p99)) µs, \(Int(1e6 / g.mean)) calls/s (sequential)
                       in process: service side p50 \(String(format: "%.1f", server.p50)) µs = \(String(format: "%.2f", server.p50 / v.p50))× raw verify; agent side p50 \(String(format: "%.1f", agent.p50)) µs; of each, parse + map + re-encode p50 \(String(format: "%.1f", parse.p50)) µs
                       Writ adds:  p50 \(Int(w.p50 - p.p50)) µs per call = \(String(format: "%.2f", (w.p50 - p.p50) / v.p50))× one raw Ed25519 verify (\(String(format: "%.1f", v.p50)) µs)
-                      floor by construction: proof sign + proof verify + checkpoint sign = \(String(format: "%.1f", floor)) µs = \(String(format: "%.2f", floor / v.p50))× one raw verify (raw sign \(String(format: "%.1f", sg.p50)) µs); service side alone verify + sign = \(String(format: "%.2f", (v.p50 + sg.p50) / v.p50))×
+                      floor by construction: proof sign + proof verify + checkpoint sign = \(String(format: "%.1f", floorPerCall)) µs = \(String(format: "%.2f", floorPerCall / v.p50))× one raw verify (raw sign \(String(format: "%.1f", sg.p50)) µs); service side alone verify + sign = \(String(format: "%.2f", (v.p50 + sg.p50) / v.p50))×
                     """
                 )
                 await writClient.disconnect()

@@ -22,6 +22,9 @@ struct TwoAuthorityTests {
         resources: ["drill/canary"]
     )
 
+    /// How many issues of one step `oneLiveTokenPerStep` races, alternating between the two authorities.
+    static let racingIssues = 20
+
     @Test("issuing one step from two authorities at once leaves exactly one live token that works")
     func oneLiveTokenPerStep() async throws {
         let world = try await World()
@@ -29,7 +32,7 @@ struct TwoAuthorityTests {
         let replicas = [world.authority, world.replica()]
         let task = try await world.openTask(for: world.canary, deadline: .seconds(300))  // canary: 100 refreshes
         let results = await withTaskGroup(of: Result<IssuedToken, any Error>.self) { group in
-            for i in 0..<20 {
+            for i in 0..<Self.racingIssues {
                 let authority = replicas[i % 2]
                 group.addTask { await attempt { try await authority.issue(task: task, step: Self.probe) } }
             }
@@ -44,6 +47,7 @@ struct TwoAuthorityTests {
         // on the task before the step is inserted, so when a replica that took a later number inserts first,
         // the earlier number is skipped (the loser's retry refreshes the winner's step).
         #expect(Set(issued.map(\.token.root.claims.step)) == [step.number], "one step, one number")
+        #expect((1...UInt64(Self.racingIssues)).contains(step.number), "at most one number per racing issue")
         #expect(live.token.root.claims.step == step.number)
         #expect(step.refreshCount >= issued.count - 1, "a refresh was lost: \(step.refreshCount)")
         try await repo.sync()
