@@ -6,7 +6,9 @@
 # (WRK_THREADS and WRK_CONNECTIONS change them: WRK_THREADS=1 WRK_CONNECTIONS=1 for one caller at a time),
 # reading the server process's CPU time (utime+stime from /proc) before and after. Reports requests/s, p50/p99
 # latency, non-2xx answers and the server's CPU µs per request. The authority's rows count refused answers by
-# status and code (HTTP/writ-report.lua) and print them under the table.
+# status and code (HTTP/writ-report.lua) and print them under the table. The two floor rows are the no-auth route
+# making one and two raw libsodium verifies per request, sent the re-used and fresh rows' load files: the budgets'
+# terms (raw verifies plus the no-auth route) measured together, in one server, at the rate they sustain.
 # With WRIT_POSTGRES_URL set (postgres://user:pass@127.0.0.1:5432/DB?sslmode=disable), the authority's issue and
 # refresh rows run again with its stores in PostgreSQL (a fresh schema per row, dropped afterwards; psql needed).
 # One command for every row: cd Benchmarks && swift build -c release --product HTTPBench && \
@@ -79,6 +81,8 @@ echo
 echo "| server | requests | requests/s | p50 | p99 | non-2xx | server CPU µs/request |"
 echo "|---|---|---|---|---|---|---|"
 run "Hummingbird, no auth (ceiling)" noauth noauth $((SECONDS_RUN * 40000)) GET /repo/bench
+run "floor: no auth + 1 raw verify in the route" floor1 reused $((SECONDS_RUN * 20000)) GET /repo/bench
+run "floor: no auth + 2 raw verifies in the route" floor2 fresh $((SECONDS_RUN * 15000)) GET /repo/bench
 run "Writ middleware, re-used token (1 verify)" writ reused $((SECONDS_RUN * 15000)) GET /repo/bench
 run "Writ middleware, fresh token (2 verifies)" writ fresh $((SECONDS_RUN * 12000)) GET /repo/bench
 run "jwt-kit bearer JWT (EdDSA), peer" jwt jwt $((SECONDS_RUN * 30000)) GET /repo/bench

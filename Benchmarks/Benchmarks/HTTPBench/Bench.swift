@@ -16,11 +16,14 @@ import WritTokens
 // The HTTP benchmark's server and load-file generator (Docs/Performance.md, "HTTP"). The load itself is wrk
 // (Debian's), driven by Benchmarks/HTTP/run.sh with Benchmarks/HTTP/writ.lua.
 //
-//   HTTPBench serve noauth|writ|jwt|authority|authority-pg PORT DIR
+//   HTTPBench serve noauth|floor1|floor2|writ|jwt|authority|authority-pg PORT DIR
 //                                                         a server on 127.0.0.1:PORT (DIR: the authority's SQLite
 //                                                         file and the agent it prepared); authority-pg keeps the
 //                                                         authority's stores in PostgreSQL: WRIT_POSTGRES_URL, in
-//                                                         schema WRIT_BENCH_SCHEMA (created; default writ_bench)
+//                                                         schema WRIT_BENCH_SCHEMA (created; default writ_bench);
+//                                                         floor1/floor2: the no-auth route making 1 or 2 raw
+//                                                         libsodium verifies per request (the budgets' floor,
+//                                                         measured as one server at the rate it sustains)
 //   HTTPBench gen noauth|reused|fresh|jwt|issue|refresh COUNT PORT DIR FILE
 //                                                         COUNT requests' headers (and bodies), signed ahead of the
 //                                                         run so the client's signing never competes with the server
@@ -58,6 +61,20 @@ func fail(_ message: String) -> Never {
 /// The no-auth route every variant serves.
 func addRoute<Context: RequestContext>(_ router: Router<Context>) {
     router.get(RouterPath(benchTarget)) { _, _ in "ok" }
+}
+
+/// The no-auth route, making `verifies` raw libsodium Ed25519 verifies of a fixed 200-byte message per request
+/// (what the budgets add to the no-auth route's cost), answering 500 if one fails so none can be optimised away.
+func addFloorRoute<Context: RequestContext>(_ router: Router<Context>, verifies: Int) {
+    let message = [UInt8](repeating: 7, count: 200)
+    let signer = issuerKey
+    let signature = signer.signature(for: message)
+    let key = signer.publicKey
+    router.get(RouterPath(benchTarget)) { _, _ -> Response in
+        var ok = true
+        for _ in 0..<verifies { ok = key.isValidSignature(signature, for: message) && ok }
+        return Response(status: ok ? .ok : .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "ok")))
+    }
 }
 
 // MARK: jwt-kit peer
@@ -125,6 +142,11 @@ func serve(mode: String, port: Int, dir: String) async throws {
     case "noauth":
         let router = Router()
         addRoute(router)
+        try await Application(router: router, server: limits.http1, configuration: .init(address: address))
+            .runService()
+    case "floor1", "floor2":
+        let router = Router()
+        addFloorRoute(router, verifies: mode == "floor1" ? 1 : 2)
         try await Application(router: router, server: limits.http1, configuration: .init(address: address))
             .runService()
     case "jwt":
