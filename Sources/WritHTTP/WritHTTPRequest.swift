@@ -45,13 +45,22 @@ public struct WritOrigin: Hashable, Sendable, CustomStringConvertible {
             host = authority[..<colon]
         }
         guard !host.isEmpty else { throw WritHTTPError(.invalidOrigin, "origin has no host") }
+        let canonicalHost = host.lowercased()
+        let canonicalPort = (scheme == "http" && port == 80) || (scheme == "https" && port == 443) ? nil : port
         self.scheme = scheme
-        self.host = host.lowercased()
-        self.port = (scheme == "http" && port == 80) || (scheme == "https" && port == 443) ? nil : port
+        self.host = canonicalHost
+        self.port = canonicalPort
+        description = "\(scheme)://\(canonicalHost)\(canonicalPort.map { ":\($0)" } ?? "")"
     }
 
-    /// The canonical text, `scheme://host[:port]`.
-    public var description: String { "\(scheme)://\(host)\(port.map { ":\($0)" } ?? "")" }
+    /// The canonical text, `scheme://host[:port]` (built once: every request's digest reads it).
+    public let description: String
+
+    /// Equal exactly when the canonical texts are.
+    public static func == (lhs: WritOrigin, rhs: WritOrigin) -> Bool { lhs.description == rhs.description }
+
+    /// Hashes the canonical text.
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 }
 
 /// The HTTP facts a proof is bound to (`Docs/HTTPBinding.md` §2) and their digest.

@@ -22,6 +22,8 @@ public struct AgentIdentity: Hashable, Sendable, Comparable, CustomStringConvert
     public let trustDomain: String
     /// The path, empty or starting with `/`, e.g. `/agent/researcher/7`.
     public let path: String
+    /// The full URI form, `spiffe://<trust-domain><path>` (built once: it is read several times per request).
+    public let description: String
 
     /// Parses and validates a SPIFFE ID such as `spiffe://acme.dev/agent/researcher/7`.
     ///
@@ -37,6 +39,7 @@ public struct AgentIdentity: Hashable, Sendable, Comparable, CustomStringConvert
         }
         trustDomain = parsed.0
         path = parsed.1
+        description = AgentIdentity.scheme + parsed.0 + parsed.1
     }
 
     /// Creates an ID from a trust domain and a path (empty, or starting with `/`).
@@ -53,6 +56,7 @@ public struct AgentIdentity: Hashable, Sendable, Comparable, CustomStringConvert
         let parsed = try AgentIdentity.validate(bytes)
         trustDomain = parsed.0
         path = parsed.1
+        description = AgentIdentity.scheme + parsed.0 + parsed.1
     }
 
     /// Parses the compact wire form (the ID without `spiffe://`) from a byte array.
@@ -64,6 +68,7 @@ public struct AgentIdentity: Hashable, Sendable, Comparable, CustomStringConvert
         }
         trustDomain = parsed.0
         path = parsed.1
+        description = AgentIdentity.scheme + parsed.0 + parsed.1
     }
 
     /// The wire form: the ID's UTF-8 bytes without the `spiffe://` scheme.
@@ -75,8 +80,11 @@ public struct AgentIdentity: Hashable, Sendable, Comparable, CustomStringConvert
     /// Whether this ID belongs to `trustDomain`.
     public func isMember(of trustDomain: String) -> Bool { self.trustDomain == trustDomain }
 
-    /// The full URI form, `spiffe://<trust-domain><path>`.
-    public var description: String { AgentIdentity.scheme + trustDomain + path }
+    /// Equal exactly when the URI forms are (the trust domain and path follow from it).
+    public static func == (lhs: AgentIdentity, rhs: AgentIdentity) -> Bool { lhs.description == rhs.description }
+
+    /// Hashes the URI form.
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     public static func < (lhs: AgentIdentity, rhs: AgentIdentity) -> Bool { lhs.description < rhs.description }
 
