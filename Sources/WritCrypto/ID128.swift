@@ -22,12 +22,29 @@
     /// Reads exactly 16 bytes, big-endian; `nil` for any other length.
     package init?(bytes: some Collection<UInt8>) {
         guard bytes.count == ID128.byteCount else { return nil }
+        // Contiguous storage (arrays and their slices, on every request's proof) is read in one pass over the
+        // buffer, not element by element through the generic collection's iterator.
+        if let parsed = bytes.withContiguousStorageIfAvailable(ID128.init(contiguous:)) {
+            self = parsed
+            return
+        }
         var h: UInt64 = 0
         var l: UInt64 = 0
         var i = 0
         for b in bytes {
             if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
             i += 1
+        }
+        self.init(high: h, low: l)
+    }
+
+    /// Exactly 16 bytes, big-endian (the caller checked the count).
+    private init(contiguous bytes: UnsafeBufferPointer<UInt8>) {
+        var h: UInt64 = 0
+        var l: UInt64 = 0
+        for k in 0..<8 {
+            h = h << 8 | UInt64(bytes[k])
+            l = l << 8 | UInt64(bytes[8 + k])
         }
         self.init(high: h, low: l)
     }
