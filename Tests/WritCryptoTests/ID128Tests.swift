@@ -20,6 +20,17 @@ struct ID128Tests {
         }
     }
 
+    @Test("contiguous and element-by-element collections of the same bytes parse to the same id")
+    func everyCollectionShape() throws {
+        let id = try #require(ID128(bytes: Self.bytes))
+        let padded: [UInt8] = [0xAA] + Self.bytes + [0xBB]
+        #expect(ID128(bytes: padded[1..<17]) == id)  // a slice whose indices do not start at 0
+        #expect(ID128(bytes: Self.bytes.lazy.map { $0 }) == id)  // no contiguous storage: the iterator path
+        #expect(ID128(bytes: Self.bytes.reversed()) == ID128(bytes: Array(Self.bytes.reversed())))
+        #expect(ID128(bytes: padded[1..<16]) == nil)
+        #expect(ID128(bytes: padded[0..<18].lazy.map { $0 }) == nil)
+    }
+
     @Test("equal exactly when every bit is; ordered by byte order; random ids differ")
     func equalityAndOrder() throws {
         let id = ID128(high: 5, low: 9)
