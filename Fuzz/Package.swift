@@ -9,6 +9,9 @@ let harnesses = [
     "FuzzCedarPolicy", "FuzzCedarJSON", "FuzzAuditEntry", "FuzzRevocationRecord",
 ]
 
+/// Harnesses of the HTTP binding's parsers (`WritHTTP`, behind the root package's `HTTP` trait).
+let httpHarnesses = ["FuzzHTTPRequest"]
+
 /// Every core product: the harnesses reach below `import Writ` (token, proof and feed internals).
 let writ = ["Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "WritAudit", "WritRevocation"].map {
     Target.Dependency.product(name: $0, package: "writ")
@@ -17,8 +20,9 @@ let writ = ["Writ", "WritCrypto", "WritIdentity", "WritTokens", "WritPolicy", "W
 let package = Package(
     name: "WritFuzz",
     platforms: [.macOS(.v15)],
-    // The core only: every adapter trait off, so no adapter dependency is resolved or built here.
-    dependencies: [.package(name: "writ", path: "..", traits: [])],
+    // The core and the HTTP binding: the other adapter traits off. Only the HTTP harnesses link WritHTTP (and so
+    // swift-nio and async-http-client); the core harnesses depend on the core products alone.
+    dependencies: [.package(name: "writ", path: "..", traits: ["HTTP"])],
     targets: [
         .target(name: "FuzzSupport", dependencies: writ),
         .executableTarget(name: "fuzz-seeds", dependencies: ["FuzzSupport"] + writ),
@@ -27,6 +31,12 @@ let package = Package(
             .executableTarget(
                 name: name,
                 dependencies: ["FuzzSupport"] + writ
+            )
+        }
+        + httpHarnesses.map { name in
+            .executableTarget(
+                name: name,
+                dependencies: ["FuzzSupport", .product(name: "WritHTTP", package: "writ")] + writ
             )
         }
 )

@@ -32,10 +32,43 @@ public enum Seeds {
                 ("request.json", Array(CedarFixture.requestJSON.utf8)),
             ],
             "FuzzAuditEntry": auditEntries + [("regression-equivalent-keys", equivalentKeysEntry)],
+            "FuzzHTTPRequest": httpRequestSeeds(token: tokens[0].token, proof: proofs[0].proof),
             "FuzzRevocationRecord": [
                 ("entry-1", FeedFixture.entries[0].bytes), ("entry-2", FeedFixture.entries[1].bytes),
                 ("entry-3", FeedFixture.entries[2].bytes), ("head", FeedFixture.head.bytes),
             ],
+        ]
+    }
+
+    /// Requests as the HTTP binding receives them (request line, then header block): a well-formed one, one with the
+    /// token in the wrong header, and one with a bare key credential and two proofs.
+    private static func httpRequestSeeds(
+        token: CapabilityToken,
+        proof: ProofOfPossession
+    ) -> [(name: String, bytes: [UInt8])] {
+        func request(_ line: String, _ headers: [String]) -> [UInt8] {
+            Harness.join(Array(line.utf8), Array(headers.joined(separator: "\n").utf8))
+        }
+        return [
+            (
+                "presented",
+                request(
+                    "GET /repo/writ/a?page=2",
+                    ["Host: 127.0.0.1:8080", "Authorization: Writ \(token.text)", "Writ-Proof: \(proof.text)"]
+                )
+            ),
+            ("token-in-wrong-header", request("POST /repo/writ/a", ["X-Token: \(token.text)"])),
+            (
+                "key-two-proofs",
+                request(
+                    "DELETE /repo/writ/b",
+                    [
+                        "authorization: writ writkey1_"
+                            + Base64URL.encode(Fixture.holderKey.publicKey.rawRepresentation),
+                        "writ-proof: \(proof.text)", "writ-proof: \(proof.text)",
+                    ]
+                )
+            ),
         ]
     }
 
