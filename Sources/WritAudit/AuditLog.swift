@@ -239,10 +239,7 @@ public final class AuditLog: AuditSink {
             }
             if case .recover = admission { try await recover() }
         }
-        let index: UInt64
-        let generation: UInt64
-        switch admission {
-        case .lead(let leading, var queued):
+        if case .lead(let index, var queued) = admission {
             // Gather before signing: requests already running on other threads are often a moment away from their
             // own append. Yielding lets them join this batch, so one checkpoint signature (and one store append)
             // covers them all instead of each leading a batch of its own. The leader stops as soon as a yield brings
@@ -254,12 +251,10 @@ public final class AuditLog: AuditSink {
                 if now == queued { break }
                 queued = now
             }
-            try await flush(until: leading)
-            return leading
-        case .wait(let waiting, let queuedIn):
-            index = waiting
-            generation = queuedIn
-        case .recover:
+            try await flush(until: index)
+            return index
+        }
+        guard case .wait(let index, let generation) = admission else {
             preconditionFailure("the admission loop ends only once queued")
         }
         let turn = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Turn, any Error>) in
